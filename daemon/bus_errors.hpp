@@ -1,0 +1,66 @@
+// The bridge between libatv's error kinds and org.atvd.Error.* names, and the wrappers that
+// make sure no exception other than sdbus::Error ever reaches sd-bus.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <exception>
+#include <memory>
+#include <sdbus-c++/Error.h>
+#include <sdbus-c++/MethodResult.h>
+#include <string>
+
+#include "atv/error.hpp"
+#include "bus_loop.hpp"
+
+namespace atvd {
+
+inline constexpr const char* error_prefix = "org.atvd.Error.";
+
+sdbus::Error to_bus_error(const atv::Error& error);
+sdbus::Error bus_error(atv::ErrorKind kind, const std::string& message);
+// Any exception as a bus error; unexpected ones become org.freedesktop.DBus.Error.Failed.
+sdbus::Error to_bus_error(std::exception_ptr error);
+
+// Runs a synchronous handler body; every exception leaves as sdbus::Error.
+template <typename Fn>
+auto guarded(Fn&& body) -> decltype(body()) {
+    try {
+        return body();
+    } catch (const sdbus::Error&) {
+        throw;
+    } catch (...) {
+        throw to_bus_error(std::current_exception());
+    }
+}
+
+// Runs a coroutine for a server-side asynchronous method and replies once when it ends.
+template <typename Coroutine>
+void reply_later(asio::io_context& io, BusLoop& bus, sdbus::Result<>&& result, Coroutine work) {
+    auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
+    asio::co_spawn(io, std::move(work), [reply, &bus](std::exception_ptr error) {
+        if (error) {
+            reply->returnError(to_bus_error(error));
+        } else {
+            reply->returnResults();
+        }
+        bus.kick();
+    });
+}
+
+template <typename Value, typename Coroutine>
+void reply_later(asio::io_context& io, BusLoop& bus, sdbus::Result<Value>&& result,
+                 Coroutine work) {
+    auto reply = std::make_shared<sdbus::Result<Value>>(std::move(result));
+    asio::co_spawn(io, std::move(work), [reply, &bus](std::exception_ptr error, Value value) {
+        if (error) {
+            reply->returnError(to_bus_error(error));
+        } else {
+            reply->returnResults(value);
+        }
+        bus.kick();
+    });
+}
+
+}  // namespace atvd

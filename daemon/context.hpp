@@ -1,0 +1,34 @@
+// What every bus object of the daemon shares.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <chrono>
+#include <sdbus-c++/IConnection.h>
+
+#include "atv/atv.hpp"
+#include "atv/storage.hpp"
+#include "bus_loop.hpp"
+#include "caller.hpp"
+
+namespace atvd {
+
+struct Settings {
+    // How long a device that left the network stays visible (Present=false) before an
+    // unpaired one is removed.
+    std::chrono::milliseconds vanish_grace{5000};
+    std::chrono::milliseconds connect_timeout{15000};
+    std::chrono::milliseconds default_scan_timeout{3000};
+    std::chrono::milliseconds default_pairing_timeout{300000};
+};
+
+struct Context {
+    asio::io_context& io;
+    sdbus::IConnection& bus;
+    BusLoop& loop;
+    const Authorization& authorization;
+    atv::SecretsStore& store;
+    const atv::Identity& identity;
+    Settings settings;
+};
+
+}  // namespace atvd

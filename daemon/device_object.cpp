@@ -1,0 +1,419 @@
+#include "device_object.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <chrono>
+
+#include "bus_errors.hpp"
+#include "properties.hpp"
+
+namespace atvd {
+
+namespace {
+
+std::uint64_t now_us() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
+template <typename T>
+T option_value(const std::string& key, const sdbus::Variant& value, const char* type_name) {
+    try {
+        return value.get<T>();
+    } catch (const sdbus::Error&) {
+        throw bus_error(atv::ErrorKind::invalid_arguments,
+                        "option '" + key + "' must be of type '" + type_name + "'");
+    }
+}
+
+struct PairOptions {
+    atv::PairingOptions pairing;
+    std::optional<std::chrono::milliseconds> timeout;
+};
+
+PairOptions parse_pair_options(const std::map<std::string, sdbus::Variant>& options) {
+    PairOptions parsed;
+    for (const auto& [key, value] : options) {
+        if (key == "Name") {
+            parsed.pairing.name = option_value<std::string>(key, value, "s");
+        } else if (key == "PairingGuid") {
+            parsed.pairing.pairing_guid = option_value<std::string>(key, value, "s");
+        } else if (key == "Timeout") {
+            const auto ms = option_value<std::uint32_t>(key, value, "u");
+            if (ms == 0) {
+                throw bus_error(atv::ErrorKind::invalid_arguments,
+                                "option 'Timeout' must be greater than zero");
+            }
+            parsed.timeout = std::chrono::milliseconds(ms);
+        } else {
+            throw bus_error(atv::ErrorKind::invalid_arguments,
+                            "unknown option '" + key + "' (known: Name, PairingGuid, Timeout)");
+        }
+    }
+    return parsed;
+}
+
+}  // namespace
+
+DeviceObject::DeviceObject(Context& context, DeviceOwner& owner, std::string path,
+                           std::string device_id, Origin origin)
+    : AdaptorInterfaces(context.bus, path),
+      context_(context),
+      owner_(owner),
+      path_(std::move(path)),
+      device_id_(std::move(device_id)),
+      origin_(origin),
+      identifiers_{device_id_},
+      expiry_timer_(context.io) {
+    registerAdaptor();
+    emitInterfacesAddedSignal({org::atvd::Device1_adaptor::INTERFACE_NAME});
+}
+
+DeviceObject::~DeviceObject() { retire(); }
+
+void DeviceObject::retire() {
+    if (!registered_) {
+        return;
+    }
+    registered_ = false;
+    expiry_timer_.cancel();
+    pairings_.clear();
+    services_.clear();
+    emitInterfacesRemovedSignal({org::atvd::Device1_adaptor::INTERFACE_NAME});
+    unregisterAdaptor();
+}
+
+void DeviceObject::configure(const atv::DeviceConfig& config) { apply(config); }
+
+bool DeviceObject::answers_to(const std::vector<std::string>& identifiers) const {
+    return std::any_of(identifiers.begin(), identifiers.end(), [this](const std::string& id) {
+        return std::find(identifiers_.begin(), identifiers_.end(), id) != identifiers_.end();
+    });
+}
+
+bool DeviceObject::offers_any(const std::set<atv::Protocol>& protocols) const {
+    return std::any_of(config_.services.begin(), config_.services.end(),
+                       [&](const atv::ServiceConfig& s) { return protocols.contains(s.protocol); });
+}
+
+void DeviceObject::seen(const atv::DeviceConfig& config,
+                        std::optional<std::uint64_t> discovery_key) {
+    if (discovery_key) {
+        discovery_keys_.insert(*discovery_key);
+    }
+    atv::DeviceConfig merged = config;
+    if (!discovery_key || origin_ == Origin::manual) {
+        // A unicast scan may be restricted to some protocols: keep the services it did not ask.
+        for (const atv::ServiceConfig& known : config_.services) {
+            if (merged.service(known.protocol) == nullptr) {
+                merged.services.push_back(known);
+            }
+        }
+    }
+    const std::uint64_t previous_seen = last_seen_us_;
+    last_seen_us_ = now_us();
+    apply(merged);
+    if (previous_seen != last_seen_us_) {
+        ChangedProperties changed;
+        changed.add("LastSeen");
+        changed.emit(getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+    }
+    set_present(true);
+    expiry_timer_.cancel();
+}
+
+void DeviceObject::lost(std::uint64_t discovery_key) {
+    discovery_keys_.erase(discovery_key);
+    if (discovery_keys_.empty()) {
+        lost_all();
+    }
+}
+
+void DeviceObject::lost_all() {
+    discovery_keys_.clear();
+    if (origin_ == Origin::manual && connection_ != nullptr) {
+        return;
+    }
+    set_present(false);
+    schedule_expiry();
+}
+
+void DeviceObject::restore(const atv::StoredDevice& stored) {
+    add_identifiers(stored.identifiers);
+    credentials_ = stored.credentials;
+    if (config_.name.empty() && !stored.name.empty()) {
+        config_.name = stored.name;
+    }
+    sync_services();
+}
+
+void DeviceObject::schedule_expiry() {
+    if (origin_ == Origin::manual || paired()) {
+        return;
+    }
+    expiry_timer_.expires_after(context_.settings.vanish_grace);
+    expiry_timer_.async_wait([weak = weak_from_this()](std::error_code ec) {
+        auto self = weak.lock();
+        if (!ec && self && !self->present_ && !self->paired() && self->connection_ == nullptr &&
+            self->pairings_.empty()) {
+            self->owner_.device_expired(*self);
+        }
+    });
+}
+
+void DeviceObject::apply(const atv::DeviceConfig& config) {
+    ChangedProperties changed;
+    changed.note("Name", config_.name, config.name);
+    changed.note("Address", config_.address, config.address);
+    changed.note("MacAddress", config_.info.mac_address, config.info.mac_address);
+    changed.note("Model", config_.info.model, config.info.model);
+    changed.note("ModelIdentifier", config_.info.model_identifier, config.info.model_identifier);
+    changed.note("OperatingSystem", config_.info.os, config.info.os);
+    changed.note("Version", config_.info.version, config.info.version);
+    changed.note("BuildNumber", config_.info.build_number, config.info.build_number);
+    changed.note("DeepSleep", config_.deep_sleep, config.deep_sleep);
+    const auto identifiers_before = identifiers_;
+    config_ = config;
+    add_identifiers(config_.all_identifiers());
+    changed.note("Identifiers", identifiers_before, identifiers_);
+    sync_services();
+    changed.emit(getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+}
+
+void DeviceObject::add_identifiers(const std::vector<std::string>& identifiers) {
+    for (const std::string& id : identifiers) {
+        if (!id.empty() && std::find(identifiers_.begin(), identifiers_.end(), id) ==
+                               identifiers_.end()) {
+            identifiers_.push_back(id);
+        }
+    }
+}
+
+void DeviceObject::sync_services() {
+    for (auto it = services_.begin(); it != services_.end();) {
+        if (config_.service(it->first) == nullptr) {
+            it = services_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (const atv::ServiceConfig& service : config_.services) {
+        const bool paired = credentials_.contains(service.protocol);
+        auto found = services_.find(service.protocol);
+        if (found == services_.end()) {
+            const std::string path = path_ + "/" + std::string(atv::to_string(service.protocol));
+            services_.emplace(service.protocol,
+                              std::make_unique<ServiceObject>(context_.bus, path, service, paired));
+        } else {
+            found->second->update(service, paired);
+        }
+    }
+}
+
+void DeviceObject::set_present(bool present) {
+    if (present_ == present) {
+        return;
+    }
+    present_ = present;
+    ChangedProperties changed;
+    changed.add("Present");
+    changed.emit(getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+}
+
+atv::Protocol DeviceObject::parse_protocol(const std::string& name) const {
+    auto protocol = atv::protocol_from_string(name);
+    if (!protocol) {
+        throw bus_error(atv::ErrorKind::invalid_arguments,
+                        "unknown protocol '" + name +
+                            "' (known: mrp, airplay, companion, dmap, raop)");
+    }
+    return *protocol;
+}
+
+void DeviceObject::Pair(sdbus::Result<sdbus::ObjectPath>&& result, std::string protocol_name,
+                        std::map<std::string, sdbus::Variant> options) {
+    guarded([&] {
+        const Caller caller = current_caller(getObject());
+        context_.authorization.require_admin(caller, "Pair");
+        const atv::Protocol protocol = parse_protocol(protocol_name);
+        const PairOptions parsed = parse_pair_options(options);
+        const atv::ServiceConfig* service = config_.service(protocol);
+        if (service == nullptr) {
+            throw bus_error(atv::ErrorKind::no_service,
+                            "the device has no " + protocol_name + " service");
+        }
+        if (service->pairing == atv::PairingRequirement::unsupported ||
+            service->pairing == atv::PairingRequirement::disabled) {
+            throw bus_error(atv::ErrorKind::not_supported,
+                            "pairing " + protocol_name + " is " +
+                                std::string(atv::to_string(service->pairing)) +
+                                " on this device (its access settings or model do not allow it)");
+        }
+        if (pairings_.contains(protocol)) {
+            throw bus_error(atv::ErrorKind::in_progress,
+                            "a " + protocol_name +
+                                " pairing handler exists already; Close it first");
+        }
+        auto handler = atv::pair(context_.io.get_executor(), config_, protocol, parsed.pairing,
+                                 context_.identity);
+        const std::string path = path_ + "/" + protocol_name + "/pairing";
+        PairingObject::Hooks hooks;
+        hooks.store_credentials = [weak = weak_from_this(), protocol](std::string credentials)
+            -> asio::awaitable<void> {
+            auto self = weak.lock();
+            if (!self) {
+                throw atv::Error(atv::ErrorKind::pairing_failed,
+                                 "the device was removed while pairing");
+            }
+            co_await self->store_credentials(protocol, std::move(credentials));
+        };
+        hooks.closed = [weak = weak_from_this(), protocol] {
+            if (auto self = weak.lock()) {
+                self->pairings_.erase(protocol);
+            }
+        };
+        auto object = std::make_shared<PairingObject>(
+            context_, path, std::move(handler), caller.uid,
+            parsed.timeout.value_or(context_.settings.default_pairing_timeout), std::move(hooks));
+        pairings_.emplace(protocol, std::move(object));
+        spdlog::info("pairing {} with {} ({}) started", protocol_name, config_.name, device_id_);
+        result.returnResults(sdbus::ObjectPath(path));
+    });
+}
+
+asio::awaitable<void> DeviceObject::store_credentials(atv::Protocol protocol,
+                                                      std::string credentials) {
+    auto self = shared_from_this();
+    atv::CredentialsMap updated = credentials_;
+    updated[protocol] = std::move(credentials);
+    atv::StoredDevice stored;
+    stored.device_id = device_id_;
+    stored.identifiers = identifiers_;
+    stored.name = config_.name;
+    stored.credentials = updated;
+    co_await context_.store.save_async(stored);
+    credentials_ = std::move(updated);
+    sync_services();
+    context_.loop.kick();
+    spdlog::info("credentials for {} of {} ({}) stored", atv::to_string(protocol), config_.name,
+                 device_id_);
+}
+
+void DeviceObject::Connect(sdbus::Result<>&& result) {
+    guarded([&] {
+        context_.authorization.require_admin(current_caller(getObject()), "Connect");
+        if (connecting_) {
+            throw bus_error(atv::ErrorKind::in_progress, "a connection is being set up already");
+        }
+        reply_later(context_.io, context_.loop, std::move(result),
+                    [self = shared_from_this()] { return self->connect(); });
+    });
+}
+
+asio::awaitable<void> DeviceObject::connect() {
+    if (connection_ != nullptr) {
+        co_return;
+    }
+    connecting_ = true;
+    struct Done {
+        bool& flag;
+        ~Done() { flag = false; }
+    } done{connecting_};
+    auto connection = co_await atv::connect(config_, credentials_, context_.identity,
+                                            context_.settings.connect_timeout);
+    connection->on_lost([weak = weak_from_this()](const std::string& reason) {
+        if (auto self = weak.lock()) {
+            self->connection_lost(reason);
+        }
+    });
+    connection_ = std::move(connection);
+    ChangedProperties changed;
+    changed.add("Connected");
+    changed.add("ConnectedProtocols");
+    changed.emit(getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+    if (origin_ == Origin::manual) {
+        set_present(true);
+    }
+    spdlog::info("connected to {} ({})", config_.name, device_id_);
+}
+
+void DeviceObject::connection_lost(const std::string& reason) {
+    spdlog::warn("connection to {} ({}) lost: {}", config_.name, device_id_, reason);
+    emitConnectionLost(reason);
+    asio::co_spawn(context_.io, close_connection(), asio::detached);
+}
+
+void DeviceObject::Close(sdbus::Result<>&& result) {
+    guarded([&] {
+        context_.authorization.require_admin(current_caller(getObject()), "Close");
+        reply_later(context_.io, context_.loop, std::move(result),
+                    [self = shared_from_this()] { return self->close_connection(); });
+    });
+}
+
+asio::awaitable<void> DeviceObject::close_connection() {
+    auto self = shared_from_this();
+    if (connection_ == nullptr) {
+        co_return;
+    }
+    auto connection = std::move(connection_);
+    co_await connection->close();
+    ChangedProperties changed;
+    changed.add("Connected");
+    changed.add("ConnectedProtocols");
+    changed.emit(getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+    context_.loop.kick();
+    if (!present_) {
+        schedule_expiry();
+    }
+    spdlog::info("connection to {} ({}) closed", config_.name, device_id_);
+}
+
+void DeviceObject::SetCredentials(sdbus::Result<bool>&& result, std::string protocol_name,
+                                  std::string credentials) {
+    guarded([&] {
+        context_.authorization.require_admin(current_caller(getObject()), "SetCredentials");
+        const atv::Protocol protocol = parse_protocol(protocol_name);
+        if (config_.service(protocol) == nullptr) {
+            result.returnResults(false);
+            return;
+        }
+        atv::validate_credentials(protocol, credentials);
+        reply_later(context_.io, context_.loop, std::move(result),
+                    [self = shared_from_this(), protocol,
+                     credentials = std::move(credentials)]() mutable -> asio::awaitable<bool> {
+                        co_await self->store_credentials(protocol, std::move(credentials));
+                        co_return true;
+                    });
+    });
+}
+
+asio::awaitable<void> DeviceObject::shut_down() {
+    auto self = shared_from_this();
+    expiry_timer_.cancel();
+    auto pairings = pairings_;
+    for (auto& [protocol, pairing] : pairings) {
+        co_await pairing->shut_down();
+    }
+    co_await close_connection();
+}
+
+std::string DeviceObject::Model() { return std::string(atv::to_string(config_.info.model)); }
+
+std::string DeviceObject::OperatingSystem() { return std::string(atv::to_string(config_.info.os)); }
+
+std::vector<std::string> DeviceObject::ConnectedProtocols() {
+    std::vector<std::string> names;
+    if (connection_ != nullptr) {
+        for (atv::Protocol protocol : connection_->protocols()) {
+            names.emplace_back(atv::to_string(protocol));
+        }
+    }
+    return names;
+}
+
+}  // namespace atvd

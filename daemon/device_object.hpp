@@ -1,0 +1,127 @@
+// org.atvd.Device1 at /org/atvd/devices/<ID>: one device, its services, its pairings and its
+// connection.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/steady_timer.hpp>
+#include <map>
+#include <memory>
+#include <sdbus-c++/sdbus-c++.h>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "atv/atv.hpp"
+#include "context.hpp"
+#include "org.atvd.Device1.adaptor.h"
+#include "pairing_object.hpp"
+#include "service_object.hpp"
+
+namespace atvd {
+
+class DeviceObject;
+
+// What a device needs from whoever keeps the set of devices.
+class DeviceOwner {
+public:
+    virtual ~DeviceOwner() = default;
+    // The device left the network, is unpaired and its grace period is over.
+    virtual void device_expired(DeviceObject& device) = 0;
+};
+
+class DeviceObject final
+    : public sdbus::AdaptorInterfaces<org::atvd::Device1_adaptor, sdbus::ManagedObject_adaptor,
+                                      sdbus::Properties_adaptor>,
+      public std::enable_shared_from_this<DeviceObject> {
+public:
+    enum class Origin { discovered, manual, stored };
+
+    DeviceObject(Context& context, DeviceOwner& owner, std::string path, std::string device_id,
+                 Origin origin);
+    ~DeviceObject();
+    DeviceObject(const DeviceObject&) = delete;
+    DeviceObject& operator=(const DeviceObject&) = delete;
+
+    [[nodiscard]] const std::string& path() const { return path_; }
+    [[nodiscard]] const std::string& device_id() const { return device_id_; }
+    [[nodiscard]] const atv::DeviceConfig& config() const { return config_; }
+    [[nodiscard]] const std::vector<std::string>& identifiers() const { return identifiers_; }
+    [[nodiscard]] bool answers_to(const std::vector<std::string>& identifiers) const;
+    [[nodiscard]] bool present() const { return present_; }
+    [[nodiscard]] bool paired() const { return !credentials_.empty(); }
+    [[nodiscard]] bool offers_any(const std::set<atv::Protocol>& protocols) const;
+
+    // A snapshot of the device from discovery (key) or a unicast scan (no key).
+    void seen(const atv::DeviceConfig& config, std::optional<std::uint64_t> discovery_key);
+    // Discovery lost the services it knew under `key`.
+    void lost(std::uint64_t discovery_key);
+    // Every discovery key is gone (Avahi went away).
+    void lost_all();
+    // Credentials loaded from the secrets store at start-up.
+    void restore(const atv::StoredDevice& stored);
+    // A manual configuration (AddDevice): presence comes from Connect or discovery.
+    void configure(const atv::DeviceConfig& config);
+    // Stores credentials for one protocol durably and marks its service paired.
+    asio::awaitable<void> store_credentials(atv::Protocol protocol, std::string credentials);
+    // Closes pairings and connections before the object goes away.
+    asio::awaitable<void> shut_down();
+    // Leaves the bus now, even if coroutines still hold the object.
+    void retire();
+
+private:
+    void Pair(sdbus::Result<sdbus::ObjectPath>&& result, std::string protocol,
+              std::map<std::string, sdbus::Variant> options) override;
+    void Connect(sdbus::Result<>&& result) override;
+    void Close(sdbus::Result<>&& result) override;
+    void SetCredentials(sdbus::Result<bool>&& result, std::string protocol,
+                        std::string credentials) override;
+
+    std::string Identifier() override { return device_id_; }
+    std::vector<std::string> Identifiers() override { return identifiers_; }
+    std::string Name() override { return config_.name; }
+    std::string Address() override { return config_.address; }
+    std::string MacAddress() override { return config_.info.mac_address; }
+    std::string Model() override;
+    std::string ModelIdentifier() override { return config_.info.model_identifier; }
+    std::string OperatingSystem() override;
+    std::string Version() override { return config_.info.version; }
+    std::string BuildNumber() override { return config_.info.build_number; }
+    bool DeepSleep() override { return config_.deep_sleep; }
+    bool Present() override { return present_; }
+    uint64_t LastSeen() override { return last_seen_us_; }
+    bool Connected() override { return connection_ != nullptr; }
+    std::vector<std::string> ConnectedProtocols() override;
+    bool Manual() override { return origin_ == Origin::manual; }
+
+    asio::awaitable<void> connect();
+    asio::awaitable<void> close_connection();
+    asio::awaitable<bool> set_credentials(atv::Protocol protocol, std::string credentials);
+    void connection_lost(const std::string& reason);
+
+    void apply(const atv::DeviceConfig& config);
+    void sync_services();
+    void set_present(bool present);
+    void add_identifiers(const std::vector<std::string>& identifiers);
+    void schedule_expiry();
+    atv::Protocol parse_protocol(const std::string& name) const;
+
+    Context& context_;
+    DeviceOwner& owner_;
+    std::string path_;
+    std::string device_id_;
+    Origin origin_;
+    atv::DeviceConfig config_;
+    std::vector<std::string> identifiers_;
+    std::set<std::uint64_t> discovery_keys_;
+    bool present_ = false;
+    std::uint64_t last_seen_us_ = 0;
+    atv::CredentialsMap credentials_;
+    std::map<atv::Protocol, std::unique_ptr<ServiceObject>> services_;
+    std::map<atv::Protocol, std::shared_ptr<PairingObject>> pairings_;
+    std::unique_ptr<atv::DeviceConnection> connection_;
+    bool connecting_ = false;
+    asio::steady_timer expiry_timer_;
+    bool registered_ = true;
+};
+
+}  // namespace atvd

@@ -1,0 +1,115 @@
+// atvd: finds Apple TVs and AirPlay devices and offers pairing and connecting on D-Bus.
+#include <unistd.h>
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/signal_set.hpp>
+#include <cstdlib>
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "atv/discovery.hpp"
+#include "atvd-config.h"
+#include "atv/storage.hpp"
+#include "bus_loop.hpp"
+#include "caller.hpp"
+#include "context.hpp"
+#include "manager.hpp"
+#include "options.hpp"
+
+namespace {
+
+constexpr const char* bus_name = "org.atvd";
+constexpr const char* admin_group = "atvd";
+
+void setup_logging(const std::string& level) {
+    auto logger = spdlog::stderr_color_mt("atvd");
+    // Under systemd the journal adds time and process; a "<N>" prefix carries the level.
+    if (std::getenv("JOURNAL_STREAM") != nullptr) {
+        logger->set_pattern("<%l> %v");
+    } else {
+        logger->set_pattern("%H:%M:%S.%e %^%-5l%$ %v");
+    }
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(level == "warning" ? "warn" : level));
+}
+
+std::unique_ptr<sdbus::IConnection> open_bus(const atvd::Options& options) {
+    switch (options.bus) {
+        case atvd::BusKind::system: return sdbus::createSystemBusConnection();
+        case atvd::BusKind::user: return sdbus::createSessionBusConnection();
+        case atvd::BusKind::address:
+            return sdbus::createSessionBusConnectionWithAddress(options.bus_address);
+    }
+    return nullptr;
+}
+
+atv::Identity load_identity(atv::SecretsStore& store) {
+    auto stored = store.load_or_create_identity();
+    return atv::Identity{std::move(stored.client_id), std::move(stored.seed)};
+}
+
+int run(const atvd::Options& options) {
+    asio::io_context io(1);
+    auto bus = open_bus(options);
+    atvd::BusLoop loop(io, *bus);
+    atv::SecretsStore store(options.state_dir);
+    const atv::Identity identity = load_identity(store);
+    const atvd::Authorization authorization(admin_group);
+    atvd::Context context{io, *bus, loop, authorization, store, identity, options.settings};
+
+    atvd::Manager manager(context);
+    manager.restore(store.load_all());
+
+    atv::DiscoveryEvents events;
+    events.on_state = [&](bool running) { manager.discovery_state(running); };
+    events.on_device = [&](std::uint64_t key, const atv::DeviceConfig& config) {
+        manager.discovered(key, config);
+    };
+    events.on_device_gone = [&](std::uint64_t key) { manager.discovery_lost(key); };
+    atv::Discovery discovery(io, std::move(events));
+
+    int exit_code = EXIT_SUCCESS;
+    loop.on_disconnect([&] {
+        exit_code = EXIT_FAILURE;
+        io.stop();
+    });
+    bus->requestName(bus_name);
+    loop.start();
+    discovery.start();
+    spdlog::info("atvd {} running as {} on the bus, credentials in {}", ATVD_VERSION, bus_name,
+                 options.state_dir.string());
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](std::error_code ec, int signal) {
+        if (ec) {
+            return;
+        }
+        spdlog::info("signal {} received; shutting down", signal);
+        discovery.stop();
+        asio::co_spawn(io, manager.shut_down(), [&](std::exception_ptr) { io.stop(); });
+    });
+    io.run();
+    return exit_code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const atvd::Options options = atvd::parse_options(argc, argv);
+    if (options.exit_now) {
+        return options.exit_code;
+    }
+    setup_logging(options.log_level);
+    try {
+        return run(options);
+    } catch (const sdbus::Error& error) {
+        spdlog::critical("D-Bus: {} ({})", error.getMessage(), error.getName());
+    } catch (const std::exception& error) {
+        spdlog::critical("{}", error.what());
+    }
+    return EXIT_FAILURE;
+}

@@ -1,0 +1,138 @@
+#include "options.hpp"
+
+#include <getopt.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+#include "atvd-config.h"
+
+namespace atvd {
+
+namespace {
+
+constexpr const char* usage = R"(Usage: atvd [OPTIONS]
+
+Finds Apple TVs, HomePods and AirPlay devices on the local network and offers pairing and
+connecting to them on D-Bus (org.atvd).
+
+  --system               use the system bus (default)
+  --user                 use the session bus; state under $XDG_STATE_HOME/atvd
+  --bus-address ADDR     use the bus at ADDR (for tests)
+  --state-dir DIR        keep credentials in DIR
+  -v, --verbose          log more (repeat for the most)
+  --log-level LEVEL      trace, debug, info, warning, error or off (default info)
+  --vanish-grace MS      how long a vanished unpaired device stays before it is removed
+                         (default 5000)
+  --help                 show this help
+  --version              show the version
+)";
+
+std::filesystem::path default_state_dir(BusKind bus) {
+    if (const char* systemd = std::getenv("STATE_DIRECTORY"); systemd != nullptr && *systemd) {
+        return std::string_view(systemd).substr(0, std::string_view(systemd).find(':'));
+    }
+    if (bus != BusKind::user) {
+        return "/var/lib/atvd";
+    }
+    if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg != nullptr && *xdg) {
+        return std::filesystem::path(xdg) / "atvd";
+    }
+    const char* home = std::getenv("HOME");
+    return std::filesystem::path(home != nullptr ? home : "/tmp") / ".local/state/atvd";
+}
+
+bool valid_level(std::string_view level) {
+    for (std::string_view known : {"trace", "debug", "info", "warning", "error", "off"}) {
+        if (level == known) {
+            return true;
+        }
+    }
+    return false;
+}
+
+}  // namespace
+
+Options parse_options(int argc, char** argv) {
+    enum { opt_system = 256, opt_user, opt_bus, opt_state, opt_level, opt_grace, opt_help, opt_version };
+    static const option long_options[] = {
+        {"system", no_argument, nullptr, opt_system},
+        {"user", no_argument, nullptr, opt_user},
+        {"bus-address", required_argument, nullptr, opt_bus},
+        {"state-dir", required_argument, nullptr, opt_state},
+        {"verbose", no_argument, nullptr, 'v'},
+        {"log-level", required_argument, nullptr, opt_level},
+        {"vanish-grace", required_argument, nullptr, opt_grace},
+        {"help", no_argument, nullptr, opt_help},
+        {"version", no_argument, nullptr, opt_version},
+        {nullptr, 0, nullptr, 0},
+    };
+    Options options;
+    int verbosity = 0;
+    int choice = 0;
+    opterr = 1;
+    while ((choice = getopt_long(argc, argv, "v", long_options, nullptr)) != -1) {
+        switch (choice) {
+            case opt_system: options.bus = BusKind::system; break;
+            case opt_user: options.bus = BusKind::user; break;
+            case opt_bus:
+                options.bus = BusKind::address;
+                options.bus_address = optarg;
+                break;
+            case opt_state: options.state_dir = optarg; break;
+            case 'v': ++verbosity; break;
+            case opt_level:
+                if (!valid_level(optarg)) {
+                    std::fprintf(stderr, "atvd: unknown log level '%s'\n", optarg);
+                    options.exit_now = true;
+                    options.exit_code = 2;
+                    return options;
+                }
+                options.log_level = optarg;
+                break;
+            case opt_grace: {
+                char* end = nullptr;
+                const long ms = std::strtol(optarg, &end, 10);
+                if (end == optarg || *end != '\0' || ms < 0) {
+                    std::fprintf(stderr, "atvd: --vanish-grace takes milliseconds\n");
+                    options.exit_now = true;
+                    options.exit_code = 2;
+                    return options;
+                }
+                options.settings.vanish_grace = std::chrono::milliseconds(ms);
+                break;
+            }
+            case opt_help:
+                std::fputs(usage, stdout);
+                options.exit_now = true;
+                return options;
+            case opt_version:
+                std::printf("atvd %s\n", ATVD_VERSION);
+                options.exit_now = true;
+                return options;
+            default:
+                std::fputs("Try 'atvd --help'.\n", stderr);
+                options.exit_now = true;
+                options.exit_code = 2;
+                return options;
+        }
+    }
+    if (optind < argc) {
+        std::fprintf(stderr, "atvd: unexpected argument '%s'\nTry 'atvd --help'.\n", argv[optind]);
+        options.exit_now = true;
+        options.exit_code = 2;
+        return options;
+    }
+    if (verbosity == 1) {
+        options.log_level = "debug";
+    } else if (verbosity > 1) {
+        options.log_level = "trace";
+    }
+    if (options.state_dir.empty()) {
+        options.state_dir = default_state_dir(options.bus);
+    }
+    return options;
+}
+
+}  // namespace atvd

@@ -1,0 +1,75 @@
+// org.atvd.PairingHandler1 at /org/atvd/devices/<ID>/<protocol>/pairing: one libatv pairing
+// handler, driven step by step by the user who asked for it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <asio/awaitable.hpp>
+#include <asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <sdbus-c++/sdbus-c++.h>
+
+#include "atv/pairing.hpp"
+#include "context.hpp"
+#include "org.atvd.PairingHandler1.adaptor.h"
+
+namespace atvd {
+
+class PairingObject final
+    : public sdbus::AdaptorInterfaces<org::atvd::PairingHandler1_adaptor,
+                                      sdbus::ManagedObject_adaptor, sdbus::Properties_adaptor>,
+      public std::enable_shared_from_this<PairingObject> {
+public:
+    enum class State { created, begun, finished, failed, closed };
+
+    struct Hooks {
+        // Stores the credentials durably; Finish replies once this returns.
+        std::function<asio::awaitable<void>(std::string credentials)> store_credentials;
+        // The handler is closed (by Close, idle timeout or its device going away).
+        std::function<void()> closed;
+    };
+
+    PairingObject(Context& context, std::string path, std::unique_ptr<atv::PairingHandler> handler,
+                  uid_t owner, std::chrono::milliseconds idle_timeout, Hooks hooks);
+    ~PairingObject();
+    PairingObject(const PairingObject&) = delete;
+    PairingObject& operator=(const PairingObject&) = delete;
+
+    // Aborts the pairing on the device and removes the object from the bus.
+    asio::awaitable<void> shut_down();
+
+private:
+    void Begin(sdbus::Result<>&& result) override;
+    void Pin(sdbus::Result<>&& result, std::string pin) override;
+    void Finish(sdbus::Result<>&& result) override;
+    void Close(sdbus::Result<>&& result) override;
+
+    std::string Protocol() override;
+    bool DeviceProvidesPin() override { return handler_->device_provides_pin(); }
+    bool HasPaired() override { return handler_->has_paired(); }
+    std::string State() override;
+
+    // Checks the caller and the step's preconditions, then runs `step` as the one step in
+    // flight, replying when it ends.
+    void run_step(sdbus::Result<>&& result, const char* name,
+                  std::function<asio::awaitable<void>()> step);
+    asio::awaitable<void> begin_step();
+    asio::awaitable<void> finish_step();
+    void set_state(enum State state);
+    void restart_idle_timer();
+    void unregister();
+
+    Context& context_;
+    std::unique_ptr<atv::PairingHandler> handler_;
+    uid_t owner_;
+    std::chrono::milliseconds idle_timeout_;
+    Hooks hooks_;
+    asio::steady_timer idle_timer_;
+    enum State state_ = State::created;
+    bool step_running_ = false;
+    bool pin_given_ = false;
+    bool registered_ = false;
+};
+
+}  // namespace atvd

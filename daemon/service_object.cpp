@@ -1,0 +1,36 @@
+#include "service_object.hpp"
+
+#include "properties.hpp"
+
+namespace atvd {
+
+ServiceObject::ServiceObject(sdbus::IConnection& bus, std::string path, atv::ServiceConfig config,
+                             bool paired)
+    : AdaptorInterfaces(bus, std::move(path)), config_(std::move(config)), paired_(paired) {
+    registerAdaptor();
+    emitInterfacesAddedSignal({org::atvd::Service1_adaptor::INTERFACE_NAME});
+}
+
+ServiceObject::~ServiceObject() {
+    emitInterfacesRemovedSignal({org::atvd::Service1_adaptor::INTERFACE_NAME});
+    unregisterAdaptor();
+}
+
+void ServiceObject::update(const atv::ServiceConfig& config, bool paired) {
+    ChangedProperties changed;
+    changed.note("Port", config_.port, config.port);
+    changed.note("Identifier", config_.identifier, config.identifier);
+    changed.note("Pairing", config_.pairing, config.pairing);
+    changed.note("Paired", paired_, paired);
+    changed.note("Enabled", config_.enabled, config.enabled);
+    changed.note("Properties", config_.properties, config.properties);
+    config_ = config;
+    paired_ = paired;
+    changed.emit(getObject(), org::atvd::Service1_adaptor::INTERFACE_NAME);
+}
+
+std::string ServiceObject::Protocol() { return std::string(atv::to_string(config_.protocol)); }
+
+std::string ServiceObject::Pairing() { return std::string(atv::to_string(config_.pairing)); }
+
+}  // namespace atvd

@@ -1,0 +1,153 @@
+// The entry points of atv/atv.hpp: which protocol code pairs and connects what.
+#include "atv/atv.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/this_coro.hpp>
+
+#include "atv/error.hpp"
+#include "hap/credentials.hpp"
+#include "hap/identity.hpp"
+#include "mrp/connection.hpp"
+#include "mrp/pairing.hpp"
+
+namespace atv {
+
+namespace {
+
+hap::ClientIdentity client_identity(const Identity& identity) {
+    return hap::ClientIdentity{identity.client_id, hap::Ed25519KeyPair::from_seed(identity.seed.view())};
+}
+
+const ServiceConfig& require_service(const DeviceConfig& device, Protocol protocol) {
+    const ServiceConfig* service = device.service(protocol);
+    if (service == nullptr) {
+        throw Error(ErrorKind::no_service,
+                    "the device has no " + std::string(to_string(protocol)) + " service");
+    }
+    return *service;
+}
+
+bool pairing_possible(const ServiceConfig& service) {
+    return service.pairing != PairingRequirement::unsupported &&
+           service.pairing != PairingRequirement::disabled;
+}
+
+// MRP is used when it is enabled (tvOS 14 and older) and paired.
+bool mrp_usable(const DeviceConfig& device, const CredentialsMap& credentials) {
+    const ServiceConfig* service = device.service(Protocol::mrp);
+    return service != nullptr && service->enabled && credentials.contains(Protocol::mrp);
+}
+
+}  // namespace
+
+std::vector<Protocol> supported_protocols() { return {Protocol::mrp}; }
+
+void validate_credentials(Protocol protocol, std::string_view credentials) {
+    switch (protocol) {
+        case Protocol::mrp:
+        case Protocol::companion:
+            hap::HapCredentials::parse(credentials);
+            return;
+        case Protocol::airplay:
+        case Protocol::raop:
+            if (hap::credentials_type(credentials) == hap::CredentialsType::none) {
+                throw Error(ErrorKind::invalid_arguments,
+                            "empty credentials; AirPlay credentials are HAP, legacy or transient");
+            }
+            return;
+        case Protocol::dmap:
+            if (credentials.empty()) {
+                throw Error(ErrorKind::invalid_arguments, "DMAP credentials must not be empty");
+            }
+            return;
+    }
+}
+
+std::unique_ptr<PairingHandler> pair(asio::any_io_executor executor, const DeviceConfig& device,
+                                     Protocol protocol, const PairingOptions& options,
+                                     const Identity& identity) {
+    const ServiceConfig& service = require_service(device, protocol);
+    if (!pairing_possible(service)) {
+        throw Error(ErrorKind::not_supported,
+                    "pairing " + std::string(to_string(protocol)) + " is " +
+                        std::string(to_string(service.pairing)) + " on this device");
+    }
+    switch (protocol) {
+        case Protocol::mrp:
+            return std::make_unique<mrp::MrpPairingHandler>(
+                std::move(executor), device.address, service.port, client_identity(identity),
+                options);
+        default:
+            throw Error(ErrorKind::not_supported,
+                        "this build of atvd cannot pair " + std::string(to_string(protocol)) +
+                            " yet (it can pair: mrp)");
+    }
+}
+
+DeviceConnection::DeviceConnection(std::vector<std::unique_ptr<ProtocolConnection>> connections)
+    : connections_(std::move(connections)) {
+    for (auto& connection : connections_) {
+        connection->on_lost([this](const std::string& reason) {
+            if (!closed_ && on_lost_) {
+                auto callback = std::exchange(on_lost_, nullptr);
+                callback(reason);
+            }
+        });
+    }
+}
+
+DeviceConnection::~DeviceConnection() = default;
+
+std::vector<Protocol> DeviceConnection::protocols() const {
+    std::vector<Protocol> protocols;
+    for (const auto& connection : connections_) {
+        protocols.push_back(connection->protocol());
+    }
+    return protocols;
+}
+
+void DeviceConnection::on_lost(std::function<void(const std::string& reason)> callback) {
+    on_lost_ = std::move(callback);
+}
+
+asio::awaitable<void> DeviceConnection::close() {
+    closed_ = true;
+    on_lost_ = nullptr;
+    for (auto& connection : connections_) {
+        co_await connection->close();
+    }
+}
+
+asio::awaitable<std::unique_ptr<DeviceConnection>> connect(const DeviceConfig& device,
+                                                           const CredentialsMap& credentials,
+                                                           const Identity& /*identity*/,
+                                                           std::chrono::milliseconds timeout) {
+    if (device.services.empty()) {
+        throw Error(ErrorKind::no_service, "the device has no services to connect to");
+    }
+    if (!device.identifier()) {
+        throw Error(ErrorKind::device_id_missing, "the device has no identifier");
+    }
+    auto executor = co_await asio::this_coro::executor;
+    std::vector<std::unique_ptr<ProtocolConnection>> connections;
+    if (mrp_usable(device, credentials)) {
+        const ServiceConfig& service = *device.service(Protocol::mrp);
+        const auto hap_credentials = hap::HapCredentials::parse(credentials.at(Protocol::mrp));
+        connections.push_back(co_await mrp::connect_mrp(executor, device.address, service.port,
+                                                        hap_credentials, timeout));
+    }
+    if (connections.empty()) {
+        const ServiceConfig* mrp_service = device.service(Protocol::mrp);
+        if (mrp_service != nullptr && mrp_service->enabled) {
+            throw Error(ErrorKind::authentication_failed,
+                        "the device is not paired; pair mrp first (Device1.Pair)");
+        }
+        throw Error(ErrorKind::not_supported,
+                    "no protocol this build can connect with is offered and paired (it can "
+                    "connect: mrp)");
+    }
+    co_return std::make_unique<DeviceConnection>(std::move(connections));
+}
+
+}  // namespace atv
