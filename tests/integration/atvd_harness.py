@@ -1,0 +1,212 @@
+"""Drives a real atvd through D-Bus, inside the environment of tests/env/isolated.
+
+Everything here talks to atvd the way its users do: over the system bus, with dbus-next.
+Services are published through the environment's real avahi-daemon with avahi-publish.
+"""
+
+import asyncio
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+from dbus_next import BusType, Message, MessageType, Variant
+from dbus_next.aio import MessageBus
+
+BUS_NAME = "org.atvd"
+MANAGER = "/org/atvd"
+ERROR_PREFIX = "org.atvd.Error."
+
+
+class BusError(Exception):
+    def __init__(self, name, text):
+        super().__init__(f"{name}: {text}")
+        self.name = name
+        self.text = text
+
+
+class Client:
+    """A synchronous D-Bus client that records every signal atvd sends."""
+
+    def __init__(self):
+        self.loop = asyncio.new_event_loop()
+        self.bus = self.loop.run_until_complete(MessageBus(bus_type=BusType.SYSTEM).connect())
+        self.signals = []
+        self.bus.add_message_handler(self._on_message)
+        self.call("org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                  "AddMatch", "s", [f"type='signal',sender='{BUS_NAME}'"])
+
+    def _on_message(self, message):
+        if message.message_type == MessageType.SIGNAL:
+            self.signals.append(message)
+        return None
+
+    def close(self):
+        self.bus.disconnect()
+        self.loop.run_until_complete(asyncio.sleep(0))
+        self.loop.close()
+
+    def call(self, destination, path, interface, member, signature="", body=None, timeout=30):
+        message = Message(destination=destination, path=path, interface=interface,
+                          member=member, signature=signature, body=body or [])
+        reply = self.loop.run_until_complete(
+            asyncio.wait_for(self.bus.call(message), timeout))
+        if reply.message_type == MessageType.ERROR:
+            raise BusError(reply.error_name, reply.body[0] if reply.body else "")
+        return reply.body
+
+    def atvd(self, path, interface, member, signature="", body=None, timeout=30):
+        return self.call(BUS_NAME, path, interface, member, signature, body, timeout)
+
+    def get(self, path, interface, name):
+        return self.atvd(path, "org.freedesktop.DBus.Properties", "Get", "ss",
+                         [interface, name])[0].value
+
+    def get_all(self, path, interface):
+        values = self.atvd(path, "org.freedesktop.DBus.Properties", "GetAll", "s", [interface])[0]
+        return {key: value.value for key, value in values.items()}
+
+    def managed_objects(self):
+        objects = self.atvd(MANAGER, "org.freedesktop.DBus.ObjectManager", "GetManagedObjects")[0]
+        return {path: {iface: {k: v.value for k, v in props.items()}
+                       for iface, props in ifaces.items()}
+                for path, ifaces in objects.items()}
+
+    def scan(self, timeout=None, **keys):
+        filter_ = {}
+        for key, value in keys.items():
+            filter_[key] = Variant("as", value)
+        if timeout is not None:
+            filter_["Timeout"] = Variant("u", timeout)
+        return self.atvd(MANAGER, "org.atvd.Manager1", "Scan", "a{sv}", [filter_],
+                         timeout=60)[0]
+
+    def devices(self):
+        return {path: ifaces["org.atvd.Device1"]
+                for path, ifaces in self.managed_objects().items()
+                if "org.atvd.Device1" in ifaces}
+
+    def pump(self, seconds):
+        self.loop.run_until_complete(asyncio.sleep(seconds))
+
+    def wait_for(self, predicate, timeout=10.0, what="condition"):
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}")
+            self.pump(0.05)
+
+    def signals_named(self, member, path=None):
+        return [s for s in self.signals
+                if s.member == member and (path is None or s.path == path)]
+
+
+class Daemon:
+    """One atvd process with its own state folder."""
+
+    def __init__(self, state_dir=None, extra_args=(), log_level="debug"):
+        self.binary = os.environ["ATVD_BINARY"]
+        self.state_dir = state_dir or tempfile.mkdtemp(prefix="atvd-state-")
+        self.extra_args = list(extra_args)
+        self.log_level = log_level
+        self.log_path = os.path.join(tempfile.mkdtemp(prefix="atvd-log-"), "atvd.log")
+        self.process = None
+
+    def start(self):
+        self.log = open(self.log_path, "ab")
+        self.process = subprocess.Popen(
+            [self.binary, "--system", "--state-dir", self.state_dir,
+             "--log-level", self.log_level, "--vanish-grace", "1500", *self.extra_args],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"atvd exited with {self.process.returncode}:\n{self.output()}")
+            if name_has_owner(BUS_NAME):
+                return self
+            time.sleep(0.02)
+        raise AssertionError("atvd did not take its bus name:\n" + self.output())
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.process:
+            self.log.close()
+        code = self.process.returncode if self.process else None
+        self.process = None
+        return code
+
+    def output(self):
+        with open(self.log_path, "rb") as log:
+            return log.read().decode("utf-8", "replace")
+
+
+def name_has_owner(name):
+    result = subprocess.run(
+        ["busctl", "--system", "call", "org.freedesktop.DBus", "/org/freedesktop/DBus",
+         "org.freedesktop.DBus", "NameHasOwner", "s", name],
+        capture_output=True, text=True)
+    return result.stdout.strip() == "b true"
+
+
+class Publisher:
+    """Services published through the environment's avahi-daemon."""
+
+    def __init__(self):
+        self.processes = []
+
+    def publish(self, name, service_type, port, txt):
+        args = ["avahi-publish", "-s", name, service_type, str(port)]
+        args += [f"{key}={value}" if value is not None else key for key, value in txt.items()]
+        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.processes.append(process)
+        return process
+
+    def withdraw(self, process):
+        process.terminate()
+        process.wait()
+        self.processes.remove(process)
+
+    def withdraw_all(self):
+        for process in list(self.processes):
+            self.withdraw(process)
+
+
+APPLE_TV_4K = {
+    "name": "Living Room",
+    "mac": "AA:BB:CC:DD:EE:01",
+    "mrp_id": "5D797FD3-4E2B-4B5F-9E3A-1A2B3C4D5E01",
+    "companion_id": "E7E0B6B2-8C31-4C55-9C3B-7F2D1A0B0C01",
+}
+
+
+def publish_apple_tv_4k(publisher, name="Living Room", mac="AA:BB:CC:DD:EE:01",
+                        mrp_id="5D797FD3-4E2B-4B5F-9E3A-1A2B3C4D5E01", mrp_port=49152,
+                        build="17K795", companion_id="E7E0B6B2-8C31-4C55-9C3B-7F2D1A0B0C01"):
+    """MRP + AirPlay + Companion + RAOP + device-info, as an Apple TV 4K announces them."""
+    publisher.publish(name, "_mediaremotetv._tcp", mrp_port, {
+        "ModelName": "Apple TV", "AllowPairing": "YES", "macAddress": mac.lower(),
+        "BluetoothAddress": "", "Name": name, "UniqueIdentifier": mrp_id,
+        "SystemBuildVersion": build, "LocalAirPlayReceiverPairingIdentity": mrp_id})
+    publisher.publish(name, "_airplay._tcp", 7000, {
+        "acl": "0", "deviceid": mac, "features": "0x5A7FFFF7,0x1E", "flags": "0x244",
+        "model": "AppleTV6,2", "osvers": "13.3.1", "pk": "0" * 64, "pi": mrp_id.lower(),
+        "srcvers": "415.3", "vv": "2"})
+    publisher.publish(name, "_companion-link._tcp", 49153, {
+        "rpMac": "2", "rpHN": "c6d7d5d1a7f3", "rpFl": "0x36782", "rpHA": "9948cfb6da55",
+        "rpVr": "195.2", "rpMd": "AppleTV6,2", "rpHI": "4bd1e4d4e4fd", "rpMRtID": companion_id,
+        "rpBA": "5E:3A:9F:12:34:56", "rpAD": "cc5011ae31ee", "rpMd2": "x"})
+    publisher.publish(mac.replace(":", "") + "@" + name, "_raop._tcp", 7000, {
+        "cn": "0,1,2,3", "da": "true", "et": "0,3,5", "ft": "0x5A7FFFF7,0x1E", "md": "0,1,2",
+        "am": "AppleTV6,2", "sf": "0x244", "tp": "UDP", "vn": "65537", "vs": "415.3",
+        "ov": "13.3.1", "vv": "2"})
+    publisher.publish(name, "_device-info._tcp", 0, {"model": "J105aAP"})
