@@ -1,0 +1,93 @@
+#include "mrp/connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+#include "atv/error.hpp"
+#include "hap/pair_verify.hpp"
+#include "mrp/handshake.hpp"
+
+namespace atv::mrp {
+
+namespace {
+
+// Pair-verify with the stored credentials. Anything but a timeout or a broken connection
+// means the credentials are no good, and the only fix is pairing again.
+asio::awaitable<void> verify_credentials(MrpChannel& channel,
+                                         const hap::HapCredentials& credentials,
+                                         std::chrono::milliseconds timeout) {
+    try {
+        hap::PairVerifyController verify(credentials);
+        const Bytes m2 = co_await exchange_pairing_data(channel, verify.m1(), false, timeout);
+        const Bytes m4 = co_await exchange_pairing_data(channel, verify.m3(m2), false, timeout);
+        verify.finish(m4);
+        channel.enable_encryption(client_session_cipher(verify.shared_secret().view()));
+    } catch (const Error& error) {
+        if (error.kind() == ErrorKind::timeout || error.kind() == ErrorKind::connection_failed) {
+            throw;
+        }
+        const std::string reason = error.what();
+        throw Error(ErrorKind::authentication_failed,
+                    reason.find("pair again") != std::string::npos
+                        ? reason
+                        : "the Apple TV did not accept the stored credentials (" + reason +
+                              "); pair again");
+    }
+}
+
+asio::awaitable<void> run_connect_sequence(MrpChannel& channel,
+                                           const hap::HapCredentials& credentials,
+                                           std::chrono::milliseconds timeout,
+                                           const MrpConnectOptions& options) {
+    ClientDescription client{to_string(credentials.client_id), options.client_name};
+    co_await exchange_device_information(channel, client, timeout);
+    co_await verify_credentials(channel, credentials, timeout);
+    channel.send(set_connection_state(proto::SetConnectionStateMessage::Connected));
+    co_await channel.request(client_updates_config(), timeout);
+    co_await channel.request(get_keyboard_session(), timeout);
+}
+
+}  // namespace
+
+MrpConnection::~MrpConnection() = default;
+
+asio::awaitable<void> MrpConnection::close() {
+    co_await channel_->close();
+}
+
+void MrpConnection::on_lost(std::function<void(const std::string& reason)> callback) {
+    channel_->on_lost(std::move(callback));
+}
+
+asio::awaitable<std::unique_ptr<MrpConnection>> connect_mrp(asio::any_io_executor executor,
+                                                            std::string address, std::uint16_t port,
+                                                            const hap::HapCredentials& credentials,
+                                                            std::chrono::milliseconds timeout,
+                                                            const MrpConnectOptions& options) {
+    auto socket = co_await connect_tcp(executor, address, port, timeout);
+    auto channel = MrpChannel::create(std::move(socket));
+    channel->start();
+    std::exception_ptr failure;
+    try {
+        co_await run_connect_sequence(*channel, credentials, timeout, options);
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (failure) {
+        co_await channel->close();
+        std::rethrow_exception(failure);
+    }
+    channel->start_heartbeat(options.heartbeat_interval, timeout);
+    spdlog::info("mrp: connected to {}:{}", address, port);
+    co_return std::make_unique<MrpConnection>(std::move(channel));
+}
+
+asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_mrp(
+    asio::any_io_executor executor, std::string address, std::uint16_t port,
+    const hap::HapCredentials& credentials, std::chrono::milliseconds timeout) {
+    co_return co_await connect_mrp(std::move(executor), std::move(address), port, credentials,
+                                   timeout, MrpConnectOptions{});
+}
+
+}  // namespace atv::mrp

@@ -1,0 +1,54 @@
+// An established MRP session with an Apple TV: verified with stored credentials, encrypted,
+// subscribed to updates and kept alive by heartbeats.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "atv/connection.hpp"
+#include "hap/credentials.hpp"
+#include "mrp/channel.hpp"
+
+namespace atv::mrp {
+
+struct MrpConnectOptions {
+    std::string client_name = "atvd";
+    std::chrono::milliseconds heartbeat_interval = default_heartbeat_interval;
+};
+
+class MrpConnection : public atv::ProtocolConnection {
+  public:
+    explicit MrpConnection(std::shared_ptr<MrpChannel> channel) : channel_(std::move(channel)) {}
+    ~MrpConnection() override;
+
+    [[nodiscard]] Protocol protocol() const override { return Protocol::mrp; }
+    asio::awaitable<void> close() override;
+    void on_lost(std::function<void(const std::string& reason)> callback) override;
+
+    // The encrypted channel, for sending commands.
+    [[nodiscard]] MrpChannel& channel() { return *channel_; }
+
+  private:
+    std::shared_ptr<MrpChannel> channel_;
+};
+
+// Runs the connect sequence: TCP, DEVICE_INFO, pair-verify with `credentials`, MediaRemote
+// keys, SET_CONNECTION_STATE, CLIENT_UPDATES_CONFIG, GET_KEYBOARD_SESSION, then heartbeats.
+// `timeout` bounds the TCP connect and each exchange. Throws atv::Error:
+// authentication_failed when the device rejects the credentials, connection_failed when the
+// device cannot be reached or drops the connection, timeout when it does not answer.
+asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_mrp(
+    asio::any_io_executor executor, std::string address, std::uint16_t port,
+    const hap::HapCredentials& credentials, std::chrono::milliseconds timeout);
+
+asio::awaitable<std::unique_ptr<MrpConnection>> connect_mrp(asio::any_io_executor executor,
+                                                            std::string address, std::uint16_t port,
+                                                            const hap::HapCredentials& credentials,
+                                                            std::chrono::milliseconds timeout,
+                                                            const MrpConnectOptions& options);
+
+}  // namespace atv::mrp
