@@ -31,6 +31,7 @@ class Client:
 
     def __init__(self):
         self.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self.loop)
         self.bus = self.loop.run_until_complete(MessageBus(bus_type=BusType.SYSTEM).connect())
         self.signals = []
         self.bus.add_message_handler(self._on_message)
