@@ -7,6 +7,7 @@
 #include "atv/error.hpp"
 #include "hap/errors.hpp"
 #include "hap/pair_verify.hpp"
+#include "hap/tlv8.hpp"
 #include "mrp/handshake.hpp"
 
 namespace atv::mrp {
@@ -67,6 +68,8 @@ asio::awaitable<void> MrpPairingHandler::start_pair_setup() {
     // MRP sends no display name in pair-setup; the name travels in DEVICE_INFO.
     setup_.emplace(identity_, std::nullopt);
     m2_ = co_await exchange_pairing_data(*channel_, setup_->m1(), true, step_timeout_);
+    // A refusal (back-off, busy) comes instead of M2: report it now, not after the PIN.
+    hap::throw_if_device_error(hap::Tlv8::decode(m2_), hap::HapStage::pair_setup, 2);
     spdlog::info("mrp: the device at {} now shows a PIN", address_);
 }
 

@@ -1,0 +1,156 @@
+// The device side of MRP, as an Apple TV 4K plays it: DEVICE_INFO, HAP pair-setup with a PIN,
+// pair-verify, the encrypted session and its requests. A test double, with switches to make it
+// misbehave in the ways real devices do.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hap/identity.hpp"
+#include "hap/pair_setup.hpp"
+#include "hap/pair_verify.hpp"
+#include "mrp/channel.hpp"
+#include "mrp/framing.hpp"
+#include "mrp/messages.hpp"
+
+namespace atv::fakes {
+
+enum class Misbehaviour : std::uint8_t {
+    none,
+    wrong_proof,         // pair-setup M4 carries a proof that does not verify
+    stall_setup,         // pair-setup messages are never answered
+    drop_handshake,      // the connection is closed on the first pairing message
+    reject_credentials,  // pair-verify always fails with Authentication
+    back_off,            // pair-setup M1 is answered with BackOff
+};
+
+std::optional<Misbehaviour> misbehaviour_from_string(std::string_view name);
+std::string_view to_string(Misbehaviour misbehaviour);
+
+// A stable upper-case UUID derived from a name, so a fake keeps its identity across runs.
+std::string uuid_from_seed(std::string_view seed);
+
+struct FakeAtvConfig {
+    std::string name = "Fake Apple TV";
+    std::string id;  // seed of the UniqueIdentifier; the name when empty
+    std::string mac = "AA:BB:CC:DD:EE:FF";
+    std::string pin;         // 4 digits; a fresh random PIN per pairing when empty
+    std::string state_file;  // remembers the accessory key and paired clients when set
+    Misbehaviour misbehaviour = Misbehaviour::none;
+    std::chrono::seconds back_off{30};
+    std::string bind_address = "127.0.0.1";
+    std::uint16_t port = 0;  // 0 = ephemeral
+};
+
+// What all connections of one fake share: identity, PIN and the paired clients.
+class FakeAtvState {
+  public:
+    explicit FakeAtvState(FakeAtvConfig config);
+
+    [[nodiscard]] const FakeAtvConfig& config() const { return config_; }
+    [[nodiscard]] const std::string& unique_identifier() const { return unique_identifier_; }
+    [[nodiscard]] const hap::AccessoryIdentity& identity() const { return identity_; }
+    [[nodiscard]] mrp::DeviceDescription description() const;
+
+    // The PIN for a new pair-setup: the fixed one or a fresh random one; announced.
+    std::string show_pin();
+    [[nodiscard]] const std::string& current_pin() const { return current_pin_; }
+    void on_pin(std::function<void(const std::string&)> handler) {
+        pin_handler_ = std::move(handler);
+    }
+
+    void add_controller(const hap::PairedController& controller);
+    [[nodiscard]] std::optional<Bytes> controller_ltpk(std::string_view client_id) const;
+    [[nodiscard]] std::size_t paired_count() const { return controllers_.size(); }
+
+    bool answer_heartbeats = true;
+
+  private:
+    void load();
+    void save() const;
+
+    FakeAtvConfig config_;
+    std::string unique_identifier_;
+    hap::AccessoryIdentity identity_;
+    std::string current_pin_;
+    std::function<void(const std::string&)> pin_handler_;
+    std::map<std::string, Bytes> controllers_;
+};
+
+// One connection, socket-free: bytes from the client in, bytes to the client out.
+class FakeDeviceSession {
+  public:
+    explicit FakeDeviceSession(FakeAtvState& state) : state_(state) {}
+
+    struct Output {
+        Bytes bytes;
+        bool close = false;
+    };
+    Output receive(ByteView data);
+
+    [[nodiscard]] bool encrypted() const { return cipher_ != nullptr; }
+    [[nodiscard]] bool connected_state_seen() const { return connected_state_seen_; }
+
+  private:
+    void handle(const mrp::ProtocolMessage& message, Output& out);
+    void handle_pairing(const mrp::ProtocolMessage& message, Output& out);
+    void handle_pair_setup(const hap::Tlv8& request, ByteView raw, Output& out);
+    void handle_pair_verify(ByteView raw, Output& out);
+    void send(const mrp::ProtocolMessage& message, Output& out);
+    void send_pairing(ByteView tlv8, Output& out);
+
+    enum class Exchange : std::uint8_t { none, setup, verify };
+
+    FakeAtvState& state_;
+    mrp::FrameReader reader_;
+    std::unique_ptr<mrp::MessageCipher> cipher_;
+    bool introduced_ = false;
+    bool connected_state_seen_ = false;
+    Exchange exchange_ = Exchange::none;
+    std::optional<hap::PairSetupAccessory> setup_;
+    std::optional<hap::PairVerifyAccessory> verify_;
+};
+
+// Serves FakeDeviceSession over TCP on one executor.
+class FakeAppleTv {
+  public:
+    FakeAppleTv(asio::any_io_executor executor, FakeAtvConfig config);
+    ~FakeAppleTv();
+
+    // Binds and listens; throws std::system_error when the address is taken.
+    void start();
+    [[nodiscard]] std::uint16_t port() const { return port_; }
+    [[nodiscard]] FakeAtvState& state() { return *state_; }
+    [[nodiscard]] std::size_t open_connections() const { return sockets_.size(); }
+    // Closes every client connection at once, as a rebooting device would.
+    void drop_connections();
+    // Stops listening, closes every connection and waits for all of it to finish.
+    asio::awaitable<void> stop();
+
+  private:
+    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> serve(std::list<asio::ip::tcp::socket>::iterator socket);
+    void task_finished();
+
+    asio::any_io_executor executor_;
+    std::unique_ptr<FakeAtvState> state_;
+    asio::ip::tcp::acceptor acceptor_;
+    std::list<asio::ip::tcp::socket> sockets_;
+    std::uint16_t port_ = 0;
+    int active_tasks_ = 0;
+    bool stopping_ = false;
+    asio::steady_timer tasks_done_;
+};
+
+}  // namespace atv::fakes
