@@ -222,6 +222,16 @@ void DeviceObject::set_present(bool present) {
     ChangedProperties changed;
     changed.add("Present");
     changed.emit(getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+    if (present) {
+        std::string protocols;
+        for (const atv::ServiceConfig& service : config_.services) {
+            protocols += (protocols.empty() ? "" : " ") + std::string(atv::to_string(service.protocol));
+        }
+        spdlog::info("+ {} ({}) at {} [{}] {}", config_.name, atv::to_string(config_.info.model),
+                     config_.address, protocols, path_);
+    } else {
+        spdlog::info("- {} left the network {}", config_.name, path_);
+    }
 }
 
 atv::Protocol DeviceObject::parse_protocol(const std::string& name) const {
