@@ -4,7 +4,7 @@
 
 namespace atv::hap {
 
-std::string_view to_string(HapErrorCode code) {
+std::string_view error_code_name(HapErrorCode code) {
     switch (code) {
         case HapErrorCode::unknown:
             return "Unknown";

@@ -26,7 +26,7 @@ enum class HapErrorCode : std::uint8_t {
 // Which exchange failed: decides the ErrorKind (pairing_failed or authentication_failed).
 enum class HapStage : std::uint8_t { pair_setup, pair_verify };
 
-std::string_view to_string(HapErrorCode code);
+std::string_view error_code_name(HapErrorCode code);
 
 class HapError : public atv::Error {
   public:

@@ -74,6 +74,10 @@ std::string normalise_pin(std::string_view pin) {
     if (digits.empty() || digits.size() > 8) {
         throw Error(ErrorKind::invalid_arguments, "the PIN must have between 1 and 8 digits");
     }
+    if (digits.size() == 8) {
+        // A HomeKit setup code: the accessory uses its printed XXX-XX-XXX form as the password.
+        return digits.substr(0, 3) + '-' + digits.substr(3, 2) + '-' + digits.substr(5);
+    }
     if (digits.size() < 4) {
         digits.insert(0, 4 - digits.size(), '0');
     }
@@ -365,7 +369,7 @@ Bytes PairSetupAccessory::on_m5(const Tlv8& request) {
         TlvType::encrypted_data,
         ChaCha20Poly1305::seal(keys.encrypt.view(), label_nonce("PS-Msg06"), reply_inner.encode()));
     controller_ =
-        PairedController{atv::to_string(*client_id), Bytes(client_ltpk->begin(), client_ltpk->end())};
+        PairedController{to_string(*client_id), Bytes(client_ltpk->begin(), client_ltpk->end())};
     state_ = State::idle;
     srp_.reset();
     return answer.encode();

@@ -15,9 +15,9 @@
 
 namespace atv::hap {
 
-// The PIN as the SRP password: digits only, left-padded with zeros to four digits. Throws
-// atv::Error(invalid_arguments) on anything but 1..8 digits (dashes as in "031-45-154" are
-// dropped).
+// The PIN as the SRP password: Apple devices' PINs left-padded with zeros to four digits; an
+// eight-digit HomeKit setup code in its XXX-XX-XXX form (with or without the dashes typed).
+// Throws atv::Error(invalid_arguments) on anything but 1..8 digits.
 std::string normalise_pin(std::string_view pin);
 
 // The controller's side. Every step throws atv::Error: invalid_state when called out of order,

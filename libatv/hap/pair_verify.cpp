@@ -196,7 +196,7 @@ Bytes PairVerifyAccessory::on_m3(const Tlv8& request) {
     if (!client_id || !signature) {
         return fail(4, authentication);
     }
-    const auto ltpk = lookup_(atv::to_string(*client_id));
+    const auto ltpk = lookup_(to_string(*client_id));
     if (!ltpk ||
         !ed25519_verify(*ltpk, concat({controller_ephemeral_, *client_id, ephemeral_->public_key}),
                         *signature)) {

@@ -167,7 +167,7 @@ SecretBytes derive_session_key(const SrpGroup& group, ByteView premaster_S) {
 }
 
 Bytes compute_M1(const SrpGroup& group, std::string_view username, ByteView salt, ByteView A,
-               ByteView B, const SecretBytes& K) {
+                 ByteView B, const SecretBytes& K) {
     Bytes group_hash = hash_of(group.hash, strip_leading_zeros(group.prime_N));
     const Bytes generator_hash = hash_of(group.hash, strip_leading_zeros(group.generator_g));
     for (std::size_t i = 0; i < group_hash.size(); ++i) {
