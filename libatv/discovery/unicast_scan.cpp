@@ -186,13 +186,19 @@ bool HostScan::on_datagram(ByteView data) {
     const bool all_port_zero =
         !found.empty() &&
         std::all_of(found.begin(), found.end(), [](const auto& s) { return s.port == 0; });
-    if (all_port_zero && !deep_sleep_) {
+    if (all_port_zero) {
+        // A sleep proxy answered: ask it for everything about each named service.
         deep_sleep_ = true;
-        std::vector<dns::Name> names;
         for (const dns::FoundService& service : found) {
-            names.push_back(service.full_name);
+            const bool known = std::any_of(
+                wake_names_.begin(), wake_names_.end(),
+                [&](const dns::Name& name) { return dns::same_name(name, service.full_name); });
+            if (!known) {
+                wake_names_.push_back(service.full_name);
+            }
         }
-        wake_queries_ = dns::service_queries(std::span<const dns::Name>(names), dns::type_any);
+        wake_queries_ =
+            dns::service_queries(std::span<const dns::Name>(wake_names_), dns::type_any);
     }
     mark_answered(*reply, found);
     return true;

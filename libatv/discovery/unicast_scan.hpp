@@ -55,6 +55,7 @@ class HostScan {
     std::vector<std::vector<std::string>> question_types_;  // lower-case type names per query
     std::vector<Bytes> queries_;
     std::vector<bool> answered_;
+    std::vector<dns::Name> wake_names_;
     std::vector<Bytes> wake_queries_;
     bool wake_answered_ = false;
     bool deep_sleep_ = false;
