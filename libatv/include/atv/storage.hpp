@@ -1,0 +1,73 @@
+// The secrets store: credentials obtained by pairing, kept one file per device in a private
+// folder, so that a pairing done once serves every later connection.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "atv/types.hpp"
+#include "support/bytes.hpp"
+
+namespace atv {
+
+struct StoredDevice {
+    std::string device_id;                        // the device's main identifier at pairing time
+    std::vector<std::string> identifiers;         // every identifier known for it
+    std::string name;                             // for people reading the folder; not secret
+    std::map<Protocol, std::string> credentials;  // protocol -> credentials string (secret)
+
+    friend bool operator==(const StoredDevice&, const StoredDevice&) = default;
+};
+
+// Files are written atomically and durably (temp file, fsync, rename, fsync of the folder) and
+// read only when they are private to the effective user. Every failure is an atv::Error
+// (invalid_state for the file system, invalid_arguments or device_id_missing for bad input)
+// whose message names the folder and what to do; no message or log line holds a secret.
+// Safe to use from several threads; the folder is also locked (flock) against other processes.
+class SecretsStore {
+  public:
+    // Creates the folder with mode 0700 when it is missing.
+    explicit SecretsStore(std::filesystem::path directory);
+    ~SecretsStore();
+    SecretsStore(const SecretsStore&) = delete;
+    SecretsStore& operator=(const SecretsStore&) = delete;
+
+    [[nodiscard]] const std::filesystem::path& directory() const;
+
+    // Every stored device, ordered by device id. Files that are not private to this user, are
+    // symbolic links, too large or malformed are skipped with one warning each; temporary files
+    // left by an interrupted write are removed.
+    std::vector<StoredDevice> load_all();
+
+    // Durable before it returns; replaces what was stored for the same device id.
+    void save(const StoredDevice& device);
+    // Durable before it returns; a device with nothing stored is fine.
+    void remove(std::string_view device_id);
+
+    // The same, with the blocking file work on the store's own worker thread; the coroutine
+    // resumes on its own executor. Operations run in the order they were started.
+    asio::awaitable<void> save_async(StoredDevice device);
+    asio::awaitable<void> remove_async(std::string device_id);
+
+    // The installation's one stable client identity, created on first use in its own 0600 file.
+    struct Identity {
+        std::string client_id;  // lower-case ASCII UUID
+        SecretBytes seed;       // 32-byte Ed25519 seed
+    };
+    Identity load_or_create_identity();
+
+    // File name (inside the folder) that holds a device's credentials: only [A-Za-z0-9_.-],
+    // readable, and distinct for distinct ids.
+    static std::string file_name_for(std::string_view device_id);
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace atv
