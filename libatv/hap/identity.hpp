@@ -29,6 +29,7 @@ struct AccessoryIdentity {
 struct PairedController {
     std::string client_id;
     Bytes ltpk;
+    Bytes name;  // the Name item as sent (OPACK {"name": ...}); empty when absent
 };
 
 }  // namespace atv::hap

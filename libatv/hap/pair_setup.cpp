@@ -368,8 +368,10 @@ Bytes PairSetupAccessory::on_m5(const Tlv8& request) {
     answer.add(
         TlvType::encrypted_data,
         ChaCha20Poly1305::seal(keys.encrypt.view(), label_nonce("PS-Msg06"), reply_inner.encode()));
+    const auto name = inner->get(TlvType::name);
     controller_ =
-        PairedController{to_string(*client_id), Bytes(client_ltpk->begin(), client_ltpk->end())};
+        PairedController{to_string(*client_id), Bytes(client_ltpk->begin(), client_ltpk->end()),
+                         name ? Bytes(name->begin(), name->end()) : Bytes{}};
     state_ = State::idle;
     srp_.reset();
     return answer.encode();

@@ -14,8 +14,7 @@
 #include <vector>
 
 #include "hap/errors.hpp"
-#include "hap/pair_setup.hpp"
-#include "hap/pair_verify.hpp"
+#include "hap/flows.hpp"
 #include "hap/session.hpp"
 
 namespace atv::hap {
@@ -322,25 +321,29 @@ class HapConnection {
 
 // ---- the flows ----
 
+TlvExchange post_to(HapConnection& connection, std::string path) {
+    return [&connection, path](Bytes request) -> asio::awaitable<Bytes> {
+        co_return co_await connection.post_tlv(path, request);
+    };
+}
+
 asio::awaitable<HapCredentials> pair_setup(unsigned short port, const ClientIdentity& client,
                                            std::string_view pin) {
     auto connection = co_await HapConnection::open(port);
-    PairSetupController controller(client, std::string("atvd interop"), false, srp_encoding);
-    const Bytes m2 = co_await connection->post_tlv("/pair-setup", controller.m1());
-    controller.set_pin(std::string(pin));
-    const Bytes m4 = co_await connection->post_tlv("/pair-setup", controller.m3(m2));
-    const Bytes m6 = co_await connection->post_tlv("/pair-setup", controller.m5(m4));
-    co_return controller.finish(m6);
+    const TlvExchange exchange = post_to(*connection, "/pair-setup");
+    PairSetupFlow flow(client, std::string("atvd interop"), srp_encoding);
+    co_await flow.begin(exchange);
+    flow.pin(std::string(pin));
+    co_return co_await flow.finish(exchange);
 }
 
 asio::awaitable<Json> verify_and_list_accessories(unsigned short port,
                                                   const HapCredentials& credentials) {
     auto connection = co_await HapConnection::open(port);
-    PairVerifyController controller(credentials);
-    const Bytes m2 = co_await connection->post_tlv("/pair-verify", controller.m1());
-    const Bytes m4 = co_await connection->post_tlv("/pair-verify", controller.m3(m2));
-    controller.finish(m4);
-    connection->enable_encryption(airplay_control_keys(controller.shared_secret().view()));
+    const SecretBytes shared =
+        co_await pair_verify(credentials, post_to(*connection, "/pair-verify"));
+    // HAP accessories use the same labels as AirPlay's control connection.
+    connection->enable_encryption(airplay_control_keys(shared.view()));
     const HttpResponse response = co_await connection->request("GET", "/accessories", {});
     if (response.status != 200) {
         throw std::runtime_error("GET /accessories answered " + std::to_string(response.status));
