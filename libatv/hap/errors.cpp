@@ -38,8 +38,11 @@ std::string describe(HapStage stage, std::uint8_t seq_no, HapErrorCode code,
             return setup ? "the device rejected this pairing (authentication failed)"
                          : "the device does not accept these credentials: pair again";
         case HapErrorCode::back_off:
+            if (!back_off) {
+                return "the device refuses pairing attempts for now: wait a while and try again";
+            }
             return "the device refuses pairing attempts for now: wait " +
-                   std::to_string(back_off ? back_off->count() : 0) + " seconds and try again";
+                   std::to_string(back_off->count()) + " seconds and try again";
         case HapErrorCode::max_peers:
             return "the device cannot store more pairings: remove one on the device first";
         case HapErrorCode::max_tries:
