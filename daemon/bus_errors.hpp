@@ -5,6 +5,7 @@
 #include <asio/awaitable.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <asio/post.hpp>
 #include <exception>
 #include <memory>
 #include <sdbus-c++/Error.h>
@@ -35,11 +36,20 @@ auto guarded(Fn&& body) -> decltype(body()) {
     }
 }
 
+// Starts a coroutine from a bus handler. It is posted, never run inline: a coroutine must not
+// run inside sd-bus's dispatch, where unregistering an object or replying would re-enter it.
+template <typename Coroutine, typename Completion>
+void spawn_outside_dispatch(asio::io_context& io, Coroutine work, Completion done) {
+    asio::post(io, [&io, work = std::move(work), done = std::move(done)]() mutable {
+        asio::co_spawn(io, std::move(work), std::move(done));
+    });
+}
+
 // Runs a coroutine for a server-side asynchronous method and replies once when it ends.
 template <typename Coroutine>
 void reply_later(asio::io_context& io, BusLoop& bus, sdbus::Result<>&& result, Coroutine work) {
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
-    asio::co_spawn(io, std::move(work), [reply, &bus](std::exception_ptr error) {
+    spawn_outside_dispatch(io, std::move(work), [reply, &bus](std::exception_ptr error) {
         if (error) {
             reply->returnError(to_bus_error(error));
         } else {
@@ -53,7 +63,7 @@ template <typename Value, typename Coroutine>
 void reply_later(asio::io_context& io, BusLoop& bus, sdbus::Result<Value>&& result,
                  Coroutine work) {
     auto reply = std::make_shared<sdbus::Result<Value>>(std::move(result));
-    asio::co_spawn(io, std::move(work), [reply, &bus](std::exception_ptr error, Value value) {
+    spawn_outside_dispatch(io, std::move(work), [reply, &bus](std::exception_ptr error, Value value) {
         if (error) {
             reply->returnError(to_bus_error(error));
         } else {

@@ -289,6 +289,7 @@ void DeviceObject::Pair(sdbus::Result<sdbus::ObjectPath>&& result, std::string p
         auto object = std::make_shared<PairingObject>(
             context_, path, std::move(handler), caller.uid,
             parsed.timeout.value_or(context_.settings.default_pairing_timeout), std::move(hooks));
+        object->start();
         pairings_.emplace(protocol, std::move(object));
         spdlog::info("pairing {} with {} ({}) started", protocol_name, config_.name, device_id_);
         result.returnResults(sdbus::ObjectPath(path));

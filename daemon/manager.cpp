@@ -387,7 +387,7 @@ sdbus::ObjectPath Manager::AddDevice(
         }
         device->configure(config);
         for (auto& [protocol, secret] : credentials) {
-            asio::co_spawn(context_.io, device->store_credentials(protocol, secret),
+            spawn_outside_dispatch(context_.io, device->store_credentials(protocol, secret),
                            [](std::exception_ptr error) {
                                if (error) {
                                    spdlog::error("storing credentials of a manual device: {}",

@@ -36,8 +36,9 @@ PairingObject::PairingObject(Context& context, std::string path,
     registerAdaptor();
     registered_ = true;
     emitInterfacesAddedSignal({org::atvd::PairingHandler1_adaptor::INTERFACE_NAME});
-    restart_idle_timer();
 }
+
+void PairingObject::start() { restart_idle_timer(); }
 
 PairingObject::~PairingObject() { unregister(); }
 

@@ -36,6 +36,8 @@ public:
     PairingObject(const PairingObject&) = delete;
     PairingObject& operator=(const PairingObject&) = delete;
 
+    // Starts the idle timeout; call once the object is owned by a shared_ptr.
+    void start();
     // Aborts the pairing on the device and removes the object from the bus.
     asio::awaitable<void> shut_down();
 

@@ -44,6 +44,8 @@ class Client:
         return None
 
     def close(self):
+        if self.loop.is_closed():
+            return
         self.bus.disconnect()
         self.loop.run_until_complete(asyncio.sleep(0))
         self.loop.close()
@@ -211,3 +213,50 @@ def publish_apple_tv_4k(publisher, name="Living Room", mac="AA:BB:CC:DD:EE:01",
         "am": "AppleTV6,2", "sf": "0x244", "tp": "UDP", "vn": "65537", "vs": "415.3",
         "ov": "13.3.1", "vv": "2"})
     publisher.publish(name, "_device-info._tcp", 0, {"model": "J105aAP"})
+
+
+class FakeAppleTV:
+    """The project's fake Apple TV as a process: publishes through Avahi, shows PINs."""
+
+    def __init__(self, name, identifier, mac, *extra):
+        import queue
+        import threading
+        self.lines = queue.Queue()
+        self.process = subprocess.Popen(
+            [os.environ["FAKE_ATV_BINARY"], "--name", name, "--id", identifier, "--mac", mac,
+             *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+        self.port = int(self.expect("READY ").split()[1])
+
+    def _read(self):
+        for line in self.process.stdout:
+            self.lines.put(line.strip())
+
+    def expect(self, prefix, timeout=15):
+        import queue
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"fake Apple TV printed no '{prefix}' line")
+            if line.startswith(prefix):
+                return line
+
+    def pin(self):
+        return self.expect("PIN ").split()[1]
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def run_as(user, *args):
+    """busctl (or anything) as another local user."""
+    return subprocess.run(["runuser", "-u", user, "--", *args], capture_output=True, text=True)
