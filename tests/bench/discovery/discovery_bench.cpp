@@ -153,6 +153,32 @@ void BM_MergeThousandDevices(benchmark::State& state) {
 }
 BENCHMARK(BM_MergeThousandDevices)->Unit(benchmark::kMillisecond);
 
+// The work between an Avahi resolve callback and the on_device event: one TXT update of one
+// service in a table that already holds 1,000 devices, then collecting the change.
+void BM_UpdateOneServiceAmongThousandDevices(benchmark::State& state) {
+    const Properties airplay = parse_txt_rdata(txt(airplay_txt));
+    DeviceTable table;
+    for (int i = 0; i < 1000; ++i) {
+        char mac[18];
+        std::snprintf(mac, sizeof mac, "02:00:00:00:%02X:%02X", (i >> 8) & 0xFF, i & 0xFF);
+        Properties props = airplay;
+        props["deviceid"] = mac;
+        table.upsert(std::to_string(i),
+                     {ServiceKind::airplay, "TV " + std::to_string(i), "127.0.0.1", 7000, props});
+    }
+    (void)table.take_changes();
+    int round = 0;
+    for (auto _ : state) {
+        Properties props = airplay;
+        props["deviceid"] = "02:00:00:00:01:F4";
+        props["osvers"] = std::to_string(round++);
+        table.upsert("500", {ServiceKind::airplay, "TV 500", "127.0.0.1", 7000, props});
+        auto changes = table.take_changes();
+        benchmark::DoNotOptimize(changes);
+    }
+}
+BENCHMARK(BM_UpdateOneServiceAmongThousandDevices);
+
 }  // namespace
 }  // namespace atv::discovery
 
