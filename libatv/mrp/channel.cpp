@@ -17,6 +17,7 @@
 #include <asio/write.hpp>
 #include <exception>
 #include <variant>
+#include <vector>
 
 #include "atv/error.hpp"
 
@@ -225,27 +226,38 @@ asio::awaitable<void> MrpChannel::read_loop() {
                                         : "the connection to the device broke: " + ec.message());
             co_return;
         }
-        try {
-            reader_.feed(ByteView(chunk.data(), count));
-            while (auto frame = reader_.next()) {
-                handle_frame(*frame);
-                if (!is_open()) {
-                    co_return;
-                }
+        feed(ByteView(chunk.data(), count));
+    }
+}
+
+void MrpChannel::feed(ByteView bytes) {
+    try {
+        reader_.feed(bytes);
+        while (is_open()) {
+            auto frame = reader_.next();
+            if (!frame) {
+                break;
             }
-        } catch (const Error& error) {
-            fail(error.what());
+            handle_frame(*frame);
         }
+    } catch (const Error& error) {
+        fail(error.what());
     }
 }
 
 asio::awaitable<void> MrpChannel::write_loop() {
+    // Everything queued while the previous write was in flight leaves in one gathered write.
     while (!outbox_.empty() && is_open()) {
-        const Bytes frame = std::move(outbox_.front());
-        outbox_.pop_front();
+        std::vector<Bytes> batch(std::make_move_iterator(outbox_.begin()),
+                                 std::make_move_iterator(outbox_.end()));
+        outbox_.clear();
+        std::vector<asio::const_buffer> buffers;
+        buffers.reserve(batch.size());
+        for (const Bytes& frame : batch) {
+            buffers.emplace_back(asio::buffer(frame));
+        }
         std::error_code ec;
-        co_await asio::async_write(socket_, asio::buffer(frame),
-                                   asio::redirect_error(asio::use_awaitable, ec));
+        co_await asio::async_write(socket_, buffers, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
             fail("sending to the device failed: " + ec.message());
         }

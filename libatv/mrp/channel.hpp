@@ -83,6 +83,10 @@ class MrpChannel : public std::enable_shared_from_this<MrpChannel> {
     // Closes the socket and returns once every coroutine of the channel has finished.
     asio::awaitable<void> close();
 
+    // Processes bytes as if they had been read from the socket: frames are decrypted, parsed
+    // and dispatched. The read loop uses it; fuzzing calls it directly.
+    void feed(ByteView bytes);
+
     [[nodiscard]] bool is_open() const { return !closing_ && !lost_; }
     [[nodiscard]] asio::any_io_executor executor() { return socket_.get_executor(); }
 

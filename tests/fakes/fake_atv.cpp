@@ -105,7 +105,7 @@ std::string uuid_from_seed(std::string_view seed) {
 
 FakeAtvState::FakeAtvState(FakeAtvConfig config)
     : config_(std::move(config)),
-      unique_identifier_(uuid_from_seed(config_.id.empty() ? config_.name : config_.id)) {
+      unique_identifier_(config_.id.empty() ? uuid_from_seed(config_.name) : config_.id) {
     identity_.device_id = unique_identifier_;
     identity_.keys = hap::Ed25519KeyPair::generate();
     current_pin_ = config_.pin;
@@ -233,6 +233,7 @@ void FakeDeviceSession::send_pairing(ByteView tlv8, Output& out) {
 
 void FakeDeviceSession::handle(const mrp::ProtocolMessage& message, Output& out) {
     using mrp::ProtocolMessage;
+    ++state_.messages_handled;
     // A real Apple TV ignores everything until the client has introduced itself.
     if (!introduced_ && message.type() != ProtocolMessage::DEVICE_INFO_MESSAGE) {
         return;

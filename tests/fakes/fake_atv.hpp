@@ -43,7 +43,9 @@ std::string uuid_from_seed(std::string_view seed);
 
 struct FakeAtvConfig {
     std::string name = "Fake Apple TV";
-    std::string id;  // seed of the UniqueIdentifier; the name when empty
+    // The MRP UniqueIdentifier (also the HAP device id) as given; when empty, a UUID derived
+    // from the name, so a fake keeps its identity across runs either way.
+    std::string id;
     std::string mac = "AA:BB:CC:DD:EE:FF";
     std::string pin;         // 4 digits; a fresh random PIN per pairing when empty
     std::string state_file;  // remembers the accessory key and paired clients when set
@@ -75,6 +77,8 @@ class FakeAtvState {
     [[nodiscard]] std::size_t paired_count() const { return controllers_.size(); }
 
     bool answer_heartbeats = true;
+    // Every message handled, over all connections (benchmarks count throughput with it).
+    std::size_t messages_handled = 0;
 
   private:
     void load();

@@ -58,7 +58,9 @@ TEST(FakeAtv, IdentifiersAreStableAndNameBased) {
     FakeAtvConfig config;
     config.name = "Den";
     config.id = "fixed";
-    EXPECT_EQ(FakeAtvState(config).unique_identifier(), uuid_from_seed("fixed"));
+    EXPECT_EQ(FakeAtvState(config).unique_identifier(), "fixed");
+    config.id.clear();
+    EXPECT_EQ(FakeAtvState(config).unique_identifier(), uuid_from_seed("Den"));
 }
 
 TEST(FakeAtv, MisbehaviourNamesRoundTrip) {

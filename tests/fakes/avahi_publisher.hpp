@@ -1,0 +1,59 @@
+// Publishes a set of DNS-SD services through the local avahi-daemon, from Avahi's own thread
+// (a threaded poll is enough for a test double). Callbacks run on that thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+struct AvahiClient;
+struct AvahiEntryGroup;
+struct AvahiThreadedPoll;
+
+namespace atv::fakes {
+
+struct PublishedService {
+    std::string instance_name;
+    std::string type;  // e.g. "_mediaremotetv._tcp"
+    std::uint16_t port = 0;
+    std::vector<std::string> txt;  // "key=value"
+};
+
+class AvahiPublisher {
+  public:
+    using Established = std::function<void()>;
+    using Failed = std::function<void(const std::string& reason)>;
+
+    AvahiPublisher(std::vector<PublishedService> services, Established on_established,
+                   Failed on_failure);
+    AvahiPublisher(const AvahiPublisher&) = delete;
+    AvahiPublisher& operator=(const AvahiPublisher&) = delete;
+    // Withdraws the services and stops the thread.
+    ~AvahiPublisher();
+
+    // Connects to avahi-daemon and starts publishing; throws std::runtime_error when the
+    // daemon cannot be reached.
+    void start();
+
+  private:
+    static void on_client_state(AvahiClient* client, int state, void* self);
+    static void on_group_state(AvahiEntryGroup* group, int state, void* self);
+    void publish(AvahiClient* client);
+
+    std::vector<PublishedService> services_;
+    Established on_established_;
+    Failed on_failure_;
+    AvahiThreadedPoll* poll_ = nullptr;
+    AvahiClient* client_ = nullptr;
+    AvahiEntryGroup* group_ = nullptr;
+};
+
+// The services of an Apple TV 4K (AppleTV6,2, tvOS 13.3 / build 17K795) named `name`, with
+// MRP on `mrp_port`. `mac` is "AA:BB:CC:DD:EE:FF"; `public_key_hex` the accessory's LTPK.
+std::vector<PublishedService> apple_tv_services(const std::string& name, const std::string& mac,
+                                                const std::string& unique_identifier,
+                                                const std::string& public_key_hex,
+                                                std::uint16_t mrp_port);
+
+}  // namespace atv::fakes

@@ -1,0 +1,191 @@
+// fake-atv: the fake Apple TV as a program. Serves MRP on 127.0.0.1 and announces itself
+// through avahi-daemon like an Apple TV 4K. Prints "PIN <digits>" when a pairing shows a PIN
+// and "READY <mrp-port>" once it listens and its services are established.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/post.hpp>
+#include <asio/signal_set.hpp>
+#include <charconv>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <string>
+#include <string_view>
+
+#include "avahi_publisher.hpp"
+#include "fake_atv.hpp"
+
+namespace {
+
+using atv::fakes::FakeAtvConfig;
+
+constexpr const char* usage =
+    "usage: fake-atv [--name NAME] [--id ID] [--mac AA:BB:CC:DD:EE:FF] [--mrp-port PORT]\n"
+    "                [--pin DIGITS] [--state FILE] [--bind ADDRESS] [--no-publish]\n"
+    "                [--misbehave wrong-proof|stall-setup|drop-handshake|reject-credentials|"
+    "back-off]\n"
+    "                [--back-off SECONDS] [--verbose]\n";
+
+struct Options {
+    FakeAtvConfig config;
+    bool publish = true;
+    bool verbose = false;
+};
+
+[[noreturn]] void fail_usage(const std::string& message) {
+    std::cerr << "fake-atv: " << message << "\n" << usage;
+    std::exit(2);
+}
+
+std::uint32_t parse_number(std::string_view text, std::uint32_t max, const char* what) {
+    std::uint32_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc{} || end != text.data() + text.size() || value > max) {
+        fail_usage(std::string(what) + " must be a number up to " + std::to_string(max));
+    }
+    return value;
+}
+
+Options parse_options(int argc, char** argv) {
+    Options options;
+    FakeAtvConfig& config = options.config;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        const auto value = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                fail_usage(std::string(arg) + " needs a value");
+            }
+            return argv[++i];
+        };
+        if (arg == "--name") {
+            config.name = value();
+        } else if (arg == "--id") {
+            config.id = value();
+        } else if (arg == "--mac") {
+            config.mac = value();
+            if (!std::regex_match(config.mac, std::regex("([0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}"))) {
+                fail_usage("--mac must look like AA:BB:CC:DD:EE:FF");
+            }
+            for (char& c : config.mac) {
+                c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+            }
+        } else if (arg == "--mrp-port") {
+            config.port = static_cast<std::uint16_t>(parse_number(value(), 65535, "--mrp-port"));
+        } else if (arg == "--pin") {
+            config.pin = value();
+            if (!std::regex_match(config.pin, std::regex("[0-9]{4}"))) {
+                fail_usage("--pin must be four digits");
+            }
+        } else if (arg == "--state") {
+            config.state_file = value();
+        } else if (arg == "--bind") {
+            config.bind_address = value();
+        } else if (arg == "--no-publish") {
+            options.publish = false;
+        } else if (arg == "--misbehave") {
+            const auto mode = atv::fakes::misbehaviour_from_string(value());
+            if (!mode) {
+                fail_usage("unknown --misbehave mode");
+            }
+            config.misbehaviour = *mode;
+        } else if (arg == "--back-off") {
+            config.back_off = std::chrono::seconds(parse_number(value(), 86400, "--back-off"));
+        } else if (arg == "--verbose" || arg == "-v") {
+            options.verbose = true;
+        } else if (arg == "--help" || arg == "-h") {
+            std::cout << usage;
+            std::exit(0);
+        } else {
+            fail_usage("unknown option " + std::string(arg));
+        }
+    }
+    return options;
+}
+
+void print_line(const std::string& line) {
+    std::cout << line << std::endl;  // flushed: tests read these lines as they come
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const Options options = parse_options(argc, argv);
+    // stdout carries only the PIN and READY lines; logs go to stderr.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("fake-atv"));
+    spdlog::set_level(options.verbose ? spdlog::level::debug : spdlog::level::info);
+
+    asio::io_context io;
+    atv::fakes::FakeAppleTv fake(io.get_executor(), options.config);
+    fake.state().on_pin([](const std::string& pin) { print_line("PIN " + pin); });
+    try {
+        fake.start();
+    } catch (const std::exception& error) {
+        spdlog::error("cannot listen on {}:{}: {}", options.config.bind_address,
+                      options.config.port, error.what());
+        return 1;
+    }
+    const std::uint16_t port = fake.port();
+    spdlog::info("{} ({}) serves MRP on {}:{}", options.config.name,
+                 fake.state().unique_identifier(), options.config.bind_address, port);
+
+    asio::signal_set signals(io, SIGTERM, SIGINT);
+    int exit_code = 0;
+    bool stopping = false;
+    const auto shut_down = [&](int code) {
+        if (stopping) {
+            return;
+        }
+        stopping = true;
+        exit_code = code;
+        asio::co_spawn(
+            io,
+            [&]() -> asio::awaitable<void> {
+                co_await fake.stop();
+                signals.cancel();  // the last piece of work: io.run() returns
+            },
+            asio::detached);
+    };
+
+    signals.async_wait([&](std::error_code ec, int) {
+        if (!ec) {
+            spdlog::info("stopping on signal");
+            shut_down(0);
+        }
+    });
+
+    std::unique_ptr<atv::fakes::AvahiPublisher> publisher;
+    if (options.publish) {
+        publisher = std::make_unique<atv::fakes::AvahiPublisher>(
+            atv::fakes::apple_tv_services(
+                options.config.name, options.config.mac, fake.state().unique_identifier(),
+                atv::to_hex(fake.state().identity().keys.public_key), port),
+            [&io, port] {
+                asio::post(io, [port] { print_line("READY " + std::to_string(port)); });
+            },
+            [&io, &shut_down](const std::string& reason) {
+                asio::post(io, [reason, &shut_down] {
+                    spdlog::error("{}", reason);
+                    shut_down(1);
+                });
+            });
+        try {
+            publisher->start();
+        } catch (const std::exception& error) {
+            spdlog::error("{}", error.what());
+            return 1;
+        }
+    } else {
+        print_line("READY " + std::to_string(port));
+    }
+
+    io.run();
+    publisher.reset();
+    return exit_code;
+}
