@@ -360,16 +360,21 @@ void MrpChannel::fail(const std::string& reason) {
     }
 }
 
+void MrpChannel::abort() {
+    if (closing_) {
+        return;
+    }
+    closing_ = true;
+    lost_handler_ = nullptr;
+    std::error_code ignored;
+    socket_.close(ignored);
+    heartbeat_timer_.cancel();
+    wake_waiters("the connection was closed");
+}
+
 asio::awaitable<void> MrpChannel::close() {
     auto self = shared_from_this();
-    if (!closing_) {
-        closing_ = true;
-        lost_handler_ = nullptr;
-        std::error_code ignored;
-        socket_.close(ignored);
-        heartbeat_timer_.cancel();
-        wake_waiters("the connection was closed");
-    }
+    abort();
     while (active_tasks_ > 0) {
         tasks_done_.expires_at(asio::steady_timer::time_point::max());
         std::error_code ec;

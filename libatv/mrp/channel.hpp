@@ -82,6 +82,8 @@ class MrpChannel : public std::enable_shared_from_this<MrpChannel> {
 
     // Closes the socket and returns once every coroutine of the channel has finished.
     asio::awaitable<void> close();
+    // close() without waiting, for destructors: the coroutines wind down on their own.
+    void abort();
 
     // Processes bytes as if they had been read from the socket: frames are decrypted, parsed
     // and dispatched. The read loop uses it; fuzzing calls it directly.

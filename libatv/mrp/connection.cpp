@@ -50,7 +50,9 @@ asio::awaitable<void> run_connect_sequence(MrpChannel& channel,
 
 }  // namespace
 
-MrpConnection::~MrpConnection() = default;
+MrpConnection::~MrpConnection() {
+    channel_->abort();
+}
 
 asio::awaitable<void> MrpConnection::close() {
     co_await channel_->close();

@@ -35,7 +35,11 @@ MrpPairingHandler::MrpPairingHandler(asio::any_io_executor executor, std::string
       identity_(std::move(identity)),
       options_(std::move(options)) {}
 
-MrpPairingHandler::~MrpPairingHandler() = default;
+MrpPairingHandler::~MrpPairingHandler() {
+    if (channel_) {
+        channel_->abort();
+    }
+}
 
 asio::awaitable<void> MrpPairingHandler::begin() {
     if (channel_) {

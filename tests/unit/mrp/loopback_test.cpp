@@ -220,7 +220,9 @@ TEST_F(MrpLoopback, WrongDeviceProofFailsPairing) {
     handler->pin("1234");
     const Error error = expect_error([&] { run(io_, handler->finish()); });
     EXPECT_EQ(error.kind(), ErrorKind::pairing_failed);
+    EXPECT_TRUE(contains(error, "proof")) << error.what();
     EXPECT_FALSE(handler->has_paired());
+    EXPECT_EQ(fake_->state().paired_count(), 0U);
 }
 
 TEST_F(MrpLoopback, StalledSetupTimesOutWithinTheStepTimeout) {
@@ -373,6 +375,34 @@ TEST_F(MrpLoopback, CloseLeavesNothingOpenAndReportsNoLoss) {
     run_until(
         io_, [] { return false; }, 200ms);
     EXPECT_EQ(lost, 0);
+}
+
+TEST_F(MrpLoopback, DestroyingWithoutCloseStillClosesTheSocket) {
+    start_fake();
+    auto connection = connect(pair());
+    auto handler = make_handler();
+    run(io_, handler->begin());
+    run_until(io_, [&] { return fake_->open_connections() == 2; });
+    EXPECT_EQ(fake_->open_connections(), 2U);
+    connection.reset();
+    handler.reset();
+    run_until(io_, [&] { return fake_->open_connections() == 0; });
+    EXPECT_EQ(fake_->open_connections(), 0U);
+}
+
+TEST_F(MrpLoopback, UnsolicitedMessagesReachTheMessageHandler) {
+    start_fake();
+    auto connection = connect(pair());
+    int unsolicited = 0;
+    connection->channel().on_message([&](const ProtocolMessage& message) {
+        EXPECT_EQ(message.type(), ProtocolMessage::GENERIC_MESSAGE);
+        ++unsolicited;
+    });
+    // A request sent without waiting: its reply arrives with nobody waiting for it.
+    connection->channel().send(heartbeat());
+    run_until(io_, [&] { return unsolicited > 0; });
+    EXPECT_EQ(unsolicited, 1);
+    run(io_, connection->close());
 }
 
 TEST_F(MrpLoopback, PairingCloseAbortsAnOpenPairing) {
