@@ -14,7 +14,9 @@ ensure_node_modules() {
         return 0
     fi
     echo "hap-interop: installing hap-nodejs (npm ci)" >&2
-    (cd "$here" && npm ci --no-audit --no-fund --loglevel=error)
+    # Bounded: without a reachable registry npm would otherwise retry for minutes.
+    (cd "$here" && timeout 300 npm ci --no-audit --no-fund --loglevel=error \
+        --fetch-retries=1 --fetch-timeout=60000)
 }
 
 if [ "${1:-}" = "--prepare" ]; then
