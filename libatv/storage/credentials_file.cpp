@@ -292,10 +292,14 @@ SecretsStore::Identity parse_identity(std::string_view text) {
     LineReader reader(text);
     expect_header(reader, identity_header, identity_magic);
     SecretsStore::Identity identity;
-    identity.client_id = expect_value(reader, "client-id");
-    if (!is_lower_case_uuid(identity.client_id)) {
-        fail(reader.line_number(), "the client id is not a lower-case UUID");
+    const Line id_line = reader.next("client-id");
+    if (id_line.key != "client-id") {
+        fail(id_line.number, "expected 'client-id'");
     }
+    if (!is_lower_case_uuid(id_line.value)) {
+        fail(id_line.number, "the client id is not a lower-case UUID");
+    }
+    identity.client_id = std::string(id_line.value);
     const Line line = reader.next("seed");
     if (line.key != "seed") {
         fail(line.number, "expected 'seed'");
