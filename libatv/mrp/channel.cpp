@@ -181,6 +181,9 @@ void MrpChannel::send(const ProtocolMessage& message) {
 asio::awaitable<ProtocolMessage> MrpChannel::request(ProtocolMessage message,
                                                      std::chrono::milliseconds timeout) {
     auto self = shared_from_this();
+    if (lost_) {
+        throw Error(ErrorKind::connection_failed, lost_reason_);
+    }
     Waiter waiter(socket_.get_executor());
     waiter.identifier = message.identifier();
     waiter.type = message.type();
@@ -344,20 +347,34 @@ void MrpChannel::fail(const std::string& reason) {
         return;
     }
     lost_ = true;
+    lost_reason_ = reason;
     spdlog::info("mrp: connection lost: {}", reason);
     std::error_code ignored;
     socket_.close(ignored);
     heartbeat_timer_.cancel();
     wake_waiters(reason);
-    if (lost_handler_) {
-        asio::post(socket_.get_executor(), [self = shared_from_this(), reason]() {
-            if (!self->closing_ && self->lost_handler_) {
-                auto handler = std::move(self->lost_handler_);
-                self->lost_handler_ = nullptr;
-                handler(reason);
-            }
-        });
+    report_lost();
+}
+
+void MrpChannel::on_lost(LostHandler handler) {
+    lost_handler_ = std::move(handler);
+    if (lost_) {
+        report_lost();
     }
+}
+
+// Posted, so the handler never runs inside a channel call; taken out, so it runs once.
+void MrpChannel::report_lost() {
+    if (!lost_handler_) {
+        return;
+    }
+    asio::post(socket_.get_executor(), [self = shared_from_this()]() {
+        if (!self->closing_ && self->lost_handler_) {
+            auto handler = std::move(self->lost_handler_);
+            self->lost_handler_ = nullptr;
+            handler(self->lost_reason_);
+        }
+    });
 }
 
 void MrpChannel::abort() {

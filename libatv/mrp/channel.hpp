@@ -76,7 +76,8 @@ class MrpChannel : public std::enable_shared_from_this<MrpChannel> {
 
     // Called once, posted to the executor, when the peer drops, stops answering or sends
     // garbage. Never after close() has begun.
-    void on_lost(LostHandler handler) { lost_handler_ = std::move(handler); }
+    // A handler set after the loss is still called (once).
+    void on_lost(LostHandler handler);
     // Messages nobody waits for.
     void on_message(MessageHandler handler) { message_handler_ = std::move(handler); }
 
@@ -109,6 +110,7 @@ class MrpChannel : public std::enable_shared_from_this<MrpChannel> {
     void handle_frame(ByteView frame);
     void dispatch(ProtocolMessage message);
     void fail(const std::string& reason);
+    void report_lost();
     void wake_waiters(const std::string& reason);
 
     asio::ip::tcp::socket socket_;
@@ -123,6 +125,7 @@ class MrpChannel : public std::enable_shared_from_this<MrpChannel> {
     bool started_ = false;
     bool closing_ = false;
     bool lost_ = false;
+    std::string lost_reason_;
     LostHandler lost_handler_;
     MessageHandler message_handler_;
 };

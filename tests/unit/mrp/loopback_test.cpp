@@ -334,6 +334,23 @@ TEST_F(MrpLoopback, DroppedConnectionIsReportedOnce) {
     EXPECT_EQ(lost, 1);
 }
 
+TEST_F(MrpLoopback, LossBeforeTheHandlerIsSetIsStillReported) {
+    start_fake();
+    auto connection = connect(pair());
+    fake_->drop_connections();
+    run_until(io_, [&] { return !connection->channel().is_open(); });
+    int lost = 0;
+    connection->on_lost([&](const std::string&) { ++lost; });
+    run_until(io_, [&] { return lost > 0; });
+    run_until(
+        io_, [] { return false; }, 100ms);
+    EXPECT_EQ(lost, 1);
+    const Error error =
+        expect_error([&] { (void)run(io_, connection->channel().request(heartbeat())); });
+    EXPECT_EQ(error.kind(), ErrorKind::connection_failed);
+    run(io_, connection->close());
+}
+
 TEST_F(MrpLoopback, SilentDeviceIsNoticedByHeartbeats) {
     start_fake();
     MrpConnectOptions options;
