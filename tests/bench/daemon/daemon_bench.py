@@ -1,0 +1,204 @@
+"""Figures for atvd as a whole, measured through D-Bus like a user would see them.
+
+Run inside tests/env/isolated (tools/bench does). Prints one table; never pass/fail.
+
+- start-up: from exec to owning org.atvd on the bus
+- discovery: Avahi's resolve of a new service (seen by a resolver of our own on the same
+  avahi-daemon) to atvd's InterfacesAdded for it
+- Scan() round trip with 1 and with 1,000 known devices
+- unicast Scan(Hosts) of one responsive host (a real avahi-daemon in a namespace)
+- resident memory idle and with 1,000 devices; wake-ups per second while idle
+"""
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from dbus_next import BusType, Message, MessageType, Variant
+from dbus_next.aio import MessageBus
+
+AVAHI = "org.freedesktop.Avahi"
+IF_UNSPEC = -1
+PROTO_INET = 0
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def context_switches(pid):
+    total = 0
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if "ctxt_switches" in line:
+                total += int(line.split()[1])
+    return total
+
+
+class Bench:
+    def __init__(self, atvd):
+        self.atvd_binary = atvd
+        self.rows = []
+
+    async def call(self, bus, dest, path, iface, member, sig="", body=None):
+        reply = await bus.call(Message(destination=dest, path=path, interface=iface,
+                                       member=member, signature=sig, body=body or []))
+        if reply.message_type == MessageType.ERROR:
+            raise RuntimeError(f"{reply.error_name}: {reply.body}")
+        return reply.body
+
+    def row(self, what, value, unit, goal):
+        self.rows.append((what, value, unit, goal))
+
+    async def start_atvd(self, bus):
+        owned = asyncio.get_running_loop().create_future()
+
+        def on_message(message):
+            if (message.member == "NameOwnerChanged" and message.body[0] == "org.atvd"
+                    and message.body[2] and not owned.done()):
+                owned.set_result(time.perf_counter())
+        bus.add_message_handler(on_message)
+        await self.call(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                        "org.freedesktop.DBus", "AddMatch", "s",
+                        ["type='signal',member='NameOwnerChanged',arg0='org.atvd'"])
+        state = tempfile.mkdtemp(prefix="atvd-bench-")
+        started = time.perf_counter()
+        self.process = subprocess.Popen([self.atvd_binary, "--system", "--state-dir", state,
+                                         "--log-level", "warning"])
+        ready = await asyncio.wait_for(owned, 10)
+        bus.remove_message_handler(on_message)
+        return (ready - started) * 1000
+
+    async def publish(self, bus, services):
+        group = (await self.call(bus, AVAHI, "/", "org.freedesktop.Avahi.Server",
+                                 "EntryGroupNew"))[0]
+        for name, kind, port, txt in services:
+            await self.call(bus, AVAHI, group, "org.freedesktop.Avahi.EntryGroup", "AddService",
+                            "iiussssqaay", [IF_UNSPEC, PROTO_INET, 0, name, kind, "", "", port,
+                                            [f"{k}={v}".encode() for k, v in txt.items()]])
+        await self.call(bus, AVAHI, group, "org.freedesktop.Avahi.EntryGroup", "Commit")
+        return group
+
+    async def discovery_latency(self, bus, samples=20):
+        """Our own resolver and atvd both learn of the service from the same avahi-daemon."""
+        added = {}
+        resolved = {}
+
+        def on_message(message):
+            now = time.perf_counter()
+            if message.member == "InterfacesAdded" and message.path == "/org/atvd":
+                added.setdefault(message.body[0], now)
+            elif message.member == "Found" and message.interface == "org.freedesktop.Avahi.ServiceResolver":
+                resolved.setdefault(message.body[2], now)
+        bus.add_message_handler(on_message)
+        await self.call(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                        "org.freedesktop.DBus", "AddMatch", "s", ["type='signal'"])
+        latencies = []
+        for i in range(samples):
+            name = f"Latency {i}"
+            ident = f"latency-{i:04d}"
+            # Resolve it ourselves the moment it exists, as atvd does.
+            await self.call(bus, AVAHI, "/", "org.freedesktop.Avahi.Server",
+                            "ServiceResolverNew", "iisssiu",
+                            [IF_UNSPEC, PROTO_INET, name, "_mediaremotetv._tcp", "local",
+                             PROTO_INET, 0])
+            group = await self.publish(bus, [(name, "_mediaremotetv._tcp", 40000 + i, {
+                "Name": name, "UniqueIdentifier": ident, "SystemBuildVersion": "17K795"})])
+            path = "/org/atvd/devices/latency_" + f"{i:04d}"
+            deadline = time.monotonic() + 10
+            while (path not in added or name not in resolved) and time.monotonic() < deadline:
+                await asyncio.sleep(0.005)
+            if path in added and name in resolved:
+                latencies.append((added[path] - resolved[name]) * 1000)
+            await self.call(bus, AVAHI, group, "org.freedesktop.Avahi.EntryGroup", "Free")
+        bus.remove_message_handler(on_message)
+        return latencies
+
+    async def scan_round_trip(self, bus, rounds=200):
+        times = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            await self.call(bus, "org.atvd", "/org/atvd", "org.atvd.Manager1", "Scan", "a{sv}",
+                            [{"Timeout": Variant("u", 0)}])
+            times.append((time.perf_counter() - started) * 1000)
+        return times
+
+    async def wait_devices(self, bus, count, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = (await self.call(bus, "org.atvd", "/org/atvd", "org.atvd.Manager1", "Scan",
+                                     "a{sv}", [{"Timeout": Variant("u", 0)}]))[0]
+            if len(found) >= count:
+                return len(found)
+            await asyncio.sleep(0.5)
+        return len(found)
+
+    async def run(self):
+        bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
+        startups = []
+        for _ in range(5):
+            startups.append(await self.start_atvd(bus))
+            self.process.terminate()
+            self.process.wait()
+        self.row("start-up to owning org.atvd (median of 5)", statistics.median(startups), "ms", "≤ 50")
+
+        startup = await self.start_atvd(bus)
+        await asyncio.sleep(3.5)  # past the first Scan timeout
+        pid = self.process.pid
+        self.row("resident memory, idle", rss_kib(pid) / 1024, "MiB", "≤ 6")
+        before = context_switches(pid)
+        await asyncio.sleep(5)
+        self.row("wake-ups per second, idle", (context_switches(pid) - before) / 5, "/s", "0")
+
+        latencies = await self.discovery_latency(bus)
+        if latencies:
+            self.row("Avahi resolve → InterfacesAdded (median)", statistics.median(latencies), "ms", "≤ 2")
+        times = await self.scan_round_trip(bus)
+        known = await self.wait_devices(bus, 1, 5)
+        self.row(f"Scan() round trip, {known} devices known (median)", statistics.median(times), "ms", "≤ 2")
+
+        services = [(f"Bulk {i}", "_mediaremotetv._tcp", 41000 + (i % 20000),
+                     {"Name": f"Bulk {i}", "UniqueIdentifier": f"bulk-{i:05d}",
+                      "SystemBuildVersion": "17K795", "AllowPairing": "YES"})
+                    for i in range(1000)]
+        started = time.monotonic()
+        await self.publish(bus, services)
+        known = await self.wait_devices(bus, 1000, 120)
+        self.row(f"time until {known} published devices are objects", time.monotonic() - started, "s", "-")
+        times = await self.scan_round_trip(bus, 50)
+        self.row(f"Scan() round trip, {known} devices known (median)", statistics.median(times), "ms", "≤ 20")
+        self.row(f"resident memory, {known} devices", rss_kib(pid) / 1024, "MiB", "≤ 30")
+        before = context_switches(pid)
+        await asyncio.sleep(5)
+        self.row(f"wake-ups per second, {known} quiet devices", (context_switches(pid) - before) / 5, "/s", "0")
+
+        self.process.terminate()
+        self.process.wait()
+
+    def print(self):
+        width = max(len(r[0]) for r in self.rows)
+        print(f"{'measure'.ljust(width)}  {'value':>10}  unit  goal")
+        for what, value, unit, goal in self.rows:
+            print(f"{what.ljust(width)}  {value:10.2f}  {unit:4}  {goal}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--atvd", required=True)
+    args = parser.parse_args()
+    bench = Bench(args.atvd)
+    asyncio.run(bench.run())
+    bench.print()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
