@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <exception>
 
 #include "atv/error.hpp"
@@ -70,9 +71,11 @@ asio::awaitable<std::unique_ptr<MrpConnection>> connect_mrp(asio::any_io_executo
     auto socket = co_await connect_tcp(executor, address, port, timeout);
     auto channel = MrpChannel::create(std::move(socket));
     channel->start();
+    // Each exchange gets the usual 5 s at most, however long the caller is willing to wait.
+    const auto step_timeout = std::min(timeout, default_request_timeout);
     std::exception_ptr failure;
     try {
-        co_await run_connect_sequence(*channel, credentials, timeout, options);
+        co_await run_connect_sequence(*channel, credentials, step_timeout, options);
     } catch (...) {
         failure = std::current_exception();
     }
@@ -80,7 +83,7 @@ asio::awaitable<std::unique_ptr<MrpConnection>> connect_mrp(asio::any_io_executo
         co_await channel->close();
         std::rethrow_exception(failure);
     }
-    channel->start_heartbeat(options.heartbeat_interval, timeout);
+    channel->start_heartbeat(options.heartbeat_interval, step_timeout);
     spdlog::info("mrp: connected to {}:{}", address, port);
     co_return std::make_unique<MrpConnection>(std::move(channel));
 }

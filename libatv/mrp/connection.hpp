@@ -38,7 +38,8 @@ class MrpConnection : public atv::ProtocolConnection {
 
 // Runs the connect sequence: TCP, DEVICE_INFO, pair-verify with `credentials`, MediaRemote
 // keys, SET_CONNECTION_STATE, CLIENT_UPDATES_CONFIG, GET_KEYBOARD_SESSION, then heartbeats.
-// `timeout` bounds the TCP connect and each exchange. Throws atv::Error:
+// `timeout` bounds the TCP connect; each exchange and heartbeat waits at most
+// min(timeout, 5 s). Throws atv::Error:
 // authentication_failed when the device rejects the credentials, connection_failed when the
 // device cannot be reached or drops the connection, timeout when it does not answer.
 asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_mrp(
