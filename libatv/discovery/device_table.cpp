@@ -311,7 +311,7 @@ void DeviceTable::regroup(std::vector<std::string> seeds) {
 }
 
 void DeviceTable::assign(std::vector<std::string> members, std::set<std::uint64_t>& taken,
-                         std::set<std::uint64_t>& released) {
+                         std::set<std::uint64_t>& involved) {
     std::vector<const ServiceRecord*> data;
     std::uint64_t key = 0;
     for (const std::string& member : members) {
@@ -333,7 +333,7 @@ void DeviceTable::assign(std::vector<std::string> members, std::set<std::uint64_
         key = next_key_++;
     }
     taken.insert(key);
-    released.insert(key);
+    involved.insert(key);
     Device& device = devices_[key];
     device.members = std::set<std::string>(members.begin(), members.end());
     device.config = std::move(config);

@@ -64,7 +64,7 @@ class DeviceTable {
     std::vector<std::string> component_of(const std::string& start,
                                           std::unordered_set<std::string>& visited) const;
     void assign(std::vector<std::string> members, std::set<std::uint64_t>& taken,
-                std::set<std::uint64_t>& released);
+                std::set<std::uint64_t>& involved);
 
     std::unordered_map<std::string, Record> records_;
     std::unordered_map<std::string, std::unordered_set<std::string>> by_link_;

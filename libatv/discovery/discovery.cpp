@@ -238,6 +238,7 @@ class Discovery::Impl {
                            const char* /*type*/, const char* /*domain*/, const char* /*host*/,
                            const AvahiAddress* address, std::uint16_t port, AvahiStringList* txt,
                            AvahiLookupResultFlags /*flags*/, void* userdata) {
+        const auto called = std::chrono::steady_clock::now();
         auto* service = static_cast<Service*>(userdata);
         Impl* self = service->owner;
         if (event == AVAHI_RESOLVER_FAILURE) {
@@ -258,7 +259,7 @@ class Discovery::Impl {
         record.port = port;
         record.properties = discovery::parse_txt_strings(txt);
         self->table_.upsert(service->key, std::move(record));
-        self->post_flush();
+        self->post_flush(called);
     }
 
     void schedule_resolve_retry() {
@@ -282,11 +283,13 @@ class Discovery::Impl {
     }
 
     // Coalesces every change of one burst of Avahi callbacks into one pass, run right after.
-    void post_flush() {
+    void post_flush(
+        std::chrono::steady_clock::time_point since = std::chrono::steady_clock::now()) {
         if (flush_posted_) {
             return;
         }
         flush_posted_ = true;
+        first_change_ = since;
         asio::post(io_, [this, alive = alive_] {
             if (*alive) {
                 flush_posted_ = false;
@@ -306,7 +309,14 @@ class Discovery::Impl {
                 }
             }
         }
-        for (auto& change : table_.take_changes()) {
+        const auto changes = table_.take_changes();
+        if (!changes.empty()) {
+            const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(
+                std::chrono::steady_clock::now() - first_change_);
+            spdlog::debug("discovery: reporting {} device change(s), {} us after Avahi's callback",
+                          changes.size(), latency.count());
+        }
+        for (const auto& change : changes) {
             if (change.device && events_.on_device) {
                 events_.on_device(change.key, *change.device);
             } else if (!change.device && events_.on_device_gone) {
@@ -361,6 +371,7 @@ class Discovery::Impl {
     bool running_ = false;
     std::optional<bool> reported_running_;
     bool flush_posted_ = false;
+    std::chrono::steady_clock::time_point first_change_;
     bool resolve_retry_armed_ = false;
 };
 
