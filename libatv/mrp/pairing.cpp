@@ -64,7 +64,12 @@ asio::awaitable<void> MrpPairingHandler::begin() {
 }
 
 asio::awaitable<void> MrpPairingHandler::start_pair_setup() {
+    const std::uint64_t attempt = ++attempt_;
     auto socket = co_await connect_tcp(executor_, address_, port_, step_timeout_);
+    if (attempt != attempt_) {
+        // close() ran while connecting: the new socket must not outlive it.
+        throw Error(ErrorKind::invalid_state, "the pairing was closed while connecting");
+    }
     channel_ = MrpChannel::create(std::move(socket));
     channel_->start();
     ClientDescription client{identity_.client_id, options_.name};
@@ -138,6 +143,7 @@ asio::awaitable<void> MrpPairingHandler::complete_pair_setup() {
 }
 
 asio::awaitable<void> MrpPairingHandler::close() {
+    ++attempt_;
     co_await release();
 }
 

@@ -52,6 +52,7 @@ class MrpPairingHandler : public atv::PairingHandler {
     std::optional<hap::PairSetupController> setup_;
     Bytes m2_;
     bool pin_entered_ = false;
+    std::uint64_t attempt_ = 0;  // bumped by begin() and close(), to notice a close mid-connect
     std::optional<std::string> credentials_;
 };
 

@@ -457,6 +457,33 @@ TEST_F(MrpLoopback, AddressMustBeAnIp) {
     EXPECT_EQ(error.kind(), ErrorKind::connection_failed);
 }
 
+TEST_F(MrpLoopback, CloseDuringBeginEndsItCleanly) {
+    FakeAtvConfig config;
+    config.misbehaviour = Misbehaviour::stall_setup;
+    start_fake(config);
+    auto handler = make_handler();
+    std::optional<ErrorKind> begin_error;
+    bool begin_done = false;
+    asio::co_spawn(io_, handler->begin(), [&](std::exception_ptr error) {
+        try {
+            if (error) {
+                std::rethrow_exception(error);
+            }
+        } catch (const Error& e) {
+            begin_error = e.kind();
+        }
+        begin_done = true;
+    });
+    // begin() now waits for the stalled M2.
+    run_until(io_, [&] { return fake_->open_connections() == 1; });
+    run(io_, handler->close());
+    run_until(io_, [&] { return begin_done; });
+    ASSERT_TRUE(begin_done);
+    EXPECT_EQ(begin_error, ErrorKind::connection_failed);
+    run_until(io_, [&] { return fake_->open_connections() == 0; });
+    EXPECT_EQ(fake_->open_connections(), 0U);
+}
+
 TEST_F(MrpLoopback, PairingCloseAbortsAnOpenPairing) {
     start_fake();
     auto handler = make_handler();
