@@ -89,7 +89,7 @@ TEST_P(InterfaceDoc, EveryMemberIsDocumented) {
             << interface << "." << method << " is not documented";
     }
     for (const std::string& property : properties) {
-        EXPECT_TRUE(std::regex_search(doc, std::regex("`\\w+ " + property + "`|`" + property + "`")))
+        EXPECT_TRUE(std::regex_search(doc, std::regex("`[^`]* " + property + "`|`" + property + "`")))
             << interface << "." << property << " is not documented";
     }
     for (const std::string& signal : signals) {
