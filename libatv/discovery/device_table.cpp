@@ -47,6 +47,14 @@ std::optional<Protocol> protocol_of(ServiceKind kind) {
     return std::nullopt;
 }
 
+std::string lower(std::string_view text) {
+    std::string result(text);
+    for (char& c : result) {
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    return result;
+}
+
 std::string identifier_link(std::string_view identifier) {
     if (auto mac = normalize_mac(identifier)) {
         return "mac:" + *mac;
@@ -257,16 +265,34 @@ void DeviceTable::clear() {
     by_link_.clear();
 }
 
+// Records reachable through shared links, except that a device holds one service instance
+// per type: a second instance of a type (another name) belongs to another device even when
+// some identifier ties them (two devices announcing the same id, or a renamed device whose
+// old records have not expired yet). Such records are left to `deferred`.
 std::vector<std::string> DeviceTable::component_of(const std::string& start,
-                                                   std::unordered_set<std::string>& visited) const {
+                                                   std::unordered_set<std::string>& visited,
+                                                   std::vector<std::string>& deferred) const {
+    std::map<ServiceKind, std::string> instances;
+    const auto fits = [&](const Record& record) {
+        const std::string instance = lower(record.data.instance_name);
+        const auto [existing, added] = instances.emplace(record.data.kind, instance);
+        return added || existing->second == instance;
+    };
     std::vector<std::string> members{start};
     visited.insert(start);
+    fits(records_.at(start));
     for (std::size_t i = 0; i < members.size(); ++i) {
         const Record& record = records_.at(members[i]);
         for (const std::string& key : record.links) {
             for (const std::string& other : by_link_.at(key)) {
-                if (visited.insert(other).second) {
+                if (visited.count(other) != 0) {
+                    continue;
+                }
+                if (fits(records_.at(other))) {
+                    visited.insert(other);
                     members.push_back(other);
+                } else {
+                    deferred.push_back(other);
                 }
             }
         }
@@ -285,7 +311,7 @@ void DeviceTable::regroup(std::vector<std::string> seeds) {
         if (visited.count(seed) != 0 || records_.count(seed) == 0) {
             continue;
         }
-        components.push_back(component_of(seed, visited));
+        components.push_back(component_of(seed, visited, seeds));
         for (const std::string& member : components.back()) {
             const std::uint64_t key = records_.at(member).device_key;
             if (key != 0 && expanded.insert(key).second) {

@@ -62,7 +62,8 @@ class DeviceTable {
     void unlink(const std::string& record_id);
     void regroup(std::vector<std::string> seeds);
     std::vector<std::string> component_of(const std::string& start,
-                                          std::unordered_set<std::string>& visited) const;
+                                          std::unordered_set<std::string>& visited,
+                                          std::vector<std::string>& deferred) const;
     void assign(std::vector<std::string> members, std::set<std::uint64_t>& taken,
                 std::set<std::uint64_t>& involved);
 

@@ -91,7 +91,19 @@ std::vector<Bytes> HostScan::messages_to_send() const {
     return messages;
 }
 
-bool HostScan::done() const {
+std::optional<steady_clock::time_point> HostScan::quiet_deadline() const {
+    if (!last_reply_ || (deep_sleep_ && !wake_answered_)) {
+        return std::nullopt;
+    }
+    return *last_reply_ + quiet_period;
+}
+
+bool HostScan::done(steady_clock::time_point now) const {
+    const auto quiet = quiet_deadline();
+    return complete() || (quiet && now >= *quiet);
+}
+
+bool HostScan::complete() const {
     const bool all_answered =
         std::all_of(answered_.begin(), answered_.end(), [](bool a) { return a; });
     return all_answered && (!deep_sleep_ || wake_answered_);
@@ -169,7 +181,7 @@ void HostScan::add(const dns::FoundService& service) {
     }
 }
 
-bool HostScan::on_datagram(ByteView data) {
+bool HostScan::on_datagram(ByteView data, steady_clock::time_point now) {
     std::string error;
     const auto reply = dns::decode(data, &error);
     if (!reply) {
@@ -201,6 +213,7 @@ bool HostScan::on_datagram(ByteView data) {
             dns::service_queries(std::span<const dns::Name>(wake_names_), dns::type_any);
     }
     mark_answered(*reply, found);
+    last_reply_ = now;
     return true;
 }
 
@@ -258,13 +271,15 @@ asio::awaitable<std::vector<DeviceConfig>> scan_host(asio::ip::address address,
         co_return std::vector<DeviceConfig>{};
     }
     std::vector<std::uint8_t> buffer(65536);
-    while (!scan.done() && steady_clock::now() < deadline) {
+    while (!scan.done(steady_clock::now()) && steady_clock::now() < deadline) {
         for (const Bytes& message : scan.messages_to_send()) {
             socket.send(asio::buffer(message), 0, error);  // a lost query is resent next round
         }
         const auto round_end = std::min(deadline, steady_clock::now() + std::chrono::seconds(1));
-        while (!scan.done() && steady_clock::now() < round_end) {
-            if (const auto size = co_await receive_until(socket, buffer, round_end)) {
+        while (!scan.done(steady_clock::now()) && steady_clock::now() < round_end) {
+            const auto quiet = scan.quiet_deadline();
+            const auto wait_end = quiet ? std::min(round_end, *quiet) : round_end;
+            if (const auto size = co_await receive_until(socket, buffer, wait_end)) {
                 scan.on_datagram(ByteView(buffer.data(), *size));
             }
         }

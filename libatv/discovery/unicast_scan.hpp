@@ -7,6 +7,7 @@
 #include <asio/ip/address.hpp>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -35,12 +36,21 @@ class HostScan {
     [[nodiscard]] std::vector<Bytes> messages_to_send() const;
     [[nodiscard]] std::size_t query_count() const { return queries_.size(); }
 
-    // A datagram from the host; anything that is not a well-formed DNS response is ignored.
-    // Returns whether it was taken.
-    bool on_datagram(ByteView data);
+    // A datagram from the host, received at `now`; anything that is not a well-formed DNS
+    // response is ignored. Returns whether it was taken.
+    bool on_datagram(ByteView data,
+                     std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
     // One reply per query message is in (and, for a sleeping device, one to the ANY queries).
-    [[nodiscard]] bool done() const;
+    [[nodiscard]] bool complete() const;
+    // Complete, or the host answered and then stayed quiet for `quiet_period`: responders
+    // send nothing for a query message they have no records for, and they answer legacy
+    // unicast queries at once, so waiting longer would only wait for the timeout.
+    [[nodiscard]] bool done(std::chrono::steady_clock::time_point now) const;
+    // When done() turns true without another reply; nullopt while no reply came.
+    [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> quiet_deadline() const;
+
+    static constexpr std::chrono::milliseconds quiet_period{500};
     [[nodiscard]] bool deep_sleep() const { return deep_sleep_; }
 
     // Devices found so far, merged by the usual rules, complete_device_config applied.
@@ -59,6 +69,7 @@ class HostScan {
     std::vector<Bytes> wake_queries_;
     bool wake_answered_ = false;
     bool deep_sleep_ = false;
+    std::optional<std::chrono::steady_clock::time_point> last_reply_;
     std::map<std::string, ServiceRecord> records_;
 };
 

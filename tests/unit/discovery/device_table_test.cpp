@@ -90,6 +90,37 @@ TEST(DeviceTable, TwoDevicesOnOneAddressStayApart) {
     }
 }
 
+TEST(DeviceTable, SharedIdentifierDoesNotJoinTwoInstancesOfOneType) {
+    // Two devices that (wrongly) announce the same Companion id: each keeps its services.
+    DeviceTable table;
+    add_apple_tv(table, "a", "Bedroom", "127.0.0.1", "AABBCCDDEE20");
+    table.upsert("acompanion", record(ServiceKind::companion, "Bedroom", "127.0.0.1", 49153,
+                                      {{"rpMRtID", "same-id"}}));
+    const auto first = table.take_changes();
+    ASSERT_EQ(first.size(), 1U);
+    const std::uint64_t bedroom = first[0].key;
+
+    add_apple_tv(table, "b", "Office", "127.0.0.1", "AABBCCDDEE40");
+    table.upsert("bcompanion", record(ServiceKind::companion, "Office", "127.0.0.1", 49153,
+                                      {{"rpMRtID", "same-id"}}));
+    (void)table.take_changes();
+    const auto devices = table.devices();
+    ASSERT_EQ(devices.size(), 2U);
+    for (const auto& [key, device] : devices) {
+        EXPECT_EQ(device.services.size(), 4U);
+        EXPECT_EQ(key == bedroom, device.name == "Bedroom");
+    }
+
+    // Bedroom goes; Office is untouched and never carried Bedroom's key.
+    for (const char* protocol : {"mrp", "airplay", "companion", "raop"}) {
+        table.remove(std::string("a") + protocol);
+    }
+    const auto changes = table.take_changes();
+    ASSERT_EQ(changes.size(), 1U);
+    EXPECT_EQ(changes[0].key, bedroom);
+    EXPECT_FALSE(changes[0].device.has_value());
+}
+
 TEST(DeviceTable, SameAddressAndNameMerge) {
     DeviceTable table;
     table.upsert("companion",

@@ -160,6 +160,35 @@ TEST(UnicastScan, PromptHostReturnsEarly) {
     EXPECT_EQ(responder.queries(), 4);  // one round: every message answered at once
 }
 
+TEST(UnicastScan, HostWithoutRecordsForSomeQueriesEndsAfterAQuietPeriod) {
+    // Like a real responder: no reply at all to a message it has nothing for.
+    asio::io_context io;
+    Responder responder(io, [](const dns::Message& query) {
+        const dns::Message reply = answer(query, apple_tv, false);
+        return reply.answers.empty() ? std::vector<Bytes>{}
+                                     : std::vector<Bytes>{dns::encode(reply)};
+    });
+    const ScanResult result = run_scan(io, responder.port(), 5s);
+    EXPECT_GE(result.elapsed, HostScan::quiet_period);
+    EXPECT_LT(result.elapsed, HostScan::quiet_period + 500ms);
+    ASSERT_EQ(result.devices.size(), 1U);
+    EXPECT_EQ(result.devices[0].services.size(), 3U);
+}
+
+TEST(HostScan, QuietPeriodStartsWithTheLastReply) {
+    HostScan scan("127.0.0.1", {});
+    const auto start = std::chrono::steady_clock::now();
+    EXPECT_FALSE(scan.quiet_deadline().has_value());
+    dns::Message query;
+    query.questions.push_back(
+        {dns::name_from_text("_airplay._tcp.local"), dns::type_ptr, dns::class_in_unicast});
+    EXPECT_TRUE(scan.on_datagram(dns::encode(answer(query, apple_tv, false)), start));
+    EXPECT_FALSE(scan.complete());
+    EXPECT_FALSE(scan.done(start + 100ms));
+    EXPECT_TRUE(scan.done(start + HostScan::quiet_period));
+    ASSERT_EQ(scan.devices().size(), 1U);
+}
+
 TEST(UnicastScan, SilentHostGivesEmptyResultAtTheTimeout) {
     asio::io_context io;
     Responder responder(io, [](const dns::Message&) { return std::vector<Bytes>{}; });
@@ -234,7 +263,8 @@ TEST(HostScan, QueriesCoverEveryTypeAndFilter) {
     HostScan scan("127.0.0.1", {});
     EXPECT_EQ(scan.query_count(), 4U);
     EXPECT_EQ(scan.messages_to_send().size(), 4U);
-    EXPECT_FALSE(scan.done());
+    EXPECT_FALSE(scan.complete());
+    EXPECT_FALSE(scan.done(std::chrono::steady_clock::now()));
 }
 
 }  // namespace
