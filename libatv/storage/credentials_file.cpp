@@ -16,6 +16,10 @@ constexpr std::string_view device_header = "atvd-credentials 1";
 constexpr std::string_view device_magic = "atvd-credentials";
 constexpr std::string_view identity_header = "atvd-identity 1";
 constexpr std::string_view identity_magic = "atvd-identity";
+constexpr std::string_view sealed_header = "atvd-sealed 1";
+constexpr std::string_view sealed_magic = "atvd-sealed";
+constexpr std::size_t sealed_nonce_size = 24;
+constexpr std::size_t sealed_tag_size = 16;
 constexpr std::size_t seed_size = 32;
 constexpr std::size_t max_readable_id_length = 64;
 
@@ -312,6 +316,52 @@ SecretsStore::Identity parse_identity(std::string_view text) {
     identity.seed = SecretBytes(from_hex(line.value).value());
     expect_end(reader);
     return identity;
+}
+
+bool looks_sealed(std::string_view text) {
+    return text.starts_with(std::string(sealed_magic) + " ");
+}
+
+std::string serialize_sealed(const SealedFile& sealed) {
+    std::string out(sealed_header);
+    out.append("\nnonce ").append(to_hex(sealed.nonce));
+    out.append("\ndata ").append(to_hex(sealed.ciphertext));
+    out.append("\nend\n");
+    if (out.size() > max_file_size) {
+        throw Error(ErrorKind::invalid_arguments, "the encrypted file would take more than " +
+                                                      std::to_string(max_file_size) +
+                                                      " bytes; it was not stored");
+    }
+    return out;
+}
+
+SealedFile parse_sealed(std::string_view text) {
+    if (text.size() > max_file_size) {
+        throw Error(ErrorKind::invalid_arguments,
+                    "the file is larger than " + std::to_string(max_file_size) + " bytes");
+    }
+    LineReader reader(text);
+    expect_header(reader, sealed_header, sealed_magic);
+    const auto hex_line = [&reader](std::string_view key, std::size_t min_bytes,
+                                    std::size_t max_bytes) {
+        const Line line = reader.next(key);
+        if (line.key != key) {
+            fail(line.number, "expected '" + std::string(key) + "'");
+        }
+        const bool lower_hex = std::all_of(line.value.begin(), line.value.end(), is_lower_hex);
+        std::optional<Bytes> bytes = lower_hex ? from_hex(line.value) : std::nullopt;
+        if (!bytes || bytes->size() < min_bytes || bytes->size() > max_bytes) {
+            fail(line.number, "'" + std::string(key) + "' must be " + std::to_string(min_bytes) +
+                                  (min_bytes == max_bytes ? "" : " or more") +
+                                  " bytes as lower-case hex digits");
+        }
+        return std::move(*bytes);
+    };
+    SealedFile sealed;
+    sealed.nonce = hex_line("nonce", sealed_nonce_size, sealed_nonce_size);
+    sealed.ciphertext = hex_line("data", sealed_tag_size, max_file_size);
+    expect_end(reader);
+    return sealed;
 }
 
 std::string device_file_name(std::string_view device_id) {

@@ -16,6 +16,13 @@
 //     seed <64 lower-case hex digits>
 //     end
 //
+// A file encrypted at rest (either kind, when a key is configured):
+//
+//     atvd-sealed 1
+//     nonce <48 lower-case hex digits>          XChaCha20-Poly1305 nonce
+//     data <lower-case hex digits>              ciphertext of the plain file, then the tag
+//     end
+//
 // Rules, checked strictly by the parsers:
 // - Lines are in exactly this order and each ends with "\n" (no "\r"); nothing follows "end".
 //   The first line names the format and its version; only version 1 exists.
@@ -49,6 +56,15 @@ StoredDevice parse_device(std::string_view text);
 
 std::string serialize_identity(const SecretsStore::Identity& identity);
 SecretsStore::Identity parse_identity(std::string_view text);
+
+struct SealedFile {
+    Bytes nonce;
+    Bytes ciphertext;  // with the authentication tag at its end
+};
+
+[[nodiscard]] bool looks_sealed(std::string_view text);
+std::string serialize_sealed(const SealedFile& sealed);
+SealedFile parse_sealed(std::string_view text);
 
 // "<id with every byte outside [A-Za-z0-9_.-] as '_', at most 64 of them, no leading '.'>_<first
 // 16 hex digits of SHA-256(id)>.creds".

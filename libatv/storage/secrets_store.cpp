@@ -7,11 +7,13 @@
 #include <asio/post.hpp>
 #include <asio/thread_pool.hpp>
 #include <asio/use_awaitable.hpp>
+#include <cstdlib>
 #include <exception>
 #include <mutex>
 
 #include "atv/error.hpp"
 #include "atv/storage.hpp"
+#include "storage/at_rest.hpp"
 #include "storage/credentials_file.hpp"
 #include "storage/private_files.hpp"
 
@@ -55,15 +57,46 @@ asio::awaitable<void> run_on(asio::thread_pool& worker, Work work) {
 }  // namespace
 
 struct SecretsStore::Impl {
-    explicit Impl(std::filesystem::path directory) : folder(std::move(directory)) {}
+    Impl(std::filesystem::path directory, std::optional<SecretBytes> key)
+        : folder(std::move(directory)), at_rest_key(std::move(key)) {}
     ~Impl() { worker.join(); }
 
     std::optional<StoredDevice> load_device(const std::string& file_name);
+    // What goes to disk for `plain`, encrypted when a key is configured.
+    std::string encode(const std::string& file_name, std::string_view plain) const;
+    // The plain text of a file as read; throws atv::Error with the reason it cannot be used.
+    std::string decode(const std::string& file_name, std::string_view stored) const;
+    void write(const std::string& file_name, std::string_view plain);
 
     Folder folder;
+    std::optional<SecretBytes> at_rest_key;
     std::mutex mutex;  // one operation at a time in this process; FolderLock for the others
     asio::thread_pool worker{1};
 };
+
+std::string SecretsStore::Impl::encode(const std::string& file_name, std::string_view plain) const {
+    return at_rest_key ? storage::seal(*at_rest_key, file_name, plain) : std::string(plain);
+}
+
+std::string SecretsStore::Impl::decode(const std::string& file_name,
+                                       std::string_view stored) const {
+    if (!storage::looks_sealed(stored)) {
+        return std::string(stored);  // plain; encrypted when next written if a key is set
+    }
+    if (!at_rest_key) {
+        throw Error(ErrorKind::invalid_state,
+                    "it is encrypted, but no at-rest key ($CREDENTIALS_DIRECTORY/" +
+                        std::string(storage::at_rest_key_file_name) + ") is configured");
+    }
+    return storage::unseal(*at_rest_key, file_name, stored);
+}
+
+void SecretsStore::Impl::write(const std::string& file_name, std::string_view plain) {
+    WipedString stored(encode(file_name, plain));
+    const std::scoped_lock guard(mutex);
+    const FolderLock lock(folder);
+    storage::write_file_atomically(folder, file_name, stored.view());
+}
 
 std::optional<StoredDevice> SecretsStore::Impl::load_device(const std::string& file_name) {
     const std::string shown = (folder.path() / file_name).string();
@@ -76,8 +109,9 @@ std::optional<StoredDevice> SecretsStore::Impl::load_device(const std::string& f
     if (std::holds_alternative<storage::Missing>(result)) {
         return std::nullopt;  // removed since the folder was listed
     }
-    WipedString text(std::move(std::get<std::string>(result)));
     try {
+        WipedString stored(std::move(std::get<std::string>(result)));
+        WipedString text(decode(file_name, stored.view()));
         StoredDevice device = storage::parse_device(text.view());
         if (storage::device_file_name(device.device_id) != file_name) {
             spdlog::warn(
@@ -88,13 +122,31 @@ std::optional<StoredDevice> SecretsStore::Impl::load_device(const std::string& f
         }
         return device;
     } catch (const Error& error) {
-        spdlog::warn("ignoring credentials file {}: malformed, {}", shown, error.what());
+        const bool malformed = error.kind() == ErrorKind::invalid_arguments &&
+                               std::string_view(error.what()).starts_with("line ");
+        spdlog::warn("ignoring credentials file {}: {}{}", shown, malformed ? "malformed, " : "",
+                     error.what());
         return std::nullopt;
     }
 }
 
 SecretsStore::SecretsStore(std::filesystem::path directory)
-    : impl_(std::make_unique<Impl>(std::move(directory))) {}
+    : SecretsStore(std::move(directory), std::nullopt) {}
+
+SecretsStore::SecretsStore(std::filesystem::path directory, std::optional<SecretBytes> at_rest_key)
+    : impl_(std::make_unique<Impl>(std::move(directory), std::move(at_rest_key))) {
+    if (impl_->at_rest_key && impl_->at_rest_key->size() != storage::at_rest_key_size) {
+        throw Error(ErrorKind::invalid_arguments, "the at-rest key must be 32 bytes");
+    }
+}
+
+std::optional<SecretBytes> SecretsStore::at_rest_key_from_environment() {
+    const char* credentials_directory = std::getenv("CREDENTIALS_DIRECTORY");
+    if (credentials_directory == nullptr || *credentials_directory == '\0') {
+        return std::nullopt;
+    }
+    return storage::read_at_rest_key(credentials_directory);
+}
 
 SecretsStore::~SecretsStore() = default;
 
@@ -131,10 +183,7 @@ std::vector<StoredDevice> SecretsStore::load_all() {
 
 void SecretsStore::save(const StoredDevice& device) {
     WipedString text(storage::serialize_device(device));
-    const std::scoped_lock guard(impl_->mutex);
-    const FolderLock lock(impl_->folder);
-    storage::write_file_atomically(impl_->folder, storage::device_file_name(device.device_id),
-                                   text.view());
+    impl_->write(storage::device_file_name(device.device_id), text.view());
 }
 
 void SecretsStore::remove(std::string_view device_id) {
@@ -171,21 +220,22 @@ SecretsStore::Identity SecretsStore::load_or_create_identity() {
                         "again)");
     }
     if (auto* text = std::get_if<std::string>(&result)) {
-        WipedString owned(std::move(*text));
+        WipedString stored(std::move(*text));
         try {
-            return storage::parse_identity(owned.view());
+            WipedString plain(impl_->decode(name, stored.view()));
+            return storage::parse_identity(plain.view());
         } catch (const Error& error) {
-            spdlog::warn("refusing the client identity file {}: malformed, {}", shown,
-                         error.what());
+            spdlog::warn("refusing the client identity file {}: {}", shown, error.what());
             throw Error(ErrorKind::invalid_state,
-                        "the client identity file " + shown + " is malformed (" + error.what() +
+                        "the client identity file " + shown + " cannot be used (" + error.what() +
                             "); deleting it creates a new identity and every device must be "
                             "paired again");
         }
     }
     Identity identity{.client_id = random_uuid(false), .seed = SecretBytes(random_bytes(32))};
     WipedString text(storage::serialize_identity(identity));
-    storage::write_file_atomically(impl_->folder, name, text.view());
+    WipedString stored(impl_->encode(name, text.view()));
+    storage::write_file_atomically(impl_->folder, name, stored.view());
     spdlog::info("created a new client identity in {}", shown);
     return identity;
 }

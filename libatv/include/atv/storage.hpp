@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,9 @@ class SecretsStore {
   public:
     // Creates the folder with mode 0700 when it is missing.
     explicit SecretsStore(std::filesystem::path directory);
+    // With a 32-byte key, every file is written encrypted (XChaCha20-Poly1305); plain files
+    // still load and are encrypted when next written.
+    SecretsStore(std::filesystem::path directory, std::optional<SecretBytes> at_rest_key);
     ~SecretsStore();
     SecretsStore(const SecretsStore&) = delete;
     SecretsStore& operator=(const SecretsStore&) = delete;
@@ -60,6 +64,10 @@ class SecretsStore {
         SecretBytes seed;       // 32-byte Ed25519 seed
     };
     Identity load_or_create_identity();
+
+    // The at-rest key systemd provides as $CREDENTIALS_DIRECTORY/atvd.key (32 bytes, raw or 64
+    // hex digits); nullopt without one. Throws atv::Error(invalid_state) for an unusable key file.
+    static std::optional<SecretBytes> at_rest_key_from_environment();
 
     // File name (inside the folder) that holds a device's credentials: only [A-Za-z0-9_.-],
     // readable, and distinct for distinct ids.

@@ -1,5 +1,5 @@
-// Fuzz target: the secrets store's file parsers. Whatever parses must serialize back to text
-// that parses to the same value.
+// Fuzz target: the secrets store's file parsers (device, identity, sealed). Whatever parses must
+// serialize back to text that parses to the same value.
 #include "storage/credentials_file.hpp"
 
 #include <cstddef>
@@ -22,6 +22,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const atv::SecretsStore::Identity identity = atv::storage::parse_identity(text);
         if (atv::storage::serialize_identity(identity) != text) {
             std::abort();  // the identity format has exactly one spelling
+        }
+    } catch (const atv::Error&) {
+    }
+    try {
+        const atv::storage::SealedFile sealed = atv::storage::parse_sealed(text);
+        if (atv::storage::serialize_sealed(sealed) != text) {
+            std::abort();  // the sealed format has exactly one spelling
         }
     } catch (const atv::Error&) {
     }

@@ -269,7 +269,7 @@ TEST_F(SecretsStoreTest, UnusableIdentityIsAnErrorNotAReplacement) {
         store.load_or_create_identity();
         FAIL() << "used a truncated identity file";
     } catch (const Error& error) {
-        EXPECT_THAT(error.what(), HasSubstr("is malformed"));
+        EXPECT_THAT(error.what(), HasSubstr("cannot be used (line "));
         EXPECT_THAT(error.what(), Not(HasSubstr(original.substr(original.find("seed ") + 5, 64))));
     }
     EXPECT_EQ(read_text_file(folder / "identity"), original.substr(0, original.size() - 4));
