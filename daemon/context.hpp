@@ -16,6 +16,10 @@ struct Settings {
     // How long a device that left the network stays visible (Present=false) before an
     // unpaired one is removed.
     std::chrono::milliseconds vanish_grace{5000};
+    // A device seen for the first time is exported once its services had this long to arrive
+    // together, so that its object path comes from its main identifier, whatever the order in
+    // which Avahi resolves them.
+    std::chrono::milliseconds new_device_settle{200};
     std::chrono::milliseconds connect_timeout{15000};
     std::chrono::milliseconds default_scan_timeout{3000};
     std::chrono::milliseconds default_pairing_timeout{300000};

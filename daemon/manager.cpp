@@ -158,6 +158,7 @@ void Manager::discovery_state(bool running) {
         }
         by_key_.clear();
         snapshots_.clear();
+        settling_.clear();
     }
     ChangedProperties changed;
     changed.add("Discovering");
@@ -168,7 +169,12 @@ void Manager::discovery_state(bool running) {
 
 void Manager::discovered(std::uint64_t key, const atv::DeviceConfig& config) {
     snapshots_[key] = config;
-    if (!config.ready()) {
+    if (!config.ready() || settling_.contains(key)) {
+        return;
+    }
+    const bool known = by_key_.contains(key) || find_by_identifiers(config.all_identifiers());
+    if (!known && context_.settings.new_device_settle.count() > 0) {
+        settle(key);
         return;
     }
     upsert(config, key);
@@ -176,8 +182,27 @@ void Manager::discovered(std::uint64_t key, const atv::DeviceConfig& config) {
     notify_change();
 }
 
+void Manager::settle(std::uint64_t key) {
+    auto timer = std::make_unique<asio::steady_timer>(context_.io,
+                                                      context_.settings.new_device_settle);
+    timer->async_wait([this, key](std::error_code ec) {
+        if (ec) {
+            return;
+        }
+        settling_.erase(key);
+        auto snapshot = snapshots_.find(key);
+        if (snapshot != snapshots_.end() && snapshot->second.ready()) {
+            upsert(snapshot->second, key);
+            context_.loop.kick();
+            notify_change();
+        }
+    });
+    settling_.emplace(key, std::move(timer));
+}
+
 void Manager::discovery_lost(std::uint64_t key) {
     snapshots_.erase(key);
+    settling_.erase(key);
     auto found = by_key_.find(key);
     if (found == by_key_.end()) {
         return;

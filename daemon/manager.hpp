@@ -77,6 +77,7 @@ private:
     std::vector<sdbus::ObjectPath> matching(const ScanFilter& filter) const;
     asio::awaitable<void> wait_for_change(std::chrono::steady_clock::time_point deadline);
     void notify_change();
+    void settle(std::uint64_t key);
 
     std::shared_ptr<DeviceObject> find_by_identifiers(
         const std::vector<std::string>& identifiers) const;
@@ -91,6 +92,7 @@ private:
     std::map<std::string, std::shared_ptr<DeviceObject>> devices_;  // by object path
     std::map<std::uint64_t, std::weak_ptr<DeviceObject>> by_key_;
     std::map<std::uint64_t, atv::DeviceConfig> snapshots_;  // the latest of each discovery key
+    std::map<std::uint64_t, std::unique_ptr<asio::steady_timer>> settling_;  // new, not exported yet
     bool discovering_ = false;
     std::chrono::steady_clock::time_point discovering_since_;
     std::vector<std::weak_ptr<asio::steady_timer>> waiters_;

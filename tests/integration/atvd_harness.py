@@ -194,8 +194,9 @@ APPLE_TV_4K = {
 
 def publish_apple_tv_4k(publisher, name="Living Room", mac="AA:BB:CC:DD:EE:01",
                         mrp_id="5D797FD3-4E2B-4B5F-9E3A-1A2B3C4D5E01", mrp_port=49152,
-                        build="17K795", companion_id="E7E0B6B2-8C31-4C55-9C3B-7F2D1A0B0C01"):
+                        build="17K795", companion_id=None):
     """MRP + AirPlay + Companion + RAOP + device-info, as an Apple TV 4K announces them."""
+    companion_id = companion_id or "E7E0B6B2-8C31-4C55-9C3B-" + mac.replace(":", "")
     publisher.publish(name, "_mediaremotetv._tcp", mrp_port, {
         "ModelName": "Apple TV", "AllowPairing": "YES", "macAddress": mac.lower(),
         "BluetoothAddress": "", "Name": name, "UniqueIdentifier": mrp_id,
