@@ -67,7 +67,7 @@ asio::awaitable<std::unique_ptr<MrpConnection>> connect_mrp(asio::any_io_executo
                                                             std::string address, std::uint16_t port,
                                                             const hap::HapCredentials& credentials,
                                                             std::chrono::milliseconds timeout,
-                                                            const MrpConnectOptions& options) {
+                                                            MrpConnectOptions options) {
     auto socket = co_await connect_tcp(executor, address, port, timeout);
     auto channel = MrpChannel::create(std::move(socket));
     channel->start();

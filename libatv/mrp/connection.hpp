@@ -46,10 +46,11 @@ asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_mrp(
     asio::any_io_executor executor, std::string address, std::uint16_t port,
     const hap::HapCredentials& credentials, std::chrono::milliseconds timeout);
 
+// Options by value: a coroutine keeps its parameters, and a reference could dangle.
 asio::awaitable<std::unique_ptr<MrpConnection>> connect_mrp(asio::any_io_executor executor,
                                                             std::string address, std::uint16_t port,
                                                             const hap::HapCredentials& credentials,
                                                             std::chrono::milliseconds timeout,
-                                                            const MrpConnectOptions& options);
+                                                            MrpConnectOptions options);
 
 }  // namespace atv::mrp
