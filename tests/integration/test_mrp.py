@@ -320,3 +320,18 @@ def test_remove_device_deletes_credentials(daemon, client, fake):
     client.wait_for(lambda: path + "/mrp" in client.managed_objects() and
                     client.get(path + "/mrp", SERVICE, "Paired") is False,
                     what="unpaired device back")
+
+
+def test_connection_lost_when_the_device_goes(client, fake):
+    device = fake("Dropping Room", "fake-atv-0010", "AA:BB:CC:00:00:10")
+    path = find(client, "fake-atv-0010")
+    pair(client, device, path)
+    client.atvd(path, DEVICE, "Connect")
+    assert client.get(path, DEVICE, "Connected") is True
+    device.stop()
+    client.wait_for(lambda: client.signals_named("ConnectionLost", path), timeout=10,
+                    what="ConnectionLost")
+    reason = client.signals_named("ConnectionLost", path)[0].body[0]
+    assert reason
+    client.wait_for(lambda: client.get(path, DEVICE, "Connected") is False, what="disconnected")
+    assert client.get(path, DEVICE, "ConnectedProtocols") == []
