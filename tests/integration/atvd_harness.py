@@ -245,8 +245,8 @@ class FakeAppleTV:
             if line.startswith(prefix):
                 return line
 
-    def pin(self):
-        return self.expect("PIN ").split()[1]
+    def pin(self, timeout=15):
+        return self.expect("PIN ", timeout).split()[1]
 
     def stop(self):
         if self.process.poll() is None:

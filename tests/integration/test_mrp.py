@@ -335,3 +335,28 @@ def test_connection_lost_when_the_device_goes(client, fake):
     assert reason
     client.wait_for(lambda: client.get(path, DEVICE, "Connected") is False, what="disconnected")
     assert client.get(path, DEVICE, "ConnectedProtocols") == []
+
+
+@pytest.mark.parametrize("mode,expected", [
+    ("wrong-proof", {"PairingFailed"}),
+    ("drop-handshake", {"ConnectionFailed", "ConnectionLost", "PairingFailed"}),
+    ("stall-setup", {"Timeout"}),
+])
+def test_misbehaving_device_gives_a_clear_error(client, fake, mode, expected):
+    index = {"wrong-proof": 11, "drop-handshake": 12, "stall-setup": 13}[mode]
+    device = fake(f"Misbehaving {index}", f"fake-atv-00{index}", f"AA:BB:CC:00:00:{index}",
+                  "--misbehave", mode)
+    path = find(client, f"fake-atv-00{index}")
+    handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {}])[0]
+    started = time.monotonic()
+    with pytest.raises(BusError) as error:
+        client.atvd(handler, HANDLER, "Begin")
+        client.atvd(handler, HANDLER, "Pin", "s", [device.pin(timeout=3)])
+        client.atvd(handler, HANDLER, "Finish")
+    assert error.value.name.removeprefix(ERROR_PREFIX) in expected, error.value
+    assert error.value.text
+    assert time.monotonic() - started < 20
+    assert client.get(handler, HANDLER, "State") == "failed"
+    # The daemon keeps serving.
+    assert client.get(MANAGER, "org.atvd.Manager1", "Discovering") is True
+    client.atvd(handler, HANDLER, "Close")
