@@ -35,6 +35,16 @@ def rss_kib(pid):
     return 0
 
 
+def private_kib(pid):
+    """Memory only this process uses (USS): what it costs beside the shared libraries."""
+    total = 0
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            if line.startswith(("Private_Clean:", "Private_Dirty:")):
+                total += int(line.split()[1])
+    return total
+
+
 def context_switches(pid):
     total = 0
     with open(f"/proc/{pid}/status") as f:
@@ -155,6 +165,7 @@ class Bench:
         await asyncio.sleep(3.5)  # past the first Scan timeout
         pid = self.process.pid
         self.row("resident memory, idle", rss_kib(pid) / 1024, "MiB", "≤ 6")
+        self.row("private memory (USS), idle", private_kib(pid) / 1024, "MiB", "-")
         before = context_switches(pid)
         await asyncio.sleep(5)
         self.row("wake-ups per second, idle", (context_switches(pid) - before) / 5, "/s", "0")
@@ -177,6 +188,7 @@ class Bench:
         times = await self.scan_round_trip(bus, 50)
         self.row(f"Scan() round trip, {known} devices known (median)", statistics.median(times), "ms", "≤ 20")
         self.row(f"resident memory, {known} devices", rss_kib(pid) / 1024, "MiB", "≤ 30")
+        self.row(f"private memory (USS), {known} devices", private_kib(pid) / 1024, "MiB", "-")
         before = context_switches(pid)
         await asyncio.sleep(5)
         self.row(f"wake-ups per second, {known} quiet devices", (context_switches(pid) - before) / 5, "/s", "0")
