@@ -250,3 +250,25 @@ def test_restart_keeps_nothing_stale(daemon, publisher):
     client = Client()
     assert wait_for_device(client, "again-0001") == path
     client.close()
+
+
+def test_homepod_mini(client, publisher):
+    mac = "AA:BB:CC:DD:EE:50"
+    publisher.publish("Kitchen Speaker", "_airplay._tcp", 7000, {
+        "deviceid": mac, "model": "AudioAccessory5,1", "features": "0x4A7FDFD5,0xBC157FDE",
+        "flags": "0x18644", "osvers": "17.1", "acl": "0"})
+    publisher.publish(mac.replace(":", "") + "@Kitchen Speaker", "_raop._tcp", 7000, {
+        "am": "AudioAccessory5,1", "ft": "0x4A7FDFD5,0xBC157FDE", "sf": "0x18644",
+        "ov": "17.1", "et": "0,4", "tp": "UDP"})
+    publisher.publish("Kitchen Speaker", "_companion-link._tcp", 49155, {
+        "rpFl": "0x627B2", "rpMd": "AudioAccessory5,1", "rpMRtID": "homepod-companion-0001"})
+    path = wait_for_device(client, mac)
+    client.wait_for(lambda: len([p for p in client.managed_objects()
+                                 if p.startswith(path + "/")]) == 3, what="three services")
+    props = client.get_all(path, DEVICE)
+    assert props["Model"] == "HomePodMini"
+    assert props["OperatingSystem"] == "tvos"
+    assert props["Version"] == "17.1"
+    assert client.get(path + "/companion", SERVICE, "Pairing") == "unsupported"
+    assert client.get(path + "/airplay", SERVICE, "Pairing") == "mandatory"  # flags bit 0x200
+    assert path not in client.scan(Protocols=["mrp"], timeout=100)

@@ -360,3 +360,15 @@ def test_misbehaving_device_gives_a_clear_error(client, fake, mode, expected):
     # The daemon keeps serving.
     assert client.get(MANAGER, "org.atvd.Manager1", "Discovering") is True
     client.atvd(handler, HANDLER, "Close")
+
+
+def test_device_back_off_is_reported_with_its_delay(client, fake):
+    fake("Busy Room", "fake-atv-0014", "AA:BB:CC:00:00:14", "--misbehave", "back-off",
+         "--back-off", "42")
+    path = find(client, "fake-atv-0014")
+    handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {}])[0]
+    with pytest.raises(BusError) as error:
+        client.atvd(handler, HANDLER, "Begin")
+    assert error.value.name == ERROR_PREFIX + "BackOff"
+    assert "42" in error.value.text
+    client.atvd(handler, HANDLER, "Close")
