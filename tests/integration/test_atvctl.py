@@ -11,11 +11,10 @@ import time
 import pytest
 from dbus_next import Variant
 
-from atvd_harness import APPLE_TV_4K, FakeAppleTV, publish_apple_tv_4k
+from atvd_harness import APPLE_TV_4K, Client, FakeAppleTV, publish_apple_tv_4k
 
 DEVICE = "org.atvd.Device1"
 SERVICE = "org.atvd.Service1"
-FAKE_ID = "fake-atv-cli-0001"
 FAKE_PIN = "4321"
 
 
@@ -24,12 +23,22 @@ def atvctl(*args, stdin=None, timeout=60):
                           capture_output=True, text=True, timeout=timeout)
 
 
+_fake_count = iter(range(1, 100))
+
+
 @pytest.fixture
 def fake():
+    """A fake Apple TV whose name, identifier and MAC differ in every test, so services a
+    previous test's fake left in Avahi's cache cannot be mistaken for it."""
     fakes = []
 
-    def start(*extra, name="CLI Room", identifier=FAKE_ID, mac="AA:BB:CC:00:10:01"):
-        device = FakeAppleTV(name, identifier, mac, *extra)
+    def start(*extra):
+        number = next(_fake_count)
+        identifier = f"fake-atv-cli-{number:04d}"
+        name = f"CLI Room {number}"
+        device = FakeAppleTV(name, identifier, f"AA:BB:CC:00:10:{number:02X}", *extra)
+        device.identifier = identifier
+        device.name = name
         fakes.append(device)
         return device
     yield start
@@ -117,18 +126,19 @@ def test_unknown_device_exits_3(client):
 
 
 def test_pair_connect_close_forget(daemon, client, fake):
-    fake("--pin", FAKE_PIN)
-    path = wait_for_device(client, FAKE_ID)
+    device = fake("--pin", FAKE_PIN)
+    fake_id = device.identifier
+    path = wait_for_device(client, fake_id)
 
-    result = atvctl("pair", FAKE_ID, "mrp", "--pin", FAKE_PIN, "--name", "cli tests")
+    result = atvctl("pair", fake_id, "mrp", "--pin", FAKE_PIN, "--name", "cli tests")
     assert result.returncode == 0, result.stderr
-    assert "Paired with CLI Room (mrp)" in result.stdout
+    assert f"Paired with {device.name} (mrp)" in result.stdout
     assert client.get(path + "/mrp", SERVICE, "Paired") is True
     # The pairing handler was closed afterwards.
     client.wait_for(lambda: path + "/mrp/pairing" not in client.managed_objects(),
                     what="pairing handler gone")
 
-    result = atvctl("--json", "connect", "CLI Room")
+    result = atvctl("--json", "connect", device.name)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"Path": path, "Connected": True,
                                          "ConnectedProtocols": ["mrp"]}
@@ -139,63 +149,79 @@ def test_pair_connect_close_forget(daemon, client, fake):
     assert client.get(path, DEVICE, "Connected") is False
 
     assert len(credential_files(daemon)) == 1
-    result = atvctl("forget", FAKE_ID)
+    result = atvctl("forget", fake_id)
     assert result.returncode == 0, result.stderr
-    assert "Forgot CLI Room" in result.stdout
+    assert f"Forgot {device.name}" in result.stdout
     assert credential_files(daemon) == []
 
 
 def test_pair_reads_the_pin_from_stdin(client, fake):
     device = fake()
-    path = wait_for_device(client, FAKE_ID)
-    process = subprocess.Popen([os.environ["ATVCTL_BINARY"], "pair", FAKE_ID, "mrp"],
+    fake_id = device.identifier
+    path = wait_for_device(client, fake_id)
+    process = subprocess.Popen([os.environ["ATVCTL_BINARY"], "pair", fake_id, "mrp"],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    pin = device.pin()
+    try:
+        pin = device.pin()
+    except AssertionError:
+        process.kill()
+        raise AssertionError("no PIN shown; atvctl said: " + process.communicate()[1])
     out, err = process.communicate(pin + "\n", timeout=60)
     assert process.returncode == 0, err
-    assert "Enter the PIN shown on CLI Room" in err
-    assert "Paired with CLI Room (mrp)" in out
+    assert f"Enter the PIN shown on {device.name}" in err
+    assert f"Paired with {device.name} (mrp)" in out
     assert client.get(path + "/mrp", SERVICE, "Paired") is True
 
 
 def test_wrong_pin_exits_1_with_the_error_name(client, fake):
-    fake("--pin", FAKE_PIN)
-    path = wait_for_device(client, FAKE_ID)
-    result = atvctl("pair", FAKE_ID, "mrp", "--pin", "1234")
+    fake_id = fake("--pin", FAKE_PIN).identifier
+    path = wait_for_device(client, fake_id)
+    result = atvctl("pair", fake_id, "mrp", "--pin", "1234")
     assert result.returncode == 1
     assert "atvctl: org.atvd.Error.PairingFailed: " in result.stderr
     assert client.get(path + "/mrp", SERVICE, "Paired") is False
     # The failed handler was closed, so pairing can start again at once.
-    result = atvctl("pair", FAKE_ID, "mrp", "--pin", FAKE_PIN)
+    result = atvctl("pair", fake_id, "mrp", "--pin", FAKE_PIN)
     assert result.returncode == 0, result.stderr
 
 
 def test_set_credentials_reads_stdin(daemon, client, fake):
-    fake("--pin", FAKE_PIN)
-    path = wait_for_device(client, FAKE_ID)
-    assert atvctl("pair", FAKE_ID, "mrp", "--pin", FAKE_PIN).returncode == 0
-    with open(credential_files(daemon)[0]) as f:
+    fake_id = fake("--pin", FAKE_PIN).identifier
+    path = wait_for_device(client, fake_id)
+    assert atvctl("pair", fake_id, "mrp", "--pin", FAKE_PIN).returncode == 0
+    [credentials_file] = credential_files(daemon)
+    with open(credentials_file) as f:
         stored = next(line.split(" ", 2)[2].strip() for line in f
                       if line.startswith("credentials "))
-    assert atvctl("forget", FAKE_ID).returncode == 0
-    wait_for_device(client, FAKE_ID)
-    client.wait_for(lambda: client.get(path + "/mrp", SERVICE, "Paired") is False
-                    if path + "/mrp" in client.managed_objects() else False,
-                    what="device back unpaired")
+    # An atvd that has lost its credentials (as after a reinstall) sees the device unpaired.
+    client.close()
+    assert daemon.stop() == 0
+    os.remove(credentials_file)
+    daemon.start()
+    client = Client()
+    try:
+        assert wait_for_device(client, fake_id) == path
+        client.wait_for(lambda: path + "/mrp" in client.managed_objects(), what="MRP service")
+        assert client.get(path + "/mrp", SERVICE, "Paired") is False
+        check_set_credentials(client, fake_id, path, stored)
+    finally:
+        client.close()
 
-    result = atvctl("set-credentials", FAKE_ID, "mrp", stdin="not credentials\n")
+
+def check_set_credentials(client, fake_id, path, stored):
+    result = atvctl("set-credentials", fake_id, "mrp", stdin="not credentials\n")
     assert result.returncode == 1
     assert "org.atvd.Error.InvalidArguments" in result.stderr
     assert "not credentials" not in result.stderr
 
-    result = atvctl("set-credentials", FAKE_ID, "mrp", stdin=stored + "\n")
+    result = atvctl("set-credentials", fake_id, "mrp", stdin=stored + "\n")
     assert result.returncode == 0, result.stderr
     assert client.get(path + "/mrp", SERVICE, "Paired") is True
-    assert atvctl("connect", FAKE_ID).returncode == 0
-    assert atvctl("close", FAKE_ID).returncode == 0
+    assert atvctl("connect", fake_id).returncode == 0
+    assert atvctl("close", fake_id).returncode == 0
 
-    result = atvctl("set-credentials", FAKE_ID, "dmap", stdin=stored)
+    result = atvctl("set-credentials", fake_id, "dmap", stdin=stored)
     assert result.returncode == 3
     assert "has no dmap service" in result.stderr
 
@@ -212,18 +238,19 @@ def test_monitor_prints_a_device_appearing(client, publisher):
         publish_apple_tv_4k(publisher, name="Monitored", mac="AA:BB:CC:DD:EE:71",
                             mrp_id=mrp_id)
         path = "/org/atvd/devices/d_" + mrp_id.replace("-", "_")
-        expected = [f"added device {path} identifier={mrp_id}", f"added service {path}/mrp",
-                    f"changed device {path} "]
+        expected = [
+            lambda line: line.startswith(f"added device {path} identifier={mrp_id}"),
+            lambda line: line == f"added service {path}/mrp\n",
+            lambda line: line.startswith(f"changed device {path} ") and " Name=Monitored" in line,
+        ]
         deadline = time.monotonic() + 15
         seen = []
-        while not all(any(line.startswith(prefix) for line in seen) for prefix in expected):
-            assert time.monotonic() < deadline, f"missing {expected} in {seen}"
+        while not all(any(matches(line) for line in seen) for matches in expected):
+            assert time.monotonic() < deadline, f"an expected event is missing in {seen}"
             try:
                 seen.append(lines.get(timeout=0.5))
             except queue.Empty:
                 pass
-        assert any(line.startswith(f"changed device {path} ") and " Name=Monitored" in line
-                   for line in seen), seen
     finally:
         process.terminate()
         process.wait(10)
@@ -248,3 +275,39 @@ def test_help_and_version():
     assert result.returncode == 0 and "Usage: atvctl" in result.stdout
     result = atvctl("--version")
     assert result.returncode == 0 and result.stdout.startswith("atvctl ")
+
+
+def test_monitor_json_follows_atvd_stopping_and_starting(daemon, client):
+    process = subprocess.Popen([os.environ["ATVCTL_BINARY"], "monitor", "--json"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    restarted = None
+    try:
+        lines = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(line) for line in process.stdout],
+                         daemon=True).start()
+        time.sleep(0.5)  # the match rules are in place well before this
+
+        def wait_event(matches):
+            # Leftover services from earlier tests may show up first: skip those events.
+            deadline = time.monotonic() + 15
+            while True:
+                event = json.loads(lines.get(timeout=max(0.01, deadline - time.monotonic())))
+                if matches(event):
+                    return event
+
+        client.close()
+        assert daemon.stop() == 0
+        wait_event(lambda event: event == {"Event": "atvd-stopped"})
+        daemon.start()
+        wait_event(lambda event: event == {"Event": "atvd-started"})
+        restarted = Client()
+        manual = add_manual(restarted, "Manual", "manual-id-1", "127.0.0.1")
+        event = wait_event(lambda event: event["Event"] == "added" and event["Path"] == manual)
+        assert event["Interfaces"]["org.atvd.Device1"]["Manual"] is True
+        assert event["Interfaces"]["org.atvd.Device1"]["Identifier"] == "manual-id-1"
+    finally:
+        if restarted:
+            restarted.close()
+        process.terminate()
+        process.wait(10)
+    assert process.returncode == 0

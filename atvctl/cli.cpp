@@ -1,0 +1,161 @@
+#include "cli.hpp"
+
+#include <set>
+
+namespace atv::ctl {
+
+const char* const usage_text =
+    "Usage: atvctl [--json] [--system|--user|--bus-address ADDR] COMMAND [ARGS]\n"
+    "\n"
+    "Commands:\n"
+    "  devices                              list the devices atvd knows\n"
+    "  scan [--hosts A,B] [--protocols P,Q] [--id ID] [--timeout MS]\n"
+    "                                       look for devices and list them\n"
+    "  info DEVICE                          show a device and its services\n"
+    "  pair DEVICE PROTOCOL [--name NAME] [--pin PIN]\n"
+    "                                       pair with a service of a device\n"
+    "  connect DEVICE                       connect to a paired device\n"
+    "  close DEVICE                         close the connections to a device\n"
+    "  forget DEVICE                        forget a device and its credentials\n"
+    "  set-credentials DEVICE PROTOCOL      store credentials read from stdin\n"
+    "  monitor                              print events until interrupted\n"
+    "\n"
+    "DEVICE is an identifier, a name or an object path. PROTOCOL is one of\n"
+    "mrp, airplay, companion, dmap, raop.\n"
+    "\n"
+    "Options:\n"
+    "  --json            machine-readable output (see atvctl(1) / docs/atvctl.md)\n"
+    "  --system          use the system bus (default)\n"
+    "  --user            use the session bus\n"
+    "  --bus-address A   use the bus at address A\n"
+    "  --help            show this help\n"
+    "  --version         show the version\n"
+    "\n"
+    "Exit codes: 0 success, 1 error reported by atvd or the bus, 2 usage error,\n"
+    "3 device or service not found, or a name that matches several devices.\n";
+
+namespace {
+
+struct CommandSpec {
+    std::size_t arguments;
+    std::set<std::string> options;
+};
+
+const std::map<std::string, CommandSpec>& commands() {
+    static const std::map<std::string, CommandSpec> specs = {
+        {"devices", {0, {}}}, {"scan", {0, {"hosts", "protocols", "id", "timeout"}}},
+        {"info", {1, {}}},    {"pair", {2, {"name", "pin"}}},
+        {"connect", {1, {}}}, {"close", {1, {}}},
+        {"forget", {1, {}}},  {"set-credentials", {2, {}}},
+        {"monitor", {0, {}}},
+    };
+    return specs;
+}
+
+bool is_global_flag(const std::string& name, CommandLine& line) {
+    if (name == "json") {
+        line.json = true;
+    } else if (name == "help") {
+        line.help = true;
+    } else if (name == "version") {
+        line.version = true;
+    } else if (name == "system") {
+        line.bus = BusKind::system;
+    } else if (name == "user") {
+        line.bus = BusKind::user;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+void check_arguments(const CommandLine& line) {
+    const auto spec = commands().find(line.command);
+    if (spec == commands().end()) {
+        throw UsageError("unknown command '" + line.command + "'");
+    }
+    for (const auto& [name, value] : line.options) {
+        if (!spec->second.options.contains(name)) {
+            throw UsageError("'" + line.command + "' has no option --" + name);
+        }
+    }
+    if (line.arguments.size() != spec->second.arguments) {
+        throw UsageError("'" + line.command + "' takes " + std::to_string(spec->second.arguments) +
+                         " argument(s), got " + std::to_string(line.arguments.size()));
+    }
+}
+
+}  // namespace
+
+std::optional<std::string> CommandLine::option(const std::string& name) const {
+    const auto found = options.find(name);
+    if (found == options.end()) {
+        return std::nullopt;
+    }
+    return found->second;
+}
+
+CommandLine parse_command_line(const std::vector<std::string>& args) {
+    CommandLine line;
+    std::vector<std::string> positionals;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string& arg = args[i];
+        if (arg.size() < 3 || !arg.starts_with("--")) {
+            if (arg.starts_with("-") && arg != "-") {
+                throw UsageError("unknown option '" + arg + "'");
+            }
+            positionals.push_back(arg);
+            continue;
+        }
+        std::string name = arg.substr(2);
+        std::optional<std::string> value;
+        if (const auto equals = name.find('='); equals != std::string::npos) {
+            value = name.substr(equals + 1);
+            name.resize(equals);
+        }
+        if (!value && is_global_flag(name, line)) {
+            continue;
+        }
+        if (!value) {
+            if (i + 1 >= args.size()) {
+                throw UsageError("option --" + name + " needs a value");
+            }
+            value = args[++i];
+        }
+        if (name == "bus-address") {
+            line.bus = BusKind::address;
+            line.bus_address = *value;
+        } else {
+            line.options[name] = *value;
+        }
+    }
+    if (line.help || line.version) {
+        return line;
+    }
+    if (positionals.empty()) {
+        throw UsageError("no command given");
+    }
+    line.command = positionals.front();
+    line.arguments.assign(positionals.begin() + 1, positionals.end());
+    check_arguments(line);
+    return line;
+}
+
+std::vector<std::string> split_list(const std::string& text, const std::string& option) {
+    std::vector<std::string> items;
+    std::size_t start = 0;
+    while (true) {
+        const auto comma = text.find(',', start);
+        std::string item = text.substr(start, comma - start);
+        if (item.empty()) {
+            throw UsageError("--" + option + " has an empty item");
+        }
+        items.push_back(std::move(item));
+        if (comma == std::string::npos) {
+            return items;
+        }
+        start = comma + 1;
+    }
+}
+
+}  // namespace atv::ctl
