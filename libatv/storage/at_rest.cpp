@@ -78,7 +78,7 @@ std::optional<SecretBytes> read_at_rest_key(const std::filesystem::path& folder)
     if (!std::filesystem::exists(file, error)) {
         return std::nullopt;
     }
-    const Folder keys(folder);
+    const Folder keys(folder, Folder::Role::existing);
     ReadResult result = read_private_file(keys, std::string(at_rest_key_file_name), 1024);
     if (auto* refusal = std::get_if<Refusal>(&result)) {
         throw Error(ErrorKind::invalid_state,

@@ -175,9 +175,9 @@ std::optional<std::string> ownership_problem(const struct stat& status) {
 
 }  // namespace
 
-Folder::Folder(std::filesystem::path path) : path_(std::move(path)) {
+Folder::Folder(std::filesystem::path path, Role role) : path_(std::move(path)) {
     std::error_code error;
-    if (!std::filesystem::exists(path_, error)) {
+    if (role == Role::state && !std::filesystem::exists(path_, error)) {
         if (path_.has_parent_path()) {
             std::filesystem::create_directories(path_.parent_path(), error);
         }
@@ -191,10 +191,11 @@ Folder::Folder(std::filesystem::path path) : path_(std::move(path)) {
     }
     fd_ = ::open(path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd_ < 0) {
-        throw_failure(errno, path_, "opening the state folder");
+        throw_failure(errno, path_, "opening the folder");
     }
     struct stat status {};
-    if (::fstat(fd_, &status) == 0 && (status.st_uid != geteuid() || (status.st_mode & 077) != 0)) {
+    if (role == Role::state && ::fstat(fd_, &status) == 0 &&
+        (status.st_uid != geteuid() || (status.st_mode & 077) != 0)) {
         spdlog::warn("state folder {} is owned by uid {} with mode {}; expected uid {} and 0700",
                      path_.string(), status.st_uid, octal_mode(status.st_mode), geteuid());
     }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -14,9 +15,11 @@ namespace atv::storage {
 // An open folder (O_DIRECTORY) that is closed when it goes away.
 class Folder {
   public:
-    // Creates the folder with mode 0700 (and missing parents) when it does not exist; warns when
-    // an existing one is open to other users. Throws atv::Error(invalid_state) on failure.
-    explicit Folder(std::filesystem::path path);
+    enum class Role : std::uint8_t { state, existing };
+    // A state folder is created with mode 0700 (and missing parents) when it does not exist, and
+    // a warning is logged when it is open to other users; an existing one (such as systemd's
+    // credentials folder) is only opened. Throws atv::Error(invalid_state) on failure.
+    explicit Folder(std::filesystem::path path, Role role = Role::state);
     ~Folder();
     Folder(const Folder&) = delete;
     Folder& operator=(const Folder&) = delete;

@@ -74,6 +74,16 @@ TEST_F(SecretsStoreTest, CreatesMissingFolderWithMode0700) {
     EXPECT_EQ(store.directory(), nested);
 }
 
+TEST_F(SecretsStoreTest, WarnsAboutAStateFolderOpenToOthers) {
+    std::filesystem::create_directory(folder);
+    ASSERT_EQ(::chmod(folder.c_str(), 0755), 0);
+    const SecretsStore store(folder);
+    EXPECT_THAT(log.text(),
+                HasSubstr("warning state folder " + folder.string() + " is owned by uid " +
+                          std::to_string(::geteuid()) + " with mode 0755; expected"));
+    EXPECT_EQ(mode_of(folder), 0755U);  // the administrator's choice is left alone
+}
+
 TEST_F(SecretsStoreTest, RoundTripOfEveryField) {
     StoredDevice device = make_device("AA:BB:CC:DD:EE:FF", "secret-one");
     device.name = "Schlafzimmer\n100% \"TV\"";
