@@ -4,8 +4,11 @@
 #include <spdlog/spdlog.h>
 
 #include <asio/this_coro.hpp>
+#include <exception>
 
 #include "atv/error.hpp"
+#include "companion/connection.hpp"
+#include "companion/pairing.hpp"
 #include "hap/credentials.hpp"
 #include "hap/identity.hpp"
 #include "mrp/connection.hpp"
@@ -39,9 +42,15 @@ bool mrp_usable(const DeviceConfig& device, const CredentialsMap& credentials) {
     return service != nullptr && service->enabled && credentials.contains(Protocol::mrp);
 }
 
+// Companion is used whenever its service is enabled and paired, alongside MRP.
+bool companion_usable(const DeviceConfig& device, const CredentialsMap& credentials) {
+    const ServiceConfig* service = device.service(Protocol::companion);
+    return service != nullptr && service->enabled && credentials.contains(Protocol::companion);
+}
+
 }  // namespace
 
-std::vector<Protocol> supported_protocols() { return {Protocol::mrp}; }
+std::vector<Protocol> supported_protocols() { return {Protocol::mrp, Protocol::companion}; }
 
 void validate_credentials(Protocol protocol, std::string_view credentials) {
     switch (protocol) {
@@ -78,10 +87,14 @@ std::unique_ptr<PairingHandler> pair(asio::any_io_executor executor, const Devic
             return std::make_unique<mrp::MrpPairingHandler>(
                 std::move(executor), device.address, service.port, client_identity(identity),
                 options);
+        case Protocol::companion:
+            return std::make_unique<companion::CompanionPairingHandler>(
+                std::move(executor), device.address, service.port, client_identity(identity),
+                options);
         default:
             throw Error(ErrorKind::not_supported,
                         "this build of atvd cannot pair " + std::string(to_string(protocol)) +
-                            " yet (it can pair: mrp)");
+                            " yet (it can pair: mrp, companion)");
     }
 }
 
@@ -137,6 +150,24 @@ asio::awaitable<std::unique_ptr<DeviceConnection>> connect(const DeviceConfig& d
         connections.push_back(co_await mrp::connect_mrp(executor, device.address, service.port,
                                                         hap_credentials, timeout));
     }
+    if (companion_usable(device, credentials)) {
+        const ServiceConfig& service = *device.service(Protocol::companion);
+        const auto hap_credentials =
+            hap::HapCredentials::parse(credentials.at(Protocol::companion));
+        // A failure here must not leave the MRP connection behind.
+        std::exception_ptr failure;
+        try {
+            auto connecting = companion::connect_companion(executor, device.address, service.port,
+                                                           hap_credentials, timeout);
+            connections.push_back(co_await std::move(connecting));
+        } catch (...) {
+            failure = std::current_exception();
+        }
+        if (failure) {
+            for (auto& connection : connections) co_await connection->close();
+            std::rethrow_exception(failure);
+        }
+    }
     if (connections.empty()) {
         const ServiceConfig* mrp_service = device.service(Protocol::mrp);
         if (mrp_service != nullptr && mrp_service->enabled) {
@@ -145,7 +176,7 @@ asio::awaitable<std::unique_ptr<DeviceConnection>> connect(const DeviceConfig& d
         }
         throw Error(ErrorKind::not_supported,
                     "no protocol this build can connect with is offered and paired (it can "
-                    "connect: mrp)");
+                    "connect: mrp, companion)");
     }
     co_return std::make_unique<DeviceConnection>(std::move(connections));
 }

@@ -21,6 +21,7 @@
 
 #include "avahi_publisher.hpp"
 #include "fake_atv.hpp"
+#include "fake_companion.hpp"
 
 namespace {
 
@@ -124,8 +125,11 @@ int main(int argc, char** argv) {
     asio::io_context io;
     atv::fakes::FakeAppleTv fake(io.get_executor(), options.config);
     fake.state().on_pin([](const std::string& pin) { print_line("PIN " + pin); });
+    // Companion on a port of its own, sharing the fake's identity and paired clients.
+    atv::fakes::FakeCompanion companion(io.get_executor(), fake.state());
     try {
         fake.start();
+        companion.start();
     } catch (const std::exception& error) {
         spdlog::error("cannot listen on {}:{}: {}", options.config.bind_address,
                       options.config.port, error.what());
@@ -134,6 +138,7 @@ int main(int argc, char** argv) {
     const std::uint16_t port = fake.port();
     spdlog::info("{} ({}) serves MRP on {}:{}", options.config.name,
                  fake.state().unique_identifier(), options.config.bind_address, port);
+    spdlog::info("and Companion on {}:{}", options.config.bind_address, companion.port());
 
     asio::signal_set signals(io, SIGTERM, SIGINT);
     int exit_code = 0;
@@ -148,6 +153,7 @@ int main(int argc, char** argv) {
             io,
             [&]() -> asio::awaitable<void> {
                 co_await fake.stop();
+                co_await companion.stop();
                 signals.cancel();  // the last piece of work: io.run() returns
             },
             asio::detached);
@@ -162,10 +168,14 @@ int main(int argc, char** argv) {
 
     std::unique_ptr<atv::fakes::AvahiPublisher> publisher;
     if (options.publish) {
+        auto services = atv::fakes::apple_tv_services(
+            options.config.name, options.config.mac, fake.state().unique_identifier(),
+            atv::to_hex(fake.state().identity().keys.public_key), port);
+        for (auto& service : services) {
+            if (service.type == "_companion-link._tcp") service.port = companion.port();
+        }
         publisher = std::make_unique<atv::fakes::AvahiPublisher>(
-            atv::fakes::apple_tv_services(
-                options.config.name, options.config.mac, fake.state().unique_identifier(),
-                atv::to_hex(fake.state().identity().keys.public_key), port),
+            std::move(services),
             [&io, port] {
                 asio::post(io, [port] { print_line("READY " + std::to_string(port)); });
             },

@@ -1,0 +1,284 @@
+#include "fake_companion.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+
+#include "atv/error.hpp"
+#include "hap/tlv8.hpp"
+
+namespace atv::fakes {
+
+namespace {
+
+using companion::FrameType;
+using companion::OpackDict;
+using companion::OpackValue;
+
+constexpr std::uint8_t hap_error_back_off = 3;
+constexpr std::int64_t response_kind = 3;
+
+Bytes back_off_refusal(std::chrono::seconds delay) {
+    hap::Tlv8 refusal;
+    refusal.add(hap::TlvType::seq_no, std::uint8_t{2});
+    refusal.add(hap::TlvType::error, hap_error_back_off);
+    Bytes seconds;
+    for (auto value = static_cast<std::uint64_t>(delay.count()); value != 0; value >>= 8) {
+        seconds.push_back(static_cast<std::uint8_t>(value));
+    }
+    refusal.add(hap::TlvType::back_off, seconds.empty() ? Bytes{0} : seconds);
+    return refusal.encode();
+}
+
+OpackValue system_info_reply(const FakeAtvState& state) {
+    return OpackDict{{"_pubID", state.config().mac},
+                     {"name", state.config().name},
+                     {"model", "AppleTV11,1"},
+                     {"_sv", "715.2"}};
+}
+
+}  // namespace
+
+FakeCompanionSession::Output FakeCompanionSession::receive(ByteView data) {
+    Output out;
+    try {
+        reader_.feed(data);
+        while (auto complete = reader_.next()) {
+            handle(std::move(*complete), out);
+            if (out.close)
+                break;
+        }
+    } catch (const Error& error) {
+        spdlog::warn("fake-companion: closing a connection: {}", error.what());
+        out.close = true;
+    }
+    return out;
+}
+
+void FakeCompanionSession::handle(companion::FrameReader::Complete complete, Output& out) {
+    companion::Frame& frame = complete.frame;
+    if (cipher_ && !frame.payload.empty()) {
+        auto opened = cipher_->decrypt(frame.payload, complete.header);
+        if (!opened) {
+            out.close = true;
+            return;
+        }
+        frame.payload = std::move(*opened);
+    }
+    switch (frame.type) {
+        case FrameType::ps_start:
+        case FrameType::ps_next:
+        case FrameType::pv_start:
+        case FrameType::pv_next: {
+            if (state_.config().misbehaviour == Misbehaviour::drop_handshake) {
+                out.close = true;
+                return;
+            }
+            const Bytes tlv8 = companion::decode_auth_payload(frame.payload);
+            if (frame.type == FrameType::ps_start || frame.type == FrameType::ps_next) {
+                handle_setup(tlv8, out);
+            } else {
+                handle_verify(tlv8, frame.type == FrameType::pv_start, out);
+            }
+            return;
+        }
+        case FrameType::e_opack:
+            handle_opack(companion::opack_decode(frame.payload), out);
+            return;
+        default:
+            return;
+    }
+}
+
+void FakeCompanionSession::handle_setup(ByteView tlv8, Output& out) {
+    const FakeAtvConfig& config = state_.config();
+    if (config.misbehaviour == Misbehaviour::stall_setup)
+        return;
+    const auto seq_no = hap::Tlv8::decode(tlv8).get_byte(hap::TlvType::seq_no);
+    if (seq_no == 1) {
+        if (config.misbehaviour == Misbehaviour::back_off) {
+            send_auth(FrameType::ps_next, back_off_refusal(config.back_off), out);
+            return;
+        }
+        setup_.emplace(state_.identity(), state_.show_pin());
+    }
+    if (!setup_)
+        return;
+    const Bytes reply = setup_->handle(tlv8);
+    if (seq_no == 5 && setup_->paired())
+        state_.add_controller(*setup_->controller());
+    send_auth(FrameType::ps_next, reply, out);
+}
+
+void FakeCompanionSession::handle_verify(ByteView tlv8, bool first, Output& out) {
+    if (first) {
+        const bool reject = state_.config().misbehaviour == Misbehaviour::reject_credentials;
+        verify_.emplace(state_.identity(),
+                        [this, reject](std::string_view client_id) -> std::optional<Bytes> {
+                            if (reject)
+                                return std::nullopt;
+                            return state_.controller_ltpk(client_id);
+                        });
+    }
+    if (!verify_)
+        return;
+    send_auth(FrameType::pv_next, verify_->handle(tlv8), out);
+    if (verify_->verified() && !cipher_) {
+        // The reply above went out in plain text; everything after it is sealed.
+        cipher_.emplace(
+            hap::reversed(hap::companion_session_keys(verify_->shared_secret().view())));
+    }
+}
+
+void FakeCompanionSession::handle_opack(const OpackValue& message, Output& out) {
+    const std::string identifier = message.string_at("_i").value_or("");
+    seen_.push_back(identifier);
+    ++state_.messages_handled;
+    if (message.int_at("_t") != 2)
+        return;  // events need no answer
+    OpackDict reply{{"_i", identifier}, {"_t", response_kind}};
+    if (const auto transaction = message.int_at("_x"))
+        reply.emplace_back("_x", *transaction);
+    if (identifier == "_systemInfo") {
+        reply.emplace_back("_c", system_info_reply(state_));
+    } else if (identifier == "_sessionStart") {
+        reply.emplace_back("_c", OpackDict{{"_sid", std::int64_t{0x12345678}}});
+    } else if (identifier == "FetchAttentionState") {
+        reply.emplace_back("_c", OpackDict{{"state", 3}});
+    } else if (identifier == "_touchStart" || identifier == "_tiStart" ||
+               identifier == "TVRCSessionStart" || identifier == "_sessionStop") {
+        reply.emplace_back("_c", OpackDict{});
+    } else {
+        reply.emplace_back("_em", "No request handler");
+        reply.emplace_back("_ec", 1);
+    }
+    send(FrameType::e_opack, companion::opack_encode(reply), out);
+}
+
+void FakeCompanionSession::send(FrameType type, ByteView payload, Output& out) {
+    if (cipher_ && !payload.empty()) {
+        const auto header = companion::make_frame_header(type, payload.size() + 16);
+        const Bytes sealed = cipher_->encrypt(payload, header);
+        out.bytes.insert(out.bytes.end(), header.begin(), header.end());
+        out.bytes.insert(out.bytes.end(), sealed.begin(), sealed.end());
+        return;
+    }
+    const Bytes frame = companion::encode_frame(type, payload);
+    out.bytes.insert(out.bytes.end(), frame.begin(), frame.end());
+}
+
+void FakeCompanionSession::send_auth(FrameType type, ByteView tlv8, Output& out) {
+    send(type, companion::opack_encode(OpackDict{{"_pd", Bytes(tlv8.begin(), tlv8.end())}}), out);
+}
+
+// ---- FakeCompanion ----
+
+FakeCompanion::FakeCompanion(asio::any_io_executor executor, FakeAtvState& state,
+                             std::uint16_t port)
+    : executor_(executor),
+      state_(state),
+      requested_port_(port),
+      acceptor_(executor),
+      tasks_done_(executor) {}
+
+FakeCompanion::~FakeCompanion() {
+    std::error_code ignored;
+    acceptor_.close(ignored);
+    for (auto& socket : sockets_)
+        socket.close(ignored);
+}
+
+void FakeCompanion::start() {
+    const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(state_.config().bind_address),
+                                           requested_port_);
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen();
+    port_ = acceptor_.local_endpoint().port();
+    ++active_tasks_;
+    asio::co_spawn(executor_, accept_loop(), [this](std::exception_ptr error) {
+        if (error)
+            spdlog::error("fake-companion: the accept loop failed");
+        task_finished();
+    });
+}
+
+void FakeCompanion::task_finished() {
+    if (--active_tasks_ == 0)
+        tasks_done_.cancel();
+}
+
+asio::awaitable<void> FakeCompanion::accept_loop() {
+    while (!stopping_) {
+        std::error_code ec;
+        asio::ip::tcp::socket socket =
+            co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            if (stopping_ || ec == asio::error::operation_aborted)
+                co_return;
+            continue;
+        }
+        auto position = sockets_.insert(sockets_.end(), std::move(socket));
+        ++active_tasks_;
+        asio::co_spawn(executor_, serve(position), [this](std::exception_ptr error) {
+            if (error)
+                spdlog::warn("fake-companion: a connection ended with an error");
+            task_finished();
+        });
+    }
+}
+
+asio::awaitable<void> FakeCompanion::serve(std::list<asio::ip::tcp::socket>::iterator socket) {
+    FakeCompanionSession session(state_);
+    std::array<std::uint8_t, 16 * 1024> chunk{};
+    while (!stopping_) {
+        std::error_code ec;
+        const std::size_t count = co_await socket->async_read_some(
+            asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+        if (ec)
+            break;
+        const std::size_t seen_before = session.messages_seen().size();
+        auto out = session.receive(ByteView(chunk.data(), count));
+        const auto& seen = session.messages_seen();
+        seen_.insert(seen_.end(), seen.begin() + static_cast<std::ptrdiff_t>(seen_before),
+                     seen.end());
+        if (!out.bytes.empty()) {
+            co_await asio::async_write(*socket, asio::buffer(out.bytes),
+                                       asio::redirect_error(asio::use_awaitable, ec));
+            if (ec)
+                break;
+        }
+        if (out.close)
+            break;
+    }
+    std::error_code ignored;
+    socket->close(ignored);
+    sockets_.erase(socket);
+}
+
+void FakeCompanion::drop_connections() {
+    for (auto& socket : sockets_) {
+        std::error_code ignored;
+        socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+    }
+}
+
+asio::awaitable<void> FakeCompanion::stop() {
+    stopping_ = true;
+    std::error_code ignored;
+    acceptor_.close(ignored);
+    drop_connections();
+    while (active_tasks_ > 0) {
+        tasks_done_.expires_at(asio::steady_timer::time_point::max());
+        std::error_code ec;
+        co_await tasks_done_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+}
+
+}  // namespace atv::fakes
