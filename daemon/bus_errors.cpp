@@ -10,6 +10,14 @@ sdbus::Error bus_error(atv::ErrorKind kind, const std::string& message) {
 
 sdbus::Error to_bus_error(const atv::Error& error) { return bus_error(error.kind(), error.what()); }
 
+void send_reply(const std::function<void()>& send) {
+    try {
+        send();
+    } catch (const std::exception& error) {
+        spdlog::debug("a reply could not be sent (the caller may have left): {}", error.what());
+    }
+}
+
 sdbus::Error to_bus_error(std::exception_ptr error) {
     try {
         std::rethrow_exception(error);

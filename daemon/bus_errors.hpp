@@ -7,6 +7,7 @@
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <sdbus-c++/Error.h>
 #include <sdbus-c++/MethodResult.h>
@@ -36,6 +37,10 @@ auto guarded(Fn&& body) -> decltype(body()) {
     }
 }
 
+// Sends a deferred reply. The caller may have left the bus meanwhile; that is its business
+// and must never take the daemon down.
+void send_reply(const std::function<void()>& send);
+
 // Starts a coroutine from a bus handler. It is posted, never run inline: a coroutine must not
 // run inside sd-bus's dispatch, where unregistering an object or replying would re-enter it.
 template <typename Coroutine, typename Completion>
@@ -50,11 +55,13 @@ template <typename Coroutine>
 void reply_later(asio::io_context& io, BusLoop& bus, sdbus::Result<>&& result, Coroutine work) {
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
     spawn_outside_dispatch(io, std::move(work), [reply, &bus](std::exception_ptr error) {
-        if (error) {
-            reply->returnError(to_bus_error(error));
-        } else {
-            reply->returnResults();
-        }
+        send_reply([&] {
+            if (error) {
+                reply->returnError(to_bus_error(error));
+            } else {
+                reply->returnResults();
+            }
+        });
         bus.kick();
     });
 }
@@ -64,11 +71,13 @@ void reply_later(asio::io_context& io, BusLoop& bus, sdbus::Result<Value>&& resu
                  Coroutine work) {
     auto reply = std::make_shared<sdbus::Result<Value>>(std::move(result));
     spawn_outside_dispatch(io, std::move(work), [reply, &bus](std::exception_ptr error, Value value) {
-        if (error) {
-            reply->returnError(to_bus_error(error));
-        } else {
-            reply->returnResults(value);
-        }
+        send_reply([&] {
+            if (error) {
+                reply->returnError(to_bus_error(error));
+            } else {
+                reply->returnResults(value);
+            }
+        });
         bus.kick();
     });
 }

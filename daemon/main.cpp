@@ -92,7 +92,15 @@ int run(const atvd::Options& options) {
         discovery.stop();
         asio::co_spawn(io, manager.shut_down(), [&](std::exception_ptr) { io.stop(); });
     });
-    io.run();
+    // A handler that throws must not take every device and client down with it.
+    while (true) {
+        try {
+            io.run();
+            break;
+        } catch (const std::exception& error) {
+            spdlog::error("unexpected error, continuing: {}", error.what());
+        }
+    }
     return exit_code;
 }
 
