@@ -56,7 +56,8 @@ int run(const atvd::Options& options) {
     asio::io_context io(1);
     auto bus = open_bus(options);
     atvd::BusLoop loop(io, *bus);
-    atv::SecretsStore store(options.state_dir);
+    // With LoadCredentialEncrypted=atvd.key in the unit, credentials are also encrypted at rest.
+    atv::SecretsStore store(options.state_dir, atv::SecretsStore::at_rest_key_from_environment());
     const atv::Identity identity = load_identity(store);
     const atvd::Authorization authorization(admin_group);
     atvd::Context context{io, *bus, loop, authorization, store, identity, options.settings};
