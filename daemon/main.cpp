@@ -83,6 +83,8 @@ int run(const atvd::Options& options) {
     discovery.start();
     spdlog::info("atvd {} running as {} on the bus, credentials in {}", ATVD_VERSION, bus_name,
                  options.state_dir.string());
+    spdlog::debug("settings: log level {}, vanish grace {} ms", options.log_level,
+                  options.settings.vanish_grace.count());
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](std::error_code ec, int signal) {

@@ -4,6 +4,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "atvd-config.h"
@@ -25,6 +28,8 @@ connecting to them on D-Bus (org.atvd).
   --log-level LEVEL      trace, debug, info, warning, error or off (default info)
   --vanish-grace MS      how long a vanished unpaired device stays before it is removed
                          (default 5000)
+  --config FILE          read settings from FILE (default /etc/atvd/atvd.conf if it exists);
+                         options on the command line win
   --help                 show this help
   --version              show the version
 )";
@@ -43,6 +48,73 @@ std::filesystem::path default_state_dir(BusKind bus) {
     return std::filesystem::path(home != nullptr ? home : "/tmp") / ".local/state/atvd";
 }
 
+constexpr const char* default_config = "/etc/atvd/atvd.conf";
+
+std::string trim(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t");
+    if (first == std::string_view::npos) {
+        return {};
+    }
+    const auto last = text.find_last_not_of(" \t\r");
+    return std::string(text.substr(first, last - first + 1));
+}
+
+bool valid_level(std::string_view level);
+
+// atvd.conf(5): "key = value" lines, '#' comments. Returns an error text, empty when fine.
+std::string apply_config_file(Options& options, const std::string& path, bool required) {
+    std::ifstream in(path);
+    if (!in) {
+        return required ? "cannot read the configuration file " + path : std::string();
+    }
+    std::string line;
+    for (int number = 1; std::getline(in, line); ++number) {
+        const std::string content = trim(line.substr(0, line.find('#')));
+        if (content.empty()) {
+            continue;
+        }
+        const auto equals = content.find('=');
+        const std::string where = path + ":" + std::to_string(number) + ": ";
+        if (equals == std::string::npos) {
+            return where + "expected 'key = value'";
+        }
+        const std::string key = trim(content.substr(0, equals));
+        const std::string value = trim(content.substr(equals + 1));
+        if (key == "log-level") {
+            if (!valid_level(value)) {
+                return where + "unknown log level '" + value + "'";
+            }
+            options.log_level = value;
+        } else if (key == "vanish-grace-ms") {
+            char* end = nullptr;
+            const long ms = std::strtol(value.c_str(), &end, 10);
+            if (value.empty() || *end != '\0' || ms < 0) {
+                return where + "vanish-grace-ms takes a number of milliseconds";
+            }
+            options.settings.vanish_grace = std::chrono::milliseconds(ms);
+        } else if (key == "state-dir") {
+            options.state_dir = value;
+        } else {
+            return where + "unknown key '" + key + "' (known: log-level, vanish-grace-ms, state-dir)";
+        }
+    }
+    return {};
+}
+
+// The --config FILE given on the command line, if any; getopt reads it again later.
+std::optional<std::string> config_argument(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--config" && i + 1 < argc) {
+            return argv[i + 1];
+        }
+        if (arg.starts_with("--config=")) {
+            return std::string(arg.substr(9));
+        }
+    }
+    return std::nullopt;
+}
+
 bool valid_level(std::string_view level) {
     for (std::string_view known : {"trace", "debug", "info", "warning", "error", "off"}) {
         if (level == known) {
@@ -55,7 +127,17 @@ bool valid_level(std::string_view level) {
 }  // namespace
 
 Options parse_options(int argc, char** argv) {
-    enum { opt_system = 256, opt_user, opt_bus, opt_state, opt_level, opt_grace, opt_help, opt_version };
+    enum {
+        opt_system = 256,
+        opt_user,
+        opt_bus,
+        opt_state,
+        opt_level,
+        opt_grace,
+        opt_config,
+        opt_help,
+        opt_version
+    };
     static const option long_options[] = {
         {"system", no_argument, nullptr, opt_system},
         {"user", no_argument, nullptr, opt_user},
@@ -64,11 +146,21 @@ Options parse_options(int argc, char** argv) {
         {"verbose", no_argument, nullptr, 'v'},
         {"log-level", required_argument, nullptr, opt_level},
         {"vanish-grace", required_argument, nullptr, opt_grace},
+        {"config", required_argument, nullptr, opt_config},
         {"help", no_argument, nullptr, opt_help},
         {"version", no_argument, nullptr, opt_version},
         {nullptr, 0, nullptr, 0},
     };
     Options options;
+    const auto config = config_argument(argc, argv);
+    if (const std::string problem =
+            apply_config_file(options, config.value_or(default_config), config.has_value());
+        !problem.empty()) {
+        std::fprintf(stderr, "atvd: %s\n", problem.c_str());
+        options.exit_now = true;
+        options.exit_code = 2;
+        return options;
+    }
     int verbosity = 0;
     int choice = 0;
     opterr = 1;
@@ -103,6 +195,7 @@ Options parse_options(int argc, char** argv) {
                 options.settings.vanish_grace = std::chrono::milliseconds(ms);
                 break;
             }
+            case opt_config: break;  // read before the other options
             case opt_help:
                 std::fputs(usage, stdout);
                 options.exit_now = true;

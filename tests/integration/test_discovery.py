@@ -272,3 +272,28 @@ def test_homepod_mini(client, publisher):
     assert client.get(path + "/companion", SERVICE, "Pairing") == "unsupported"
     assert client.get(path + "/airplay", SERVICE, "Pairing") == "mandatory"  # flags bit 0x200
     assert path not in client.scan(Protocols=["mrp"], timeout=100)
+
+
+def test_configuration_file(tmp_path, publisher):
+    binary = os.environ["ATVD_BINARY"]
+    bad = tmp_path / "bad.conf"
+    bad.write_text("# settings\nlog-level = debug\ncolour = red\n")
+    result = subprocess.run([binary, "--config", str(bad), "--version"], capture_output=True,
+                            text=True)
+    assert result.returncode == 2
+    assert f"{bad}:3: unknown key 'colour'" in result.stderr
+
+    state = tmp_path / "state"
+    good = tmp_path / "atvd.conf"
+    good.write_text(f"log-level = debug  # chatty\nvanish-grace-ms = 300\nstate-dir = {state}\n")
+    process = subprocess.Popen([binary, "--system", "--config", str(good)],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    from atvd_harness import name_has_owner
+    deadline = time.monotonic() + 10
+    while not name_has_owner("org.atvd") and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.terminate()
+    output, _ = process.communicate(timeout=10)
+    assert process.returncode == 0, output
+    assert (state / "identity").exists()          # state-dir from the file
+    assert "settings: log level debug, vanish grace 300 ms" in output  # from the file
