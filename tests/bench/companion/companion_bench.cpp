@@ -13,6 +13,7 @@
 #include "companion/opack.hpp"
 #include "companion/pairing.hpp"
 #include "fake_atv.hpp"
+#include "run_coroutine.hpp"
 #include "fake_companion.hpp"
 #include "hap/identity.hpp"
 #include "mrp/pairing.hpp"
@@ -22,32 +23,7 @@ namespace {
 using namespace std::chrono_literals;
 using namespace atv;
 
-template <typename T>
-T run(asio::io_context& io, asio::awaitable<T> task) {
-    std::optional<T> result;
-    std::exception_ptr failure;
-    bool done = false;
-    asio::co_spawn(io, std::move(task), [&](std::exception_ptr error, T value) {
-        failure = error;
-        if (!error)
-            result.emplace(std::move(value));
-        done = true;
-    });
-    while (!done) {
-        io.restart();
-        io.run_one();
-    }
-    if (failure)
-        std::rethrow_exception(failure);
-    return std::move(*result);
-}
-
-void run(asio::io_context& io, asio::awaitable<void> task) {
-    run(io, [](asio::awaitable<void> inner) -> asio::awaitable<bool> {
-        co_await std::move(inner);
-        co_return true;
-    }(std::move(task)));
-}
+using fakes::run;
 
 template <typename Handler>
 std::string pair_with(asio::io_context& io, Handler& handler) {

@@ -16,6 +16,7 @@
 
 #include "atv/error.hpp"
 #include "fake_atv.hpp"
+#include "run_coroutine.hpp"
 #include "hap/credentials.hpp"
 #include "hap/identity.hpp"
 #include "mrp/connection.hpp"
@@ -29,41 +30,7 @@ using fakes::FakeAppleTv;
 using fakes::FakeAtvConfig;
 using fakes::Misbehaviour;
 
-constexpr auto test_limit = 20s;
-
-// Runs one coroutine on the loop until it finishes; rethrows what it threw.
-template <typename T>
-T run(asio::io_context& io, asio::awaitable<T> task) {
-    std::optional<T> result;
-    std::exception_ptr failure;
-    bool done = false;
-    asio::co_spawn(io, std::move(task), [&](std::exception_ptr error, T value) {
-        failure = error;
-        if (!error) {
-            result.emplace(std::move(value));
-        }
-        done = true;
-    });
-    const auto limit = std::chrono::steady_clock::now() + test_limit;
-    while (!done && std::chrono::steady_clock::now() < limit) {
-        io.restart();
-        io.run_one_for(100ms);
-    }
-    if (!done) {
-        throw std::runtime_error("the coroutine did not finish in time");
-    }
-    if (failure) {
-        std::rethrow_exception(failure);
-    }
-    return std::move(*result);
-}
-
-void run(asio::io_context& io, asio::awaitable<void> task) {
-    run(io, [](asio::awaitable<void> inner) -> asio::awaitable<bool> {
-        co_await std::move(inner);
-        co_return true;
-    }(std::move(task)));
-}
+using fakes::run;
 
 // Lets the loop work for a while (for callbacks that arrive on their own).
 void run_until(asio::io_context& io, const std::function<bool()>& condition,
