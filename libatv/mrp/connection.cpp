@@ -91,8 +91,10 @@ asio::awaitable<std::unique_ptr<MrpConnection>> connect_mrp(asio::any_io_executo
 asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_mrp(
     asio::any_io_executor executor, std::string address, std::uint16_t port,
     const hap::HapCredentials& credentials, std::chrono::milliseconds timeout) {
+    // A named object, not a temporary: GCC 12 destroys temporaries of a co_await twice.
+    const MrpConnectOptions options;
     co_return co_await connect_mrp(std::move(executor), std::move(address), port, credentials,
-                                   timeout, MrpConnectOptions{});
+                                   timeout, options);
 }
 
 }  // namespace atv::mrp
