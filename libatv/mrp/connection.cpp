@@ -91,7 +91,8 @@ asio::awaitable<std::unique_ptr<MrpConnection>> connect_mrp(asio::any_io_executo
 asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_mrp(
     asio::any_io_executor executor, std::string address, std::uint16_t port,
     const hap::HapCredentials& credentials, std::chrono::milliseconds timeout) {
-    // A named object, not a temporary: GCC 12 destroys temporaries of a co_await twice.
+    // A named object, not a temporary: GCC 12 destroys a temporary argument of a co_await
+    // twice (the integration tests crash with MrpConnectOptions{} here).
     const MrpConnectOptions options;
     co_return co_await connect_mrp(std::move(executor), std::move(address), port, credentials,
                                    timeout, options);
