@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cctype>
 
@@ -64,10 +65,14 @@ asio::awaitable<void> PairingObject::shut_down() {
     } catch (const std::exception& error) {
         spdlog::debug("closing the {} pairing: {}", Protocol(), error.what());
     }
-    unregister();
-    if (hooks_.closed) {
-        hooks_.closed();
-    }
+    // Leave the bus only after the reply to Close is out: sdbus-c++ 1.2 cannot send a deferred
+    // reply for a method of an object that is already unregistered.
+    asio::post(context_.io, [self] {
+        self->unregister();
+        if (self->hooks_.closed) {
+            self->hooks_.closed();
+        }
+    });
 }
 
 void PairingObject::restart_idle_timer() {
