@@ -63,7 +63,7 @@ private:
     void unregister();
 
     Context& context_;
-    std::unique_ptr<atv::PairingHandler> handler_;
+    std::shared_ptr<atv::PairingHandler> handler_;  // shared with its closing coroutine
     uid_t owner_;
     std::chrono::milliseconds idle_timeout_;
     Hooks hooks_;
