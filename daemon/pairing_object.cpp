@@ -60,17 +60,11 @@ asio::awaitable<void> PairingObject::shut_down() {
     auto self = shared_from_this();
     idle_timer_.cancel();
     set_state(State::closed);
-    // Aborting on the device runs on its own: a device that stalls must not hold Close.
-    asio::co_spawn(
-        context_.io,
-        [handler = handler_]() -> asio::awaitable<void> {
-            try {
-                co_await handler->close();
-            } catch (const std::exception& error) {
-                spdlog::debug("closing a pairing: {}", error.what());
-            }
-        },
-        asio::detached);
+    try {
+        co_await handler_->close();
+    } catch (const std::exception& error) {
+        spdlog::debug("closing the {} pairing: {}", Protocol(), error.what());
+    }
     // Leave the bus only after the reply to Close is out: sdbus-c++ 1.2 cannot send a deferred
     // reply for a method of an object that is already unregistered.
     asio::post(context_.io, [self] {

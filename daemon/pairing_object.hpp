@@ -63,7 +63,7 @@ private:
     void unregister();
 
     Context& context_;
-    std::shared_ptr<atv::PairingHandler> handler_;  // shared with its closing coroutine
+    std::unique_ptr<atv::PairingHandler> handler_;
     uid_t owner_;
     std::chrono::milliseconds idle_timeout_;
     Hooks hooks_;
