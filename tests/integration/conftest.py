@@ -15,10 +15,21 @@ def publisher():
     publisher.withdraw_all()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed:
+        item.failed_in = report.when
+
+
 @pytest.fixture
-def daemon():
+def daemon(request):
     daemon = Daemon().start()
     yield daemon
+    if getattr(request.node, "failed_in", None):
+        # The daemon's own account of a failed test is the first thing anyone needs.
+        print(f"--- atvd log ({daemon.log_path}) ---\n{daemon.output()[-20000:]}")
     code = daemon.stop()
     assert code == 0, f"atvd did not shut down cleanly ({code}):\n{daemon.output()}"
 
