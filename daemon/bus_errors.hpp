@@ -15,6 +15,7 @@
 
 #include "atv/error.hpp"
 #include "bus_loop.hpp"
+#include "bus_presence.hpp"
 
 namespace atvd {
 
@@ -50,36 +51,53 @@ void spawn_outside_dispatch(asio::io_context& io, Coroutine work, Completion don
     });
 }
 
-// Runs a coroutine for a server-side asynchronous method and replies once when it ends.
+// Runs a coroutine for a server-side asynchronous method and replies once when it ends. The
+// reply holds `owner` until it is sent (see bus_presence.hpp).
 template <typename Coroutine>
-void reply_later(asio::io_context& io, BusLoop& bus, sdbus::Result<>&& result, Coroutine work) {
+void reply_later(asio::io_context& io, BusLoop& bus, ReplyOwner owner, sdbus::Result<>&& result,
+                 Coroutine work) {
     auto reply = std::make_shared<sdbus::Result<>>(std::move(result));
-    spawn_outside_dispatch(io, std::move(work), [reply, &bus](std::exception_ptr error) {
-        send_reply([&] {
-            if (error) {
-                reply->returnError(to_bus_error(error));
-            } else {
-                reply->returnResults();
-            }
-        });
-        bus.kick();
-    });
+    if (owner.presence != nullptr) {
+        owner.presence->reply_owed();
+    }
+    spawn_outside_dispatch(io, std::move(work),
+                           [reply, &bus, owner = std::move(owner)](std::exception_ptr error) {
+                               send_reply([&] {
+                                   if (error) {
+                                       reply->returnError(to_bus_error(error));
+                                   } else {
+                                       reply->returnResults();
+                                   }
+                               });
+                               if (owner.presence != nullptr) {
+                                   owner.presence->reply_sent();
+                               }
+                               bus.kick();
+                           });
 }
 
 template <typename Value, typename Coroutine>
-void reply_later(asio::io_context& io, BusLoop& bus, sdbus::Result<Value>&& result,
-                 Coroutine work) {
+void reply_later(asio::io_context& io, BusLoop& bus, ReplyOwner owner,
+                 sdbus::Result<Value>&& result, Coroutine work) {
     auto reply = std::make_shared<sdbus::Result<Value>>(std::move(result));
-    spawn_outside_dispatch(io, std::move(work), [reply, &bus](std::exception_ptr error, Value value) {
-        send_reply([&] {
-            if (error) {
-                reply->returnError(to_bus_error(error));
-            } else {
-                reply->returnResults(value);
+    if (owner.presence != nullptr) {
+        owner.presence->reply_owed();
+    }
+    spawn_outside_dispatch(
+        io, std::move(work),
+        [reply, &bus, owner = std::move(owner)](std::exception_ptr error, Value value) {
+            send_reply([&] {
+                if (error) {
+                    reply->returnError(to_bus_error(error));
+                } else {
+                    reply->returnResults(value);
+                }
+            });
+            if (owner.presence != nullptr) {
+                owner.presence->reply_sent();
             }
+            bus.kick();
         });
-        bus.kick();
-    });
 }
 
 }  // namespace atvd

@@ -68,7 +68,8 @@ DeviceObject::DeviceObject(Context& context, DeviceOwner& owner, std::string pat
       device_id_(std::move(device_id)),
       origin_(origin),
       identifiers_{device_id_},
-      expiry_timer_(context.io) {
+      expiry_timer_(context.io),
+      presence_([this] { unregisterAdaptor(); }) {
     registerAdaptor();
     emitInterfacesAddedSignal({org::atvd::Device1_adaptor::INTERFACE_NAME});
 }
@@ -81,10 +82,22 @@ void DeviceObject::retire() {
     }
     registered_ = false;
     expiry_timer_.cancel();
+    for (auto& [protocol, pairing] : pairings_) {
+        pairing->withdraw();
+    }
     pairings_.clear();
     services_.clear();
     emitInterfacesRemovedSignal({org::atvd::Device1_adaptor::INTERFACE_NAME});
-    unregisterAdaptor();
+    presence_.leave();
+}
+
+ReplyOwner DeviceObject::reply_owner() { return {shared_from_this(), &presence_}; }
+
+void DeviceObject::require_listed() const {
+    if (!registered_) {
+        throw sdbus::Error("org.freedesktop.DBus.Error.UnknownObject",
+                           "the device " + device_id_ + " was removed");
+    }
 }
 
 void DeviceObject::configure(const atv::DeviceConfig& config) { apply(config); }
@@ -247,6 +260,7 @@ atv::Protocol DeviceObject::parse_protocol(const std::string& name) const {
 void DeviceObject::Pair(sdbus::Result<sdbus::ObjectPath>&& result, std::string protocol_name,
                         std::map<std::string, sdbus::Variant> options) {
     guarded([&] {
+        require_listed();
         const Caller caller = current_caller(getObject());
         context_.authorization.require_admin(caller, "Pair");
         const atv::Protocol protocol = parse_protocol(protocol_name);
@@ -316,11 +330,12 @@ asio::awaitable<void> DeviceObject::store_credentials(atv::Protocol protocol,
 
 void DeviceObject::Connect(sdbus::Result<>&& result) {
     guarded([&] {
+        require_listed();
         context_.authorization.require_admin(current_caller(getObject()), "Connect");
         if (connecting_) {
             throw bus_error(atv::ErrorKind::in_progress, "a connection is being set up already");
         }
-        reply_later(context_.io, context_.loop, std::move(result),
+        reply_later(context_.io, context_.loop, reply_owner(), std::move(result),
                     [self = shared_from_this()] { return self->connect(); });
     });
 }
@@ -360,8 +375,9 @@ void DeviceObject::connection_lost(const std::string& reason) {
 
 void DeviceObject::Close(sdbus::Result<>&& result) {
     guarded([&] {
+        require_listed();
         context_.authorization.require_admin(current_caller(getObject()), "Close");
-        reply_later(context_.io, context_.loop, std::move(result),
+        reply_later(context_.io, context_.loop, reply_owner(), std::move(result),
                     [self = shared_from_this()] { return self->close_connection(); });
     });
 }
@@ -387,6 +403,7 @@ asio::awaitable<void> DeviceObject::close_connection() {
 void DeviceObject::SetCredentials(sdbus::Result<bool>&& result, std::string protocol_name,
                                   std::string credentials) {
     guarded([&] {
+        require_listed();
         context_.authorization.require_admin(current_caller(getObject()), "SetCredentials");
         const atv::Protocol protocol = parse_protocol(protocol_name);
         if (config_.service(protocol) == nullptr) {
@@ -394,7 +411,7 @@ void DeviceObject::SetCredentials(sdbus::Result<bool>&& result, std::string prot
             return;
         }
         atv::validate_credentials(protocol, credentials);
-        reply_later(context_.io, context_.loop, std::move(result),
+        reply_later(context_.io, context_.loop, reply_owner(), std::move(result),
                     [self = shared_from_this(), protocol,
                      credentials = std::move(credentials)]() mutable -> asio::awaitable<bool> {
                         co_await self->store_credentials(protocol, std::move(credentials));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "atv/atv.hpp"
+#include "bus_presence.hpp"
 #include "context.hpp"
 #include "org.atvd.Device1.adaptor.h"
 #include "pairing_object.hpp"
@@ -65,10 +66,15 @@ public:
     asio::awaitable<void> store_credentials(atv::Protocol protocol, std::string credentials);
     // Closes pairings and connections before the object goes away.
     asio::awaitable<void> shut_down();
-    // Leaves the bus now, even if coroutines still hold the object.
+    // Withdraws the object (InterfacesRemoved) even if coroutines still hold it; it leaves the
+    // bus once it owes no reply.
     void retire();
 
 private:
+    // What a deferred reply of this object holds until it is sent.
+    ReplyOwner reply_owner();
+    // Calls that reach a removed object while it still owes replies are refused.
+    void require_listed() const;
     void Pair(sdbus::Result<sdbus::ObjectPath>&& result, std::string protocol,
               std::map<std::string, sdbus::Variant> options) override;
     void Connect(sdbus::Result<>&& result) override;
@@ -122,6 +128,7 @@ private:
     bool connecting_ = false;
     asio::steady_timer expiry_timer_;
     bool registered_ = true;
+    BusPresence presence_;
 };
 
 }  // namespace atvd

@@ -314,7 +314,7 @@ void Manager::Scan(sdbus::Result<std::vector<sdbus::ObjectPath>>&& result,
                    std::map<std::string, sdbus::Variant> filter) {
     guarded([&] {
         ScanFilter parsed = parse_scan_filter(filter, context_.settings.default_scan_timeout);
-        reply_later(context_.io, context_.loop, std::move(result),
+        reply_later(context_.io, context_.loop, ReplyOwner{}, std::move(result),
                     [this, parsed = std::move(parsed)]() { return scan(parsed); });
     });
 }
@@ -433,7 +433,7 @@ void Manager::RemoveDevice(sdbus::Result<>&& result, sdbus::ObjectPath path) {
         }
         auto device = found->second;
         devices_.erase(found);
-        reply_later(context_.io, context_.loop, std::move(result),
+        reply_later(context_.io, context_.loop, ReplyOwner{}, std::move(result),
                     [this, device]() { return remove_device(device); });
     });
 }

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/post.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cctype>
 
@@ -33,7 +32,8 @@ PairingObject::PairingObject(Context& context, std::string path,
       owner_(owner),
       idle_timeout_(idle_timeout),
       hooks_(std::move(hooks)),
-      idle_timer_(context.io) {
+      idle_timer_(context.io),
+      presence_([this] { unregisterAdaptor(); }) {
     registerAdaptor();
     registered_ = true;
     emitInterfacesAddedSignal({org::atvd::PairingHandler1_adaptor::INTERFACE_NAME});
@@ -41,17 +41,19 @@ PairingObject::PairingObject(Context& context, std::string path,
 
 void PairingObject::start() { restart_idle_timer(); }
 
-PairingObject::~PairingObject() { unregister(); }
+PairingObject::~PairingObject() { withdraw(); }
 
-void PairingObject::unregister() {
+void PairingObject::withdraw() {
     if (!registered_) {
         return;
     }
     registered_ = false;
     emitInterfacesRemovedSignal({org::atvd::PairingHandler1_adaptor::INTERFACE_NAME});
-    unregisterAdaptor();
+    presence_.leave();
     context_.loop.kick();
 }
+
+ReplyOwner PairingObject::reply_owner() { return {shared_from_this(), &presence_}; }
 
 asio::awaitable<void> PairingObject::shut_down() {
     if (state_ == State::closed) {
@@ -65,14 +67,10 @@ asio::awaitable<void> PairingObject::shut_down() {
     } catch (const std::exception& error) {
         spdlog::debug("closing the {} pairing: {}", Protocol(), error.what());
     }
-    // Leave the bus only after the reply to Close is out: sdbus-c++ 1.2 cannot send a deferred
-    // reply for a method of an object that is already unregistered.
-    asio::post(context_.io, [self] {
-        self->unregister();
-        if (self->hooks_.closed) {
-            self->hooks_.closed();
-        }
-    });
+    withdraw();
+    if (hooks_.closed) {
+        hooks_.closed();
+    }
 }
 
 void PairingObject::restart_idle_timer() {
@@ -115,7 +113,7 @@ void PairingObject::run_step(sdbus::Result<>&& result, const char* name,
     }
     step_running_ = true;
     restart_idle_timer();
-    reply_later(context_.io, context_.loop, std::move(result),
+    reply_later(context_.io, context_.loop, reply_owner(), std::move(result),
                 [self = shared_from_this(), step = std::move(step)]() -> asio::awaitable<void> {
                     struct Done {
                         PairingObject& object;
@@ -199,7 +197,7 @@ asio::awaitable<void> PairingObject::finish_step() {
 void PairingObject::Close(sdbus::Result<>&& result) {
     guarded([&] {
         Authorization::require_owner(current_caller(getObject()), owner_);
-        reply_later(context_.io, context_.loop, std::move(result),
+        reply_later(context_.io, context_.loop, reply_owner(), std::move(result),
                     [self = shared_from_this()]() { return self->shut_down(); });
     });
 }

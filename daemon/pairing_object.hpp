@@ -11,6 +11,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "atv/pairing.hpp"
+#include "bus_presence.hpp"
 #include "context.hpp"
 #include "org.atvd.PairingHandler1.adaptor.h"
 
@@ -38,8 +39,10 @@ public:
 
     // Starts the idle timeout; call once the object is owned by a shared_ptr.
     void start();
-    // Aborts the pairing on the device and removes the object from the bus.
+    // Aborts the pairing on the device and withdraws the object.
     asio::awaitable<void> shut_down();
+    // Withdraws the object (InterfacesRemoved); it leaves the bus once it owes no reply.
+    void withdraw();
 
 private:
     void Begin(sdbus::Result<>&& result) override;
@@ -60,7 +63,7 @@ private:
     asio::awaitable<void> finish_step();
     void set_state(enum State state);
     void restart_idle_timer();
-    void unregister();
+    ReplyOwner reply_owner();
 
     Context& context_;
     std::unique_ptr<atv::PairingHandler> handler_;
@@ -72,6 +75,7 @@ private:
     bool step_running_ = false;
     bool pin_given_ = false;
     bool registered_ = false;
+    BusPresence presence_;
 };
 
 }  // namespace atvd
