@@ -286,14 +286,17 @@ def test_configuration_file(tmp_path, publisher):
     state = tmp_path / "state"
     good = tmp_path / "atvd.conf"
     good.write_text(f"log-level = debug  # chatty\nvanish-grace-ms = 300\nstate-dir = {state}\n")
-    process = subprocess.Popen([binary, "--system", "--config", str(good)],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    from atvd_harness import name_has_owner
+    log_path = tmp_path / "atvd.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([binary, "--system", "--config", str(good)],
+                                   stdout=log, stderr=subprocess.STDOUT)
+    # Wait for this process to own the name: a daemon of an earlier test may still hold it.
     deadline = time.monotonic() + 10
-    while not name_has_owner("org.atvd") and time.monotonic() < deadline:
+    while "running as org.atvd" not in log_path.read_text() and time.monotonic() < deadline:
         time.sleep(0.02)
     process.terminate()
-    output, _ = process.communicate(timeout=10)
+    process.wait(timeout=10)
+    output = log_path.read_text()
     assert process.returncode == 0, output
     assert (state / "identity").exists()          # state-dir from the file
     assert "settings: log level debug, vanish grace 300 ms" in output  # from the file
