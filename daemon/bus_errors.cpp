@@ -14,7 +14,7 @@ void send_reply(const std::function<void()>& send) {
     try {
         send();
     } catch (const std::exception& error) {
-        spdlog::debug("a reply could not be sent (the caller may have left): {}", error.what());
+        spdlog::warn("a reply could not be sent (the caller may have left): {}", error.what());
     }
 }
 
