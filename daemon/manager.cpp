@@ -323,9 +323,12 @@ asio::awaitable<std::vector<sdbus::ObjectPath>> Manager::scan(ScanFilter filter)
     if (!filter.hosts.empty()) {
         co_return co_await unicast_scan(filter);
     }
+    // A scan for identifiers waits up to its timeout for one of them to appear; any other scan
+    // answers from what continuous discovery knows once it has run for the timeout.
     const auto now = std::chrono::steady_clock::now();
-    const auto deadline = discovering_ ? std::max(now, discovering_since_ + filter.timeout)
-                                       : now + filter.timeout;
+    const auto deadline = discovering_ && filter.identifiers.empty()
+                              ? std::max(now, discovering_since_ + filter.timeout)
+                              : now + filter.timeout;
     while (true) {
         auto found = matching(filter);
         if (!filter.identifiers.empty() && !found.empty()) {

@@ -24,6 +24,41 @@ namespace {
 
 constexpr std::uint8_t hap_error_authentication = 2;
 constexpr std::uint8_t hap_error_back_off = 3;
+constexpr std::uint8_t hap_error_max_peers = 4;
+constexpr std::uint8_t hap_error_max_tries = 5;
+constexpr std::uint8_t hap_error_unavailable = 6;
+constexpr std::uint8_t hap_error_busy = 7;
+constexpr std::size_t oversized_key_bytes = 4096;
+
+// M6 or verify M2 (SeqNo, an optional PublicKey, EncryptedData) with one bit of its encrypted
+// data flipped.
+Bytes tamper_encrypted_data(ByteView message) {
+    const hap::Tlv8 honest = hap::Tlv8::decode(message);
+    const auto encrypted = honest.get(hap::TlvType::encrypted_data);
+    if (!encrypted || encrypted->empty()) {
+        return Bytes(message.begin(), message.end());
+    }
+    Bytes flipped(encrypted->begin(), encrypted->end());
+    flipped[flipped.size() / 2] ^= 0x01;
+    hap::Tlv8 tampered;
+    tampered.add(hap::TlvType::seq_no, *honest.get_byte(hap::TlvType::seq_no));
+    if (const auto key = honest.get(hap::TlvType::public_key)) {
+        tampered.add(hap::TlvType::public_key, *key);
+    }
+    tampered.add(hap::TlvType::encrypted_data, flipped);
+    return tampered.encode();
+}
+
+// The refusal an accessory sends instead of M2 for an error that needs no argument.
+std::optional<std::uint8_t> refusal_error(Misbehaviour mode) {
+    switch (mode) {
+        case Misbehaviour::max_peers: return hap_error_max_peers;
+        case Misbehaviour::max_tries: return hap_error_max_tries;
+        case Misbehaviour::unavailable: return hap_error_unavailable;
+        case Misbehaviour::busy: return hap_error_busy;
+        default: return std::nullopt;
+    }
+}
 
 std::optional<std::uint8_t> seq_no_of(const hap::Tlv8& tlv) {
     return tlv.get_byte(hap::TlvType::seq_no);
@@ -57,11 +92,46 @@ std::string random_pin() {
 
 }  // namespace
 
+namespace {
+
+constexpr std::pair<Misbehaviour, std::string_view> misbehaviour_names[] = {
+    {Misbehaviour::none, "none"},
+    {Misbehaviour::stall_device_info, "stall-device-info"},
+    {Misbehaviour::stall_setup, "stall-setup"},
+    {Misbehaviour::stall_setup_m4, "stall-setup-m4"},
+    {Misbehaviour::stall_setup_m6, "stall-setup-m6"},
+    {Misbehaviour::drop_handshake, "drop-handshake"},
+    {Misbehaviour::reset_setup_m3, "reset-setup-m3"},
+    {Misbehaviour::reset_setup_m5, "reset-setup-m5"},
+    {Misbehaviour::back_off, "back-off"},
+    {Misbehaviour::max_peers, "max-peers"},
+    {Misbehaviour::max_tries, "max-tries"},
+    {Misbehaviour::unavailable, "unavailable"},
+    {Misbehaviour::busy, "busy"},
+    {Misbehaviour::wrong_proof, "wrong-proof"},
+    {Misbehaviour::truncated_tlv, "truncated-tlv"},
+    {Misbehaviour::oversized_tlv, "oversized-tlv"},
+    {Misbehaviour::missing_salt, "missing-salt"},
+    {Misbehaviour::wrong_seq, "wrong-seq"},
+    {Misbehaviour::duplicate_reply, "duplicate-reply"},
+    {Misbehaviour::bad_m6, "bad-m6"},
+    {Misbehaviour::huge_frame, "huge-frame"},
+    {Misbehaviour::garbage_reply, "garbage-reply"},
+    {Misbehaviour::reject_credentials, "reject-credentials"},
+    {Misbehaviour::stall_verify, "stall-verify"},
+    {Misbehaviour::stall_verify_m4, "stall-verify-m4"},
+    {Misbehaviour::reset_verify, "reset-verify"},
+    {Misbehaviour::bad_verify_m2, "bad-verify-m2"},
+    {Misbehaviour::wrong_session_key, "wrong-session-key"},
+    {Misbehaviour::replay_frame, "replay-frame"},
+    {Misbehaviour::stall_connect, "stall-connect"},
+};
+
+}  // namespace
+
 std::optional<Misbehaviour> misbehaviour_from_string(std::string_view name) {
-    for (auto mode :
-         {Misbehaviour::none, Misbehaviour::wrong_proof, Misbehaviour::stall_setup,
-          Misbehaviour::drop_handshake, Misbehaviour::reject_credentials, Misbehaviour::back_off}) {
-        if (to_string(mode) == name) {
+    for (const auto& [mode, mode_name] : misbehaviour_names) {
+        if (mode_name == name) {
             return mode;
         }
     }
@@ -69,21 +139,22 @@ std::optional<Misbehaviour> misbehaviour_from_string(std::string_view name) {
 }
 
 std::string_view to_string(Misbehaviour misbehaviour) {
-    switch (misbehaviour) {
-        case Misbehaviour::none:
-            return "none";
-        case Misbehaviour::wrong_proof:
-            return "wrong-proof";
-        case Misbehaviour::stall_setup:
-            return "stall-setup";
-        case Misbehaviour::drop_handshake:
-            return "drop-handshake";
-        case Misbehaviour::reject_credentials:
-            return "reject-credentials";
-        case Misbehaviour::back_off:
-            return "back-off";
+    for (const auto& [mode, mode_name] : misbehaviour_names) {
+        if (mode == misbehaviour) {
+            return mode_name;
+        }
     }
     return "none";
+}
+
+std::vector<std::string_view> misbehaviour_catalogue() {
+    std::vector<std::string_view> names;
+    for (const auto& [mode, mode_name] : misbehaviour_names) {
+        if (mode != Misbehaviour::none) {
+            names.push_back(mode_name);
+        }
+    }
+    return names;
 }
 
 std::string uuid_from_seed(std::string_view seed) {
@@ -224,6 +295,10 @@ void FakeDeviceSession::send(const mrp::ProtocolMessage& message, Output& out) {
         payload = cipher_->seal(payload);
     }
     const Bytes frame = mrp::encode_frame(payload);
+    if (cipher_ && misbehaving(Misbehaviour::replay_frame)) {
+        out.bytes.insert(out.bytes.end(), last_sealed_frame_.begin(), last_sealed_frame_.end());
+        last_sealed_frame_ = frame;
+    }
     out.bytes.insert(out.bytes.end(), frame.begin(), frame.end());
 }
 
@@ -241,6 +316,20 @@ void FakeDeviceSession::handle(const mrp::ProtocolMessage& message, Output& out)
     switch (message.type()) {
         case ProtocolMessage::DEVICE_INFO_MESSAGE:
             introduced_ = true;
+            if (misbehaving(Misbehaviour::stall_device_info)) {
+                break;
+            }
+            if (misbehaving(Misbehaviour::huge_frame)) {
+                // A length of 2^31 as a varint, then a few bytes of the promised body.
+                const Bytes header = {0x80, 0x80, 0x80, 0x80, 0x08, 0x0a, 0x02};
+                out.bytes.insert(out.bytes.end(), header.begin(), header.end());
+                break;
+            }
+            if (misbehaving(Misbehaviour::garbage_reply)) {
+                const Bytes garbage = mrp::encode_frame(Bytes{0xff, 0xff, 0xff, 0xff, 0x0f});
+                out.bytes.insert(out.bytes.end(), garbage.begin(), garbage.end());
+                break;
+            }
             send(mrp::device_information_reply(message, state_.description()), out);
             break;
         case ProtocolMessage::CRYPTO_PAIRING_MESSAGE:
@@ -250,6 +339,9 @@ void FakeDeviceSession::handle(const mrp::ProtocolMessage& message, Output& out)
             connected_state_seen_ = true;
             break;
         case ProtocolMessage::CLIENT_UPDATES_CONFIG_MESSAGE:
+            if (misbehaving(Misbehaviour::stall_connect)) {
+                break;
+            }
             send(mrp::reply_to(message, ProtocolMessage::CLIENT_UPDATES_CONFIG_MESSAGE), out);
             break;
         case ProtocolMessage::GET_KEYBOARD_SESSION_MESSAGE: {
@@ -314,24 +406,85 @@ void FakeDeviceSession::handle_pair_setup(const hap::Tlv8& request, ByteView raw
             send_pairing(refusal.encode(), out);
             return;
         }
+        if (const auto error = refusal_error(config.misbehaviour)) {
+            hap::Tlv8 refusal;
+            refusal.add(hap::TlvType::seq_no, std::uint8_t{2});
+            refusal.add(hap::TlvType::error, *error);
+            send_pairing(refusal.encode(), out);
+            return;
+        }
         setup_.emplace(state_.identity(), state_.show_pin());
     }
     if (!setup_) {
         return;
     }
+    if ((seq_no == 3 && misbehaving(Misbehaviour::stall_setup_m4)) ||
+        (seq_no == 5 && misbehaving(Misbehaviour::stall_setup_m6))) {
+        return;
+    }
+    if ((seq_no == 3 && misbehaving(Misbehaviour::reset_setup_m3)) ||
+        (seq_no == 5 && misbehaving(Misbehaviour::reset_setup_m5))) {
+        out.close = true;
+        return;
+    }
     Bytes reply = setup_->handle(raw);
+    if (seq_no == 1) {
+        if (auto hostile = hostile_m2(reply)) {
+            reply = std::move(*hostile);
+        }
+        if (misbehaving(Misbehaviour::duplicate_reply)) {
+            send_pairing(reply, out);
+        }
+    }
     if (seq_no == 3 && config.misbehaviour == Misbehaviour::wrong_proof) {
         reply = corrupt_proof(reply);
     }
-    if (seq_no == 5 && setup_->paired()) {
+    if (seq_no == 5 && misbehaving(Misbehaviour::bad_m6)) {
+        reply = tamper_encrypted_data(reply);
+    } else if (seq_no == 5 && setup_->paired()) {
         state_.add_controller(*setup_->controller());
     }
     send_pairing(reply, out);
 }
 
+std::optional<Bytes> FakeDeviceSession::hostile_m2(ByteView honest) const {
+    const hap::Tlv8 m2 = hap::Tlv8::decode(honest);
+    hap::Tlv8 hostile;
+    switch (state_.config().misbehaviour) {
+        case Misbehaviour::truncated_tlv:
+            // The last item (a fragment of the public key) promises more than follows.
+            return Bytes(honest.begin(), honest.end() - 7);
+        case Misbehaviour::oversized_tlv:
+            hostile.add(hap::TlvType::seq_no, std::uint8_t{2});
+            hostile.add(hap::TlvType::salt, *m2.get(hap::TlvType::salt));
+            hostile.add(hap::TlvType::public_key, Bytes(oversized_key_bytes, 0x42));
+            return hostile.encode();
+        case Misbehaviour::missing_salt:
+            hostile.add(hap::TlvType::seq_no, std::uint8_t{2});
+            hostile.add(hap::TlvType::public_key, *m2.get(hap::TlvType::public_key));
+            return hostile.encode();
+        case Misbehaviour::wrong_seq:
+            hostile.add(hap::TlvType::seq_no, std::uint8_t{6});
+            hostile.add(hap::TlvType::salt, *m2.get(hap::TlvType::salt));
+            hostile.add(hap::TlvType::public_key, *m2.get(hap::TlvType::public_key));
+            return hostile.encode();
+        default:
+            return std::nullopt;
+    }
+}
+
 void FakeDeviceSession::handle_pair_verify(ByteView raw, Output& out) {
     const hap::Tlv8 request = hap::Tlv8::decode(raw);
-    if (seq_no_of(request) == 1) {
+    const auto seq_no = seq_no_of(request);
+    if ((seq_no == 1 && misbehaving(Misbehaviour::stall_verify)) ||
+        (seq_no == 3 && misbehaving(Misbehaviour::stall_verify_m4))) {
+        return;
+    }
+    if (seq_no == 3 && misbehaving(Misbehaviour::reset_verify)) {
+        out.close = true;
+        return;
+    }
+    if (seq_no == 1) {
         const bool reject = state_.config().misbehaviour == Misbehaviour::reject_credentials;
         verify_.emplace(state_.identity(),
                         [this, reject](std::string_view client_id) -> std::optional<Bytes> {
@@ -344,11 +497,17 @@ void FakeDeviceSession::handle_pair_verify(ByteView raw, Output& out) {
     if (!verify_) {
         return;
     }
-    const Bytes reply = verify_->handle(raw);
+    Bytes reply = verify_->handle(raw);
+    if (seq_no == 1 && misbehaving(Misbehaviour::bad_verify_m2)) {
+        reply = tamper_encrypted_data(reply);
+    }
     send_pairing(reply, out);
     if (verify_->verified() && !cipher_) {
         // The reply above still went out in plain text; everything after it is sealed.
-        cipher_ = mrp::device_session_cipher(verify_->shared_secret().view());
+        const SecretBytes wrong_secret(random_bytes(32));
+        cipher_ = mrp::device_session_cipher(misbehaving(Misbehaviour::wrong_session_key)
+                                                 ? wrong_secret.view()
+                                                 : verify_->shared_secret().view());
     }
 }
 

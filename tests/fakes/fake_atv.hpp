@@ -26,17 +26,46 @@
 
 namespace atv::fakes {
 
+// Ways a device can misbehave. MRP is where each is played; Companion plays those that apply.
 enum class Misbehaviour : std::uint8_t {
     none,
-    wrong_proof,         // pair-setup M4 carries a proof that does not verify
+    // Pair-setup
+    stall_device_info,   // DEVICE_INFO is never answered
     stall_setup,         // pair-setup messages are never answered
+    stall_setup_m4,      // M3 is never answered
+    stall_setup_m6,      // M5 is never answered
     drop_handshake,      // the connection is closed on the first pairing message
+    reset_setup_m3,      // the connection is closed on M3
+    reset_setup_m5,      // the connection is closed on M5
+    back_off,            // M1 is answered with BackOff
+    max_peers,           // M1 is answered with MaxPeers
+    max_tries,           // M1 is answered with MaxTries
+    unavailable,         // M1 is answered with Unavailable
+    busy,                // M1 is answered with Busy
+    wrong_proof,         // M4 carries a proof that does not verify
+    truncated_tlv,       // M2 ends in the middle of a TLV item
+    oversized_tlv,       // M2's public key is 4 KiB long
+    missing_salt,        // M2 has no salt
+    wrong_seq,           // M2 says it is M6
+    duplicate_reply,     // M2 is sent twice, so the second arrives where M4 is expected
+    bad_m6,              // M6's encrypted data fails authentication
+    huge_frame,          // a frame announces 2^31 bytes
+    garbage_reply,       // DEVICE_INFO is answered with bytes that are no ProtocolMessage
+    // Pair-verify and the session
     reject_credentials,  // pair-verify always fails with Authentication
-    back_off,            // pair-setup M1 is answered with BackOff
+    stall_verify,        // verify M1 is never answered
+    stall_verify_m4,     // verify M3 is never answered
+    reset_verify,        // the connection is closed on verify M3
+    bad_verify_m2,       // verify M2's encrypted data fails authentication
+    wrong_session_key,   // the session is sealed with keys the client cannot have
+    replay_frame,        // a sealed frame is sent again (its nonce reused)
+    stall_connect,       // CLIENT_UPDATES_CONFIG is never answered
 };
 
 std::optional<Misbehaviour> misbehaviour_from_string(std::string_view name);
 std::string_view to_string(Misbehaviour misbehaviour);
+// Every misbehaviour by name, for usage texts and catalogue tests.
+std::vector<std::string_view> misbehaviour_catalogue();
 
 // A stable upper-case UUID derived from a name, so a fake keeps its identity across runs.
 std::string uuid_from_seed(std::string_view seed);
@@ -113,6 +142,11 @@ class FakeDeviceSession {
     void handle_pair_verify(ByteView raw, Output& out);
     void send(const mrp::ProtocolMessage& message, Output& out);
     void send_pairing(ByteView tlv8, Output& out);
+    [[nodiscard]] bool misbehaving(Misbehaviour mode) const {
+        return state_.config().misbehaviour == mode;
+    }
+    // The misbehaviours that replace an honest M2, if one is set.
+    std::optional<Bytes> hostile_m2(ByteView honest) const;
 
     enum class Exchange : std::uint8_t { none, setup, verify };
 
@@ -124,6 +158,7 @@ class FakeDeviceSession {
     Exchange exchange_ = Exchange::none;
     std::optional<hap::PairSetupAccessory> setup_;
     std::optional<hap::PairVerifyAccessory> verify_;
+    Bytes last_sealed_frame_;
 };
 
 // Serves FakeDeviceSession over TCP on one executor.

@@ -30,8 +30,7 @@ using atv::fakes::FakeAtvConfig;
 constexpr const char* usage =
     "usage: fake-atv [--name NAME] [--id ID] [--mac AA:BB:CC:DD:EE:FF] [--mrp-port PORT]\n"
     "                [--pin DIGITS] [--state FILE] [--bind ADDRESS] [--no-publish]\n"
-    "                [--misbehave wrong-proof|stall-setup|drop-handshake|reject-credentials|"
-    "back-off]\n"
+    "                [--misbehave MODE] [--list-misbehaviours]\n"
     "                [--back-off SECONDS] [--verbose]\n";
 
 struct Options {
@@ -90,6 +89,11 @@ Options parse_options(int argc, char** argv) {
             config.bind_address = value();
         } else if (arg == "--no-publish") {
             options.publish = false;
+        } else if (arg == "--list-misbehaviours") {
+            for (std::string_view name : atv::fakes::misbehaviour_catalogue()) {
+                std::cout << name << "\n";
+            }
+            std::exit(0);
         } else if (arg == "--misbehave") {
             const auto mode = atv::fakes::misbehaviour_from_string(value());
             if (!mode) {

@@ -115,13 +115,13 @@ def test_scan_filters(client, publisher):
 
 
 def test_identifiers_scan_waits_for_a_device_to_appear(client, publisher):
-    client.pump(0.2)
+    client.pump(3.5)
     publisher.publish("Late", "_mediaremotetv._tcp", 49160,
                       {"Name": "Late", "UniqueIdentifier": "late-device-0001",
                        "SystemBuildVersion": "17K795", "AllowPairing": "YES"})
     # Discovery has run for longer than this Timeout, yet an Identifiers scan waits for a
     # match until its timeout.
-    found = client.scan(Identifiers=["late-device-0001"], timeout=8000)
+    found = client.scan(Identifiers=["late-device-0001"], timeout=3000)
     assert len(found) == 1 and found[0].endswith("late_device_0001")
 
 
