@@ -261,3 +261,14 @@ class FakeAppleTV:
 def run_as(user, *args):
     """busctl (or anything) as another local user."""
     return subprocess.run(["runuser", "-u", user, "--", *args], capture_output=True, text=True)
+
+
+def start_fakes(specs):
+    """Starts many fake Apple TVs at once; each spec is the argument tuple of FakeAppleTV.
+
+    Each fake is ready only once Avahi has announced it (close to a second of probing), so
+    starting them one by one would take that long per device.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        return list(pool.map(lambda spec: FakeAppleTV(*spec), specs))
