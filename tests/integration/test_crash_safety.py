@@ -17,7 +17,7 @@ import tempfile
 import pytest
 from dbus_next import Message, MessageType, Variant
 
-from atvd_harness import BUS_NAME, ERROR_PREFIX, BusError, Client, Daemon, FakeAppleTV
+from atvd_harness import BUS_NAME, ERROR_PREFIX, BusError, Client, Daemon, start_fakes
 
 DEVICE = "org.atvd.Device1"
 SERVICE = "org.atvd.Service1"
@@ -103,8 +103,8 @@ class Run:
 
 @pytest.fixture
 def fakes():
-    devices = [FakeAppleTV(f"Crash Room {n}", f"fake-atv-09{n:02}", f"AA:BB:CC:00:09:{n:02}")
-               for n in range(DEVICES)]
+    devices = start_fakes([(f"Crash Room {n}", f"fake-atv-09{n:02}", f"AA:BB:CC:00:09:{n:02}")
+                           for n in range(DEVICES)])
     yield {f"fake-atv-09{n:02}": device for n, device in enumerate(devices)}
     for device in devices:
         device.stop()

@@ -1,0 +1,259 @@
+"""Hostile devices: every misbehaviour of the fake Apple TV's catalogue, all at once.
+
+For each, the D-Bus caller gets a clear error within its timeout, while atvd goes on pairing
+and connecting an honest device for another client, and afterwards holds no more open files
+than before.
+"""
+
+import asyncio
+import os
+import subprocess
+import tempfile
+import time
+
+import pytest
+from dbus_next import Message, MessageType
+
+from atvd_harness import BUS_NAME, ERROR_PREFIX, BusError, Client, FakeAppleTV, start_fakes
+
+DEVICE = "org.atvd.Device1"
+HANDLER = "org.atvd.PairingHandler1"
+
+# Misbehaviours met while pairing: the step that fails and the errors that say it clearly.
+# None: the pairing succeeds, because the misbehaviour is harmless to a careful client.
+PAIRING = {
+    "stall-device-info": ("Begin", {"Timeout"}),
+    "stall-setup": ("Begin", {"Timeout"}),
+    "drop-handshake": ("Begin", {"ConnectionFailed"}),
+    "back-off": ("Begin", {"BackOff"}),
+    "max-peers": ("Begin", {"PairingFailed"}),
+    "max-tries": ("Begin", {"PairingFailed"}),
+    "unavailable": ("Begin", {"PairingFailed"}),
+    "busy": ("Begin", {"PairingFailed"}),
+    "truncated-tlv": ("Begin", {"ConnectionFailed"}),
+    "oversized-tlv": ("Finish", {"PairingFailed"}),
+    "missing-salt": ("Finish", {"PairingFailed"}),
+    "wrong-seq": ("Finish", {"PairingFailed"}),
+    "huge-frame": ("Begin", {"ConnectionFailed"}),
+    "garbage-reply": ("Begin", {"Timeout"}),
+    "stall-setup-m4": ("Finish", {"Timeout"}),
+    "stall-setup-m6": ("Finish", {"Timeout"}),
+    "reset-setup-m3": ("Finish", {"ConnectionFailed"}),
+    "reset-setup-m5": ("Finish", {"ConnectionFailed"}),
+    "wrong-proof": ("Finish", {"PairingFailed"}),
+    "bad-m6": ("Finish", {"PairingFailed"}),
+    "duplicate-reply": None,
+}
+
+# Misbehaviours met by Connect with credentials from an honest pairing.
+CONNECTING = {
+    "reject-credentials": {"AuthenticationFailed"},
+    "stall-verify": {"Timeout"},
+    "stall-verify-m4": {"Timeout"},
+    "reset-verify": {"ConnectionFailed"},
+    "bad-verify-m2": {"AuthenticationFailed"},
+    "wrong-session-key": {"ConnectionFailed"},
+    "replay-frame": {"ConnectionFailed"},
+    "stall-connect": {"Timeout"},
+}
+
+# A pairing step waits 5 s for the device; Connect at most 15 s.
+STEP_LIMIT = 12
+CONNECT_LIMIT = 20
+
+
+def catalogue():
+    result = subprocess.run([os.environ["FAKE_ATV_BINARY"], "--list-misbehaviours"],
+                            capture_output=True, text=True, check=True)
+    return result.stdout.split()
+
+
+async def call(client, path, interface, member, signature="", body=None):
+    message = Message(destination=BUS_NAME, path=path, interface=interface, member=member,
+                      signature=signature, body=body or [])
+    reply = await asyncio.wait_for(client.bus.call(message), 60)
+    if reply.message_type == MessageType.ERROR:
+        raise BusError(reply.error_name, reply.body[0] if reply.body else "")
+    return reply.body
+
+
+def open_files(daemon):
+    return len(os.listdir(f"/proc/{daemon.process.pid}/fd"))
+
+
+def identifier(n):
+    return f"fake-atv-08{n:02}"
+
+
+def mac(n):
+    return f"AA:BB:CC:00:08:{n:02}"
+
+
+class Fleet:
+    def __init__(self):
+        self.devices = []
+
+    def start(self, *args):
+        device = FakeAppleTV(*args)
+        self.devices.append(device)
+        return device
+
+    def start_many(self, specs):
+        devices = start_fakes(specs)
+        self.devices += devices
+        return devices
+
+    def stop(self, device):
+        device.stop()
+        self.devices.remove(device)
+
+    def stop_all(self):
+        for device in list(self.devices):
+            self.stop(device)
+
+
+@pytest.fixture
+def fleet():
+    fleet = Fleet()
+    yield fleet
+    fleet.stop_all()
+
+
+def test_the_catalogue_is_covered():
+    modes = catalogue()
+    assert len(modes) >= 25
+    assert sorted(modes) == sorted(list(PAIRING) + list(CONNECTING))
+
+
+async def pair_with(client, fake, path, expected):
+    """One pairing against `fake`; the step that failed, its error and how long it took."""
+    handler = (await call(client, path, DEVICE, "Pair", "sa{sv}", ["mrp", {}]))[0]
+    started = time.monotonic()
+    step = "Begin"
+    try:
+        await call(client, handler, HANDLER, "Begin")
+        step = "Pin"
+        pin = await asyncio.get_running_loop().run_in_executor(None, fake.pin, 5)
+        await call(client, handler, HANDLER, "Pin", "s", [pin])
+        step = "Finish"
+        started = time.monotonic()
+        await call(client, handler, HANDLER, "Finish")
+        outcome = None
+    except BusError as error:
+        outcome = (step, error)
+    elapsed = time.monotonic() - started
+    await call(client, handler, HANDLER, "Close")
+    return outcome, elapsed
+
+
+async def connect_to(client, path):
+    started = time.monotonic()
+    try:
+        await call(client, path, DEVICE, "Connect")
+        outcome = None
+        await call(client, path, DEVICE, "Close")
+    except BusError as error:
+        outcome = error
+    return outcome, time.monotonic() - started
+
+
+def check_error(mode, error, expected):
+    """What is wrong with the error a misbehaviour gave, if anything."""
+    if error is None:
+        return f"{mode}: no error"
+    if error.name.removeprefix(ERROR_PREFIX) not in expected:
+        return f"{mode}: {error}"
+    if len(error.text) <= 20:
+        return f"{mode}: the message says too little: {error.text!r}"
+    return None
+
+
+def find(client, n):
+    paths = client.scan(Identifiers=[identifier(n)], timeout=15000)
+    assert paths, f"{identifier(n)} was not discovered"
+    return paths[0]
+
+
+def test_every_misbehaviour_gives_a_clear_error_while_others_are_served(daemon, client, fleet):
+    state_dir = tempfile.mkdtemp(prefix="fake-states-")
+    modes = list(PAIRING) + list(CONNECTING)
+    numbers = {mode: n for n, mode in enumerate(modes, start=1)}
+
+    # The devices that misbehave on Connect are paired while they still behave.
+    ports = {}
+    started = fleet.start_many(
+        [(f"Hostile {numbers[mode]}", identifier(numbers[mode]), mac(numbers[mode]), "--state",
+          os.path.join(state_dir, mode)) for mode in CONNECTING])
+    for mode, fake in zip(CONNECTING, started):
+        path = find(client, numbers[mode])
+        handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {}])[0]
+        client.atvd(handler, HANDLER, "Begin")
+        client.atvd(handler, HANDLER, "Pin", "s", [fake.pin()])
+        client.atvd(handler, HANDLER, "Finish")
+        client.atvd(handler, HANDLER, "Close")
+        ports[mode] = fake.port
+        fleet.stop(fake)
+
+    specs = []
+    for mode in modes:
+        n = numbers[mode]
+        extra = ["--misbehave", mode]
+        if mode in CONNECTING:
+            # The same port, so that no stale announcement can send Connect elsewhere.
+            extra += ["--state", os.path.join(state_dir, mode), "--mrp-port", str(ports[mode])]
+        specs.append((f"Hostile {n}", identifier(n), mac(n), *extra))
+    specs.append(("Honest Room", identifier(0), mac(0)))
+    *hostile_fakes, well_behaved = fleet.start_many(specs)
+    fakes = dict(zip(modes, hostile_fakes))
+    paths = {mode: find(client, numbers[mode]) for mode in modes}
+    honest_path = find(client, 0)
+    files_before = open_files(daemon)
+
+    other = Client()
+
+    async def serve_someone_else():
+        """Another client pairs and connects an honest device meanwhile."""
+        outcome, _ = await pair_with(other, well_behaved, honest_path, None)
+        assert outcome is None, outcome
+        outcome, _ = await connect_to(other, honest_path)
+        assert outcome is None, outcome
+        return True
+
+    async def everything():
+        hostile = [pair_with(client, fakes[mode], paths[mode], PAIRING[mode]) for mode in PAIRING]
+        hostile += [connect_to(client, paths[mode]) for mode in CONNECTING]
+        return await asyncio.gather(*hostile)
+
+    # The other client runs on its own loop in a thread of its own.
+    import threading
+    served = {}
+    thread = threading.Thread(
+        target=lambda: served.setdefault("ok", other.loop.run_until_complete(serve_someone_else())))
+    thread.start()
+    results = client.loop.run_until_complete(everything())
+    thread.join(60)
+    other.close()
+    assert served.get("ok") is True
+
+    problems = []
+    for mode, (outcome, elapsed) in zip(PAIRING, results[:len(PAIRING)]):
+        expected = PAIRING[mode]
+        if expected is None:
+            problems.append(f"{mode}: {outcome}" if outcome is not None else None)
+        elif outcome is None:
+            problems.append(f"{mode}: pairing succeeded")
+        elif outcome[0] != expected[0]:
+            problems.append(f"{mode}: failed at {outcome[0]}: {outcome[1]}")
+        else:
+            problems.append(check_error(mode, outcome[1], expected[1]))
+            problems.append(f"{mode}: {elapsed:.1f} s" if elapsed >= STEP_LIMIT else None)
+    for mode, (error, elapsed) in zip(CONNECTING, results[len(PAIRING):]):
+        problems.append(check_error(mode, error, CONNECTING[mode]))
+        problems.append(f"{mode}: {elapsed:.1f} s" if elapsed >= CONNECT_LIMIT else None)
+    problems = [problem for problem in problems if problem]
+    assert not problems, "\n".join(problems)
+
+    # Still serving, and nothing held open: every socket to a device is closed.
+    assert client.get("/org/atvd", "org.atvd.Manager1", "Discovering") is True
+    client.wait_for(lambda: open_files(daemon) <= files_before, timeout=10,
+                    what=f"open files back to {files_before} (now {open_files(daemon)})")
