@@ -257,3 +257,119 @@ def test_every_misbehaviour_gives_a_clear_error_while_others_are_served(daemon, 
     assert client.get("/org/atvd", "org.atvd.Manager1", "Discovering") is True
     client.wait_for(lambda: open_files(daemon) <= files_before, timeout=10,
                     what=f"open files back to {files_before} (now {open_files(daemon)})")
+
+
+AVAHI = "org.freedesktop.Avahi"
+
+
+async def avahi_call(bus, path, interface, member, signature="", body=None):
+    reply = await bus.call(Message(destination=AVAHI, path=path, interface=interface,
+                                   member=member, signature=signature, body=body or []))
+    assert reply.message_type != MessageType.ERROR, f"{member}: {reply.body}"
+    return reply.body
+
+
+def txt(values):
+    return [f"{key}={value}".encode() for key, value in values.items()]
+
+
+def test_a_flood_of_mdns_updates_leaves_atvd_responsive(daemon, client):
+    """One device rewrites its TXT record 1,000 times as fast as Avahi lets it."""
+    loop = client.loop
+    bus = client.bus
+    record = {"Name": "Flood 0", "UniqueIdentifier": "flood-device-0001",
+              "SystemBuildVersion": "17K795", "AllowPairing": "YES"}
+    group = loop.run_until_complete(
+        avahi_call(bus, "/", "org.freedesktop.Avahi.Server", "EntryGroupNew"))[0]
+    service = [-1, -1, 0, "Flood", "_mediaremotetv._tcp", "", ""]
+    loop.run_until_complete(avahi_call(bus, group, "org.freedesktop.Avahi.EntryGroup",
+                                       "AddService", "iiussssqaay",
+                                       service + [49400, txt(record)]))
+    loop.run_until_complete(avahi_call(bus, group, "org.freedesktop.Avahi.EntryGroup", "Commit"))
+    path = client.scan(Identifiers=["flood-device-0001"], timeout=10000)[0]
+    cpu_before = open_cpu_seconds(daemon)
+
+    async def flood():
+        for n in range(1, 1001):
+            record["Name"] = f"Flood {n}"
+            await avahi_call(bus, group, "org.freedesktop.Avahi.EntryGroup", "UpdateServiceTxt",
+                             "iiusssaay", service[:6] + [txt(record)])
+
+    other = Client()
+
+    async def meanwhile():
+        """Another client's calls keep being answered quickly during the flood."""
+        worst = 0.0
+        for _ in range(50):
+            started = time.monotonic()
+            await call(other, "/org/atvd", "org.atvd.Manager1", "Scan", "a{sv}", [{}])
+            worst = max(worst, time.monotonic() - started)
+            await asyncio.sleep(0.02)
+        return worst
+
+    import threading
+    measured = {}
+    thread = threading.Thread(target=lambda: measured.setdefault(
+        "worst", other.loop.run_until_complete(meanwhile())))
+    thread.start()
+    loop.run_until_complete(flood())
+    thread.join(60)
+    other.close()
+    assert measured["worst"] < 2.0, f"a Scan took {measured['worst']:.2f} s during the flood"
+    client.wait_for(lambda: client.get(path, DEVICE, "Name") == "Flood 1000", timeout=10,
+                    what="the last TXT record")
+    cpu = open_cpu_seconds(daemon) - cpu_before
+    print(f"1,000 TXT updates cost the daemon {cpu:.2f} s of CPU")
+    assert cpu < 5.0
+
+
+def open_cpu_seconds(daemon):
+    with open(f"/proc/{daemon.process.pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def mrp_port(client, path):
+    """The port of the device's MRP service; None while it has none."""
+    try:
+        return client.get(path + "/mrp", "org.atvd.Service1", "Port")
+    except BusError:
+        return None
+
+
+def test_a_device_claiming_anothers_identifier_gets_no_credentials(daemon, client, fleet):
+    state = tempfile.mkdtemp(prefix="fake-state-")
+    real = fleet.start("Real Room", identifier(90), mac(90), "--state",
+                       os.path.join(state, "real"))
+    path = find(client, 90)
+    handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {}])[0]
+    client.atvd(handler, HANDLER, "Begin")
+    client.atvd(handler, HANDLER, "Pin", "s", [real.pin()])
+    client.atvd(handler, HANDLER, "Finish")
+    client.atvd(handler, HANDLER, "Close")
+    stored = sorted(os.listdir(daemon.state_dir))
+    with open(os.path.join(daemon.state_dir, [n for n in stored if n.endswith(".creds")][0])) as f:
+        credentials_before = f.read()
+
+    # An impostor announces the same identifier from another port, with keys of its own.
+    real_port = real.port
+    fleet.stop(real)
+    impostor = fleet.start("Impostor", identifier(90), mac(91))
+    client.wait_for(lambda: mrp_port(client, path) == impostor.port, timeout=15,
+                    what="the impostor's announcement")
+    with pytest.raises(BusError) as error:
+        client.atvd(path, DEVICE, "Connect")
+    # Pair-verify proves the device holds the key it was paired with: the impostor does not.
+    assert error.value.name == ERROR_PREFIX + "AuthenticationFailed", error.value
+    with open(os.path.join(daemon.state_dir, [n for n in stored if n.endswith(".creds")][0])) as f:
+        assert f.read() == credentials_before
+
+    # The real device is back: the credentials still serve.
+    fleet.stop(impostor)
+    fleet.start("Real Room", identifier(90), mac(90), "--state", os.path.join(state, "real"),
+                "--mrp-port", str(real_port))
+    client.wait_for(lambda: mrp_port(client, path) == real_port, timeout=15,
+                    what="the real device's announcement")
+    client.atvd(path, DEVICE, "Connect")
+    assert client.get(path, DEVICE, "Connected") is True
+    client.atvd(path, DEVICE, "Close")
