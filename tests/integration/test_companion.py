@@ -41,6 +41,13 @@ def pair(client, device, path, protocol):
     client.wait_for(lambda: handler not in client.managed_objects(), what="handler gone")
 
 
+def printed_so_far(device):
+    lines = []
+    while not device.lines.empty():
+        lines.append(device.lines.get_nowait())
+    return lines
+
+
 def test_pair_companion_wrong_then_right_pin(client, fake):
     device = fake("Companion Room", "fake-atv-c001", "AA:BB:CC:00:0C:01")
     path = find(client, "fake-atv-c001")
@@ -75,6 +82,11 @@ def test_connect_mrp_and_companion(client, fake):
     client.atvd(path, DEVICE, "Connect")
     assert client.get(path, DEVICE, "Connected") is True
     assert sorted(client.get(path, DEVICE, "ConnectedProtocols")) == ["companion", "mrp"]
+    assert not any(line.startswith("SESSION-STOP") for line in printed_so_far(device))
     client.atvd(path, DEVICE, "Close")
     assert client.get(path, DEVICE, "Connected") is False
     assert client.get(path, DEVICE, "ConnectedProtocols") == []
+    # Close stopped the Companion session: the fake names the session it started (0x12345678
+    # in the upper half) as the one stopped.
+    stopped = device.expect("SESSION-STOP ", timeout=5).split()[1]
+    assert len(stopped) == 16 and stopped.startswith("12345678")
