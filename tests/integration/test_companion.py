@@ -90,3 +90,19 @@ def test_connect_mrp_and_companion(client, fake):
     # in the upper half) as the one stopped.
     stopped = device.expect("SESSION-STOP ", timeout=5).split()[1]
     assert len(stopped) == 16 and stopped.startswith("12345678")
+
+
+def test_rpfl_decides_whether_companion_can_pair(client, publisher):
+    """rpFl (protocols.md §2): bit 0x04 disables pairing; without 0x4000 it is unsupported."""
+    for flags, requirement in (("0x627B6", "disabled"), ("0x627B2", "unsupported")):
+        identifier = "rpfl-" + requirement + "-0001"
+        publisher.publish("Flags " + requirement, "_companion-link._tcp", 49160, {
+            "rpFl": flags, "rpMd": "AppleTV11,1", "rpMRtID": identifier})
+        path = find(client, identifier)
+        client.wait_for(lambda: path + "/companion" in client.managed_objects(),
+                        what="Companion service")
+        assert client.get(path + "/companion", SERVICE, "Pairing") == requirement
+        with pytest.raises(BusError) as error:
+            client.atvd(path, DEVICE, "Pair", "sa{sv}", ["companion", {}])
+        assert error.value.name == ERROR_PREFIX + "NotSupported"
+        assert requirement in error.value.text
