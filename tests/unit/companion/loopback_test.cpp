@@ -76,6 +76,12 @@ class CompanionLoopback : public ::testing::Test {
         fake_->start();
     }
 
+    void start_fake_that(Misbehaviour misbehaviour) {
+        FakeAtvConfig config;
+        config.misbehaviour = misbehaviour;
+        start_fake(std::move(config));
+    }
+
     void TearDown() override {
         if (fake_)
             run(io_, fake_->stop());
@@ -193,18 +199,14 @@ TEST_F(CompanionLoopback, WrongPinFailsPlainly) {
 }
 
 TEST_F(CompanionLoopback, BackOffIsReportedAtBegin) {
-    FakeAtvConfig config;
-    config.misbehaviour = Misbehaviour::back_off;
-    start_fake(config);
+    start_fake_that(Misbehaviour::back_off);
     auto handler = make_handler();
     const Error error = expect_error([&] { run(io_, handler->begin()); });
     EXPECT_EQ(error.kind(), ErrorKind::back_off);
 }
 
 TEST_F(CompanionLoopback, StalledDeviceTimesOut) {
-    FakeAtvConfig config;
-    config.misbehaviour = Misbehaviour::stall_setup;
-    start_fake(config);
+    start_fake_that(Misbehaviour::stall_setup);
     auto handler = make_handler();
     handler->set_step_timeout(200ms);
     const Error error = expect_error([&] { run(io_, handler->begin()); });
@@ -212,9 +214,7 @@ TEST_F(CompanionLoopback, StalledDeviceTimesOut) {
 }
 
 TEST_F(CompanionLoopback, CloseEndsAStepStalledOnTheDevice) {
-    FakeAtvConfig config;
-    config.misbehaviour = Misbehaviour::stall_setup;
-    start_fake(config);
+    start_fake_that(Misbehaviour::stall_setup);
     auto handler = make_handler();
     handler->set_step_timeout(20000ms);
     std::optional<Error> begin_error;
@@ -269,9 +269,7 @@ TEST_F(CompanionLoopback, RejectedCredentialsFailAuthentication) {
     start_fake();
     const std::string credentials = pair();
     run(io_, fake_->stop());
-    FakeAtvConfig config;
-    config.misbehaviour = Misbehaviour::reject_credentials;
-    start_fake(config);
+    start_fake_that(Misbehaviour::reject_credentials);
     const Error error = expect_error([&] { connect(credentials); });
     EXPECT_EQ(error.kind(), ErrorKind::authentication_failed);
 }
