@@ -54,8 +54,12 @@ asio::awaitable<void> verify_and_encrypt(CompanionChannel& channel,
     AuthExchanger exchange(channel, AuthExchange::verify, timeout);
     hap::PairVerifyController verify(credentials);
     try {
-        const Bytes m2 = co_await exchange(verify.m1());
-        const Bytes m4 = co_await exchange(verify.m3(m2));
+        // Named locals: GCC 12 destroys temporaries passed to a coroutine in co_await twice
+        // when it throws.
+        Bytes m1 = verify.m1();
+        const Bytes m2 = co_await exchange(std::move(m1));
+        Bytes m3 = verify.m3(m2);
+        const Bytes m4 = co_await exchange(std::move(m3));
         verify.finish(m4);
     } catch (const hap::HapError& error) {
         throw Error(ErrorKind::authentication_failed,

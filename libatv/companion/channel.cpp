@@ -26,6 +26,15 @@ std::int64_t random_transaction_start() {
     return (std::int64_t{random[0]} << 8) | random[1];
 }
 
+std::string refusal_reason(const OpackValue& reply) {
+    return reply.string_at("_em").value_or("no reason given");
+}
+
+OpackValue reply_content(const OpackValue& reply) {
+    const OpackValue* content = reply.find("_c");
+    return content != nullptr ? *content : OpackValue(OpackDict{});
+}
+
 }  // namespace
 
 asio::awaitable<asio::ip::tcp::socket> connect_companion_tcp(asio::any_io_executor executor,
@@ -77,7 +86,10 @@ std::shared_ptr<CompanionChannel> CompanionChannel::create(asio::ip::tcp::socket
 CompanionChannel::CompanionChannel(asio::ip::tcp::socket socket)
     : socket_(std::move(socket)),
       tasks_done_(socket_.get_executor()),
-      next_transaction_(random_transaction_start()) {}
+      next_transaction_(random_transaction_start()) {
+    // Only task_finished() ends a wait on it, by cancelling.
+    tasks_done_.expires_at(asio::steady_timer::time_point::max());
+}
 
 CompanionChannel::~CompanionChannel() {
     std::error_code ignored;
@@ -167,6 +179,28 @@ asio::awaitable<Bytes> CompanionChannel::exchange(FrameType type, Bytes payload,
 asio::awaitable<OpackValue> CompanionChannel::request(std::string identifier, OpackValue content,
                                                       std::chrono::milliseconds timeout) {
     auto self = shared_from_this();
+    const OpackValue reply = co_await exchange_opack(identifier, std::move(content), timeout);
+    if (reply.find("_em") != nullptr) {
+        throw Error(ErrorKind::connection_failed,
+                    "the device refused " + identifier + ": " + refusal_reason(reply));
+    }
+    co_return reply_content(reply);
+}
+
+asio::awaitable<std::optional<OpackValue>> CompanionChannel::try_request(
+    std::string identifier, OpackValue content, std::chrono::milliseconds timeout) {
+    auto self = shared_from_this();
+    const OpackValue reply = co_await exchange_opack(identifier, std::move(content), timeout);
+    if (reply.find("_em") != nullptr) {
+        spdlog::debug("companion: the device refused {}: {}", identifier, refusal_reason(reply));
+        co_return std::nullopt;
+    }
+    co_return reply_content(reply);
+}
+
+asio::awaitable<OpackValue> CompanionChannel::exchange_opack(const std::string& identifier,
+                                                             OpackValue content,
+                                                             std::chrono::milliseconds timeout) {
     if (lost_)
         throw Error(ErrorKind::connection_failed, lost_reason_);
     const std::int64_t transaction = next_transaction_;
@@ -181,14 +215,7 @@ asio::awaitable<OpackValue> CompanionChannel::request(std::string identifier, Op
                                       {"_c", std::move(content)},
                                       {"_x", transaction}}));
     co_await wait(waiter, timeout, identifier);
-    const OpackValue& reply = *waiter.opack_reply;
-    if (reply.find("_em") != nullptr) {
-        throw Error(ErrorKind::connection_failed,
-                    "the device refused " + identifier + ": " +
-                        reply.string_at("_em").value_or("no reason given"));
-    }
-    const OpackValue* reply_content = reply.find("_c");
-    co_return reply_content != nullptr ? *reply_content : OpackValue(OpackDict{});
+    co_return std::move(*waiter.opack_reply);
 }
 
 void CompanionChannel::send_event(std::string identifier, OpackValue content) {
@@ -342,8 +369,9 @@ void CompanionChannel::abort() {
 asio::awaitable<void> CompanionChannel::close() {
     auto self = shared_from_this();
     abort();
+    // The timer's expiry is never touched here: setting it would cancel the wait of another
+    // close() running at the same time, and the two would wake each other without end.
     while (active_tasks_ > 0) {
-        tasks_done_.expires_at(asio::steady_timer::time_point::max());
         std::error_code ec;
         co_await tasks_done_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }

@@ -53,6 +53,11 @@ class CompanionChannel : public std::enable_shared_from_this<CompanionChannel> {
     asio::awaitable<OpackValue> request(
         std::string identifier, OpackValue content,
         std::chrono::milliseconds timeout = default_request_timeout);
+    // request() for the requests a device may lack a handler for: nullopt when the reply
+    // carries `_em`; every other failure throws as request() does.
+    asio::awaitable<std::optional<OpackValue>> try_request(
+        std::string identifier, OpackValue content,
+        std::chrono::milliseconds timeout = default_request_timeout);
     // Sends an E_OPACK event {_i, _t: 1, _c}.
     void send_event(std::string identifier, OpackValue content);
 
@@ -82,6 +87,9 @@ class CompanionChannel : public std::enable_shared_from_this<CompanionChannel> {
     void task_finished();
     asio::awaitable<void> read_loop();
     asio::awaitable<void> write_loop();
+    // Sends a request and returns the whole reply, `_em` or not.
+    asio::awaitable<OpackValue> exchange_opack(const std::string& identifier, OpackValue content,
+                                               std::chrono::milliseconds timeout);
     asio::awaitable<void> wait(Waiter& waiter, std::chrono::milliseconds timeout,
                                const std::string& what);
     void handle_frame(FrameReader::Complete complete);

@@ -1,9 +1,12 @@
 #include "companion/connection.hpp"
 
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <exception>
+#include <stdexcept>
 
 #include "atv/error.hpp"
 #include "companion/auth.hpp"
@@ -12,21 +15,27 @@ namespace atv::companion {
 
 namespace {
 
+constexpr std::size_t remote_id_bytes = 6;
+constexpr std::string_view remote_service = "com.apple.tvremoteservices";
+constexpr std::string_view remote_control_version = "1.2";
+constexpr double touch_area_size = 1000.0;
+
 std::uint32_t random_u32() {
     const Bytes random = random_bytes(4);
     return (std::uint32_t{random[0]} << 24) | (std::uint32_t{random[1]} << 16) |
            (std::uint32_t{random[2]} << 8) | random[3];
 }
 
+// The message builders live outside coroutines: GCC 12 rejects braced lists of literals inside
+// them.
+
 OpackValue system_info(const hap::HapCredentials& credentials,
                        const CompanionConnectOptions& options) {
-    const std::string remote_id =
-        options.remote_id.empty() ? to_hex(random_bytes(6)) : options.remote_id;
     return OpackDict{
         {"_bf", 0},
         {"_cf", 512},
         {"_clFl", 128},
-        {"_i", remote_id},
+        {"_i", options.remote_id},
         {"_idsID", credentials.client_id},
         {"_pubID", to_string(credentials.client_id)},
         {"_sf", 256},
@@ -36,35 +45,100 @@ OpackValue system_info(const hap::HapCredentials& credentials,
     };
 }
 
-// Built outside coroutines: GCC 12 rejects braced lists of literals inside them.
+OpackValue touch_start() {
+    return OpackDict{{"_height", touch_area_size}, {"_tFl", 0}, {"_width", touch_area_size}};
+}
+
 OpackValue session_start(std::uint32_t local_session) {
-    return OpackDict{{"_srvT", "com.apple.tvremoteservices"}, {"_sid", local_session}};
+    return OpackDict{{"_srvT", std::string(remote_service)}, {"_sid", local_session}};
 }
 
-OpackValue interest() {
-    return OpackDict{{"_regEvents", OpackArray{"_iMC"}}};
+OpackValue session_stop(std::uint64_t session_id) {
+    // The combined id fills 64 bits; OPACK carries it as the same eight bytes either way.
+    return OpackDict{{"_srvT", std::string(remote_service)},
+                     {"_sid", static_cast<std::int64_t>(session_id)}};
 }
 
-// The introduction a remote gives after verify; returns the combined session id.
-asio::awaitable<std::uint64_t> introduce(CompanionChannel& channel,
-                                         const hap::HapCredentials& credentials,
-                                         const CompanionConnectOptions& options,
-                                         std::chrono::milliseconds timeout) {
-    co_await channel.request(std::string("_systemInfo"), system_info(credentials, options),
-                             timeout);
+OpackValue no_content() {
+    return OpackDict{};
+}
+
+OpackValue remote_control_session_start() {
+    return OpackDict{{"ProtocolVersionKey", std::string(remote_control_version)}};
+}
+
+OpackValue interest(const char* key, const std::string& event) {
+    return OpackDict{{key, OpackArray{event}}};
+}
+
+std::optional<AttentionState> attention_state(const std::optional<OpackValue>& reply) {
+    const auto state = reply ? reply->int_at("state") : std::nullopt;
+    if (!state || *state < static_cast<std::int64_t>(AttentionState::asleep) ||
+        *state > static_cast<std::int64_t>(AttentionState::idle)) {
+        return std::nullopt;
+    }
+    return static_cast<AttentionState>(*state);
+}
+
+// Interest in one event, as a remote registers them: one _interest event each.
+void register_interest(CompanionChannel& channel, CompanionSession& session,
+                       const std::string& event) {
+    channel.send_event("_interest", interest("_regEvents", event));
+    session.events.push_back(event);
+}
+
+// The introduction a remote gives after verify (protocols.md §6.5), in its order. Requests are
+// named locals: GCC 12 mishandles temporaries passed to a coroutine inside co_await.
+asio::awaitable<CompanionSession> introduce(CompanionChannel& channel,
+                                            const hap::HapCredentials& credentials,
+                                            const CompanionConnectOptions& options,
+                                            std::chrono::milliseconds timeout) {
+    CompanionSession session;
+    const OpackValue info = system_info(credentials, options);
+    co_await channel.request("_systemInfo", info, timeout);
+    const OpackValue touch = touch_start();
+    co_await channel.request("_touchStart", touch, timeout);
+
     const std::uint32_t local_session = random_u32();
-    const OpackValue reply = co_await channel.request(std::string("_sessionStart"),
-                                                      session_start(local_session), timeout);
-    const auto remote_session = reply.int_at("_sid");
+    const OpackValue start = session_start(local_session);
+    const OpackValue started = co_await channel.request("_sessionStart", start, timeout);
+    const auto remote_session = started.int_at("_sid");
     if (!remote_session) {
         throw Error(ErrorKind::connection_failed,
                     "the device started a Companion session without a session id");
     }
-    channel.send_event("_interest", interest());
-    co_return (static_cast<std::uint64_t>(*remote_session) << 32) | local_session;
+    session.id = (static_cast<std::uint64_t>(*remote_session) << 32) | local_session;
+
+    // Newer tvOS answers power queries only in a TV remote session; older tvOS has no
+    // handler for it, which is fine.
+    const OpackValue remote_control = remote_control_session_start();
+    co_await channel.try_request("TVRCSessionStart", remote_control, timeout);
+    const OpackValue empty = no_content();
+    co_await channel.request("_tiStart", empty, timeout);
+    register_interest(channel, session, "_iMC");
+
+    // Power: the state now, then its changes. Newer tvOS may lack the handler for the query.
+    const auto attention = co_await channel.try_request("FetchAttentionState", empty, timeout);
+    session.attention = attention_state(attention);
+    register_interest(channel, session, "SystemStatus");
+    register_interest(channel, session, "TVSystemStatus");
+    co_return session;
 }
 
 }  // namespace
+
+std::string remote_id_for(std::string_view client_id, ByteView seed) {
+    // A keyed BLAKE2b of the client id under the seed: one way, and defined for any lengths.
+    if (sodium_init() < 0)
+        throw std::runtime_error("libsodium could not be initialised");
+    std::array<std::uint8_t, crypto_generichash_BYTES_MIN> digest{};
+    if (crypto_generichash(digest.data(), digest.size(),
+                           reinterpret_cast<const unsigned char*>(client_id.data()),
+                           client_id.size(), seed.data(), seed.size()) != 0) {
+        throw Error(ErrorKind::invalid_arguments, "the identity's seed is too long");
+    }
+    return to_hex(ByteView(digest.data(), remote_id_bytes));
+}
 
 CompanionConnection::~CompanionConnection() {
     channel_->abort();
@@ -72,6 +146,18 @@ CompanionConnection::~CompanionConnection() {
 
 asio::awaitable<void> CompanionConnection::close() {
     auto channel = channel_;
+    if (!stopping_ && channel->is_open()) {
+        stopping_ = true;
+        try {
+            for (const std::string& event : session_.events)
+                channel->send_event("_interest", interest("_deregEvents", event));
+            const OpackValue stop = session_stop(session_.id);
+            co_await channel->try_request("_sessionStop", stop, session_stop_timeout_);
+        } catch (const Error& error) {
+            // The socket closes below either way; a device that stalls or left changes nothing.
+            spdlog::debug("companion: stopping the session: {}", error.what());
+        }
+    }
     co_await channel->close();
 }
 
@@ -83,15 +169,19 @@ asio::awaitable<std::unique_ptr<CompanionConnection>> connect_companion(
     asio::any_io_executor executor, std::string address, std::uint16_t port,
     const hap::HapCredentials& credentials, std::chrono::milliseconds timeout,
     CompanionConnectOptions options) {
+    if (options.remote_id.empty()) {
+        throw Error(ErrorKind::invalid_arguments,
+                    "a Companion connection needs the installation's remote id");
+    }
     const auto step_timeout = std::min(timeout, default_request_timeout);
     auto socket = co_await connect_companion_tcp(executor, address, port, timeout);
     auto channel = CompanionChannel::create(std::move(socket));
     channel->start();
     std::exception_ptr failure;
-    std::uint64_t session_id = 0;
+    CompanionSession session;
     try {
         co_await verify_and_encrypt(*channel, credentials, step_timeout);
-        session_id = co_await introduce(*channel, credentials, options, step_timeout);
+        session = co_await introduce(*channel, credentials, options, step_timeout);
     } catch (...) {
         failure = std::current_exception();
     }
@@ -100,15 +190,18 @@ asio::awaitable<std::unique_ptr<CompanionConnection>> connect_companion(
         std::rethrow_exception(failure);
     }
     spdlog::info("companion: connected to {}:{}", address, port);
-    co_return std::make_unique<CompanionConnection>(std::move(channel), session_id);
+    co_return std::make_unique<CompanionConnection>(std::move(channel), std::move(session),
+                                                    options.session_stop_timeout);
 }
 
 asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_companion(
     asio::any_io_executor executor, std::string address, std::uint16_t port,
-    const hap::HapCredentials& credentials, std::chrono::milliseconds timeout) {
+    const hap::HapCredentials& credentials, std::chrono::milliseconds timeout,
+    std::string remote_id) {
     // Named, not temporaries in the co_await: GCC 12 destroys such temporaries twice when the
     // awaited coroutine throws.
     CompanionConnectOptions options;
+    options.remote_id = std::move(remote_id);
     auto connecting = connect_companion(std::move(executor), std::move(address), port, credentials,
                                         timeout, std::move(options));
     auto connection = co_await std::move(connecting);

@@ -8,47 +8,79 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "atv/connection.hpp"
 #include "companion/channel.hpp"
 #include "hap/credentials.hpp"
+#include "support/bytes.hpp"
 
 namespace atv::companion {
+
+// The wait for the device's answer to _sessionStop when closing.
+inline constexpr std::chrono::milliseconds default_session_stop_timeout{1000};
 
 struct CompanionConnectOptions {
     std::string client_name = "atvd";
     std::string model = "atvd";
-    // `_i` of _systemInfo: a stable 12-hex-digit id; random per connection when empty.
+    // `_i` of _systemInfo: 12 hex digits that stay the same for this installation (see
+    // remote_id_for); a device pushes no power events to a client whose id changes or is null.
     std::string remote_id;
+    std::chrono::milliseconds session_stop_timeout = default_session_stop_timeout;
+};
+
+// The installation's `_i`: 12 hex digits derived one way from its identity, so it never
+// changes between runs and reveals nothing of the seed.
+std::string remote_id_for(std::string_view client_id, ByteView seed);
+
+// The device's attention state (FetchAttentionState `_c.state`).
+enum class AttentionState : std::uint8_t { asleep = 1, screensaver = 2, awake = 3, idle = 4 };
+
+// What the introduction learned about the session.
+struct CompanionSession {
+    std::uint64_t id = 0;  // (device session id << 32) | ours, from _sessionStart
+    std::optional<AttentionState> attention;  // nullopt when the device has no handler for it
+    std::vector<std::string> events;          // the events we registered interest in
 };
 
 class CompanionConnection : public atv::ProtocolConnection {
   public:
-    CompanionConnection(std::shared_ptr<CompanionChannel> channel, std::uint64_t session_id)
-        : channel_(std::move(channel)), session_id_(session_id) {}
+    CompanionConnection(std::shared_ptr<CompanionChannel> channel, CompanionSession session,
+                        std::chrono::milliseconds session_stop_timeout)
+        : channel_(std::move(channel)),
+          session_(std::move(session)),
+          session_stop_timeout_(session_stop_timeout) {}
     ~CompanionConnection() override;
 
     [[nodiscard]] Protocol protocol() const override { return Protocol::companion; }
+    // Withdraws the event interests and stops the session (_sessionStop, waiting at most the
+    // session stop timeout for the answer), then closes the socket. A close() or destruction
+    // meanwhile cuts the wait short.
     asio::awaitable<void> close() override;
     void on_lost(std::function<void(const std::string& reason)> callback) override;
 
     [[nodiscard]] CompanionChannel& channel() { return *channel_; }
-    // (device session id << 32) | ours, from _sessionStart.
-    [[nodiscard]] std::uint64_t session_id() const { return session_id_; }
+    [[nodiscard]] std::uint64_t session_id() const { return session_.id; }
+    [[nodiscard]] std::optional<AttentionState> attention() const { return session_.attention; }
 
   private:
     std::shared_ptr<CompanionChannel> channel_;
-    std::uint64_t session_id_;
+    CompanionSession session_;
+    std::chrono::milliseconds session_stop_timeout_;
+    bool stopping_ = false;
 };
 
-// TCP, PV_Start/PV_Next verify, session keys, then _systemInfo, _sessionStart, _interest.
-// `timeout` bounds the TCP connect; each exchange waits at most min(timeout, 5 s). Throws
-// atv::Error: authentication_failed when the device rejects the credentials,
-// connection_failed when it cannot be reached or drops the connection, timeout when it does
-// not answer.
+// TCP, PV_Start/PV_Next verify, session keys, then the introduction of §6.5: _systemInfo,
+// _touchStart, _sessionStart, TVRCSessionStart, _tiStart, interest in _iMC, FetchAttentionState
+// and interest in SystemStatus and TVSystemStatus. `timeout` bounds the TCP connect; each
+// exchange waits at most min(timeout, 5 s). Throws atv::Error: authentication_failed when the
+// device rejects the credentials, connection_failed when it cannot be reached, drops the
+// connection or refuses a required step, timeout when it does not answer.
 asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_companion(
     asio::any_io_executor executor, std::string address, std::uint16_t port,
-    const hap::HapCredentials& credentials, std::chrono::milliseconds timeout);
+    const hap::HapCredentials& credentials, std::chrono::milliseconds timeout,
+    std::string remote_id);
 
 asio::awaitable<std::unique_ptr<CompanionConnection>> connect_companion(
     asio::any_io_executor executor, std::string address, std::uint16_t port,

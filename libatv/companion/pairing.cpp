@@ -77,7 +77,10 @@ asio::awaitable<void> CompanionPairingHandler::start_pair_setup() {
     channel_->start();
     exchange_.emplace(*channel_, AuthExchange::setup, step_timeout_);
     setup_.emplace(identity_, options_.name);
-    m2_ = co_await (*exchange_)(setup_->m1());
+    // Messages are named locals: GCC 12 destroys temporaries passed to a coroutine inside
+    // co_await twice when it throws.
+    Bytes m1 = setup_->m1();
+    m2_ = co_await (*exchange_)(std::move(m1));
     // A refusal (back-off, busy) comes instead of M2: report it now, not after the PIN.
     hap::throw_if_device_error(hap::Tlv8::decode(m2_), hap::HapStage::pair_setup, 2);
     spdlog::info("companion: the device at {} now shows a PIN", address_);
@@ -100,8 +103,10 @@ asio::awaitable<void> CompanionPairingHandler::finish() {
 }
 
 asio::awaitable<void> CompanionPairingHandler::complete_pair_setup() {
-    const Bytes m4 = co_await (*exchange_)(setup_->m3(m2_));
-    const Bytes m6 = co_await (*exchange_)(setup_->m5(m4));
+    Bytes m3 = setup_->m3(m2_);
+    const Bytes m4 = co_await (*exchange_)(std::move(m3));
+    Bytes m5 = setup_->m5(m4);
+    const Bytes m6 = co_await (*exchange_)(std::move(m5));
     hap::HapCredentials credentials = setup_->finish(m6);
     try {
         co_await verify_and_encrypt(*channel_, credentials, step_timeout_);

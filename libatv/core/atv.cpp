@@ -134,7 +134,7 @@ asio::awaitable<void> DeviceConnection::close() {
 
 asio::awaitable<std::unique_ptr<DeviceConnection>> connect(const DeviceConfig& device,
                                                            const CredentialsMap& credentials,
-                                                           const Identity& /*identity*/,
+                                                           const Identity& identity,
                                                            std::chrono::milliseconds timeout) {
     if (device.services.empty()) {
         throw Error(ErrorKind::no_service, "the device has no services to connect to");
@@ -157,8 +157,9 @@ asio::awaitable<std::unique_ptr<DeviceConnection>> connect(const DeviceConfig& d
         // A failure here must not leave the MRP connection behind.
         std::exception_ptr failure;
         try {
-            auto connecting = companion::connect_companion(executor, device.address, service.port,
-                                                           hap_credentials, timeout);
+            auto connecting = companion::connect_companion(
+                executor, device.address, service.port, hap_credentials, timeout,
+                companion::remote_id_for(identity.client_id, identity.seed.view()));
             connections.push_back(co_await std::move(connecting));
         } catch (...) {
             failure = std::current_exception();

@@ -1,6 +1,7 @@
 // fake-atv: the fake Apple TV as a program. Serves MRP on 127.0.0.1 and announces itself
 // through avahi-daemon like an Apple TV 4K. Prints "PIN <digits>" when a pairing shows a PIN
-// and "READY <mrp-port>" once it listens and its services are established.
+// and "READY <mrp-port>" once it listens and its services are established, and
+// "SESSION-STOP <16 hex digits>" when a Companion client stops its session.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -122,7 +123,7 @@ void print_line(const std::string& line) {
 
 int main(int argc, char** argv) {
     const Options options = parse_options(argc, argv);
-    // stdout carries only the PIN and READY lines; logs go to stderr.
+    // stdout carries only the PIN, READY and SESSION-STOP lines; logs go to stderr.
     spdlog::set_default_logger(spdlog::stderr_color_mt("fake-atv"));
     spdlog::set_level(options.verbose ? spdlog::level::debug : spdlog::level::info);
 
@@ -131,6 +132,9 @@ int main(int argc, char** argv) {
     fake.state().on_pin([](const std::string& pin) { print_line("PIN " + pin); });
     // Companion on a port of its own, sharing the fake's identity and paired clients.
     atv::fakes::FakeCompanion companion(io.get_executor(), fake.state());
+    companion.on_session_stop([](std::uint64_t session_id) {
+        print_line(fmt::format("SESSION-STOP {:016x}", session_id));
+    });
     try {
         fake.start();
         companion.start();

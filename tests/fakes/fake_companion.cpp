@@ -2,11 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <cctype>
 
 #include "atv/error.hpp"
 #include "hap/tlv8.hpp"
@@ -20,7 +22,39 @@ using companion::OpackDict;
 using companion::OpackValue;
 
 constexpr std::uint8_t hap_error_back_off = 3;
+constexpr std::int64_t event_kind = 1;
+constexpr std::int64_t request_kind = 2;
 constexpr std::int64_t response_kind = 3;
+constexpr std::string_view remote_service = "com.apple.tvremoteservices";
+
+// The message kind each message of the introduction and _sessionStop must have.
+std::optional<std::int64_t> introduction_kind(const std::string& identifier) {
+    static const std::set<std::string> requests{
+        "_systemInfo", "_touchStart",         "_sessionStart", "TVRCSessionStart",
+        "_tiStart",    "FetchAttentionState", "_sessionStop"};
+    if (identifier == "_interest")
+        return event_kind;
+    if (requests.contains(identifier))
+        return request_kind;
+    return std::nullopt;
+}
+
+bool is_hex(const std::string& text, std::size_t length) {
+    return text.size() == length && std::all_of(text.begin(), text.end(), [](char c) {
+               return std::isxdigit(static_cast<unsigned char>(c)) != 0;
+           });
+}
+
+bool is_number(const OpackValue* value) {
+    return value != nullptr && (value->is<double>() || value->is<std::int64_t>());
+}
+
+bool is_event_list(const OpackValue* value) {
+    const auto* items = value != nullptr ? value->get_if<companion::OpackArray>() : nullptr;
+    return items != nullptr && !items->empty() &&
+           std::all_of(items->begin(), items->end(),
+                       [](const OpackValue& item) { return item.is<std::string>(); });
+}
 
 Bytes back_off_refusal(std::chrono::seconds delay) {
     hap::Tlv8 refusal;
@@ -135,18 +169,40 @@ void FakeCompanionSession::handle_verify(ByteView tlv8, bool first, Output& out)
 }
 
 void FakeCompanionSession::handle_opack(const OpackValue& message, Output& out) {
-    const std::string identifier = message.string_at("_i").value_or("");
-    seen_.push_back(identifier);
+    CompanionMessage received;
+    received.identifier = message.string_at("_i").value_or("");
+    received.kind = message.int_at("_t").value_or(0);
+    if (const OpackValue* content = message.find("_c"))
+        received.content = *content;
+    seen_.push_back(received.identifier);
     ++state_.messages_handled;
-    if (message.int_at("_t") != 2)
-        return;  // events need no answer
+    const auto violation = check(received);
+    if (violation) {
+        spdlog::warn("fake-companion: {}", *violation);
+        violations_.push_back(*violation);
+    }
+    messages_.push_back(received);
+    const std::string& identifier = received.identifier;
+    if (identifier == "_sessionStart" && !violation) {
+        const auto client_session = received.content.int_at("_sid");
+        session_id_ = (std::uint64_t{fake_companion_session} << 32) |
+                      static_cast<std::uint32_t>(*client_session);
+    }
+    if (received.kind != request_kind || quirks_.unanswered.contains(identifier))
+        return;  // events need no answer; a stalled device gives none
     OpackDict reply{{"_i", identifier}, {"_t", response_kind}};
     if (const auto transaction = message.int_at("_x"))
         reply.emplace_back("_x", *transaction);
-    if (identifier == "_systemInfo") {
+    if (violation) {
+        reply.emplace_back("_em", "fake Apple TV: " + *violation);
+        reply.emplace_back("_ec", 1);
+    } else if (quirks_.refused.contains(identifier)) {
+        reply.emplace_back("_em", "No request handler");
+        reply.emplace_back("_ec", 1);
+    } else if (identifier == "_systemInfo") {
         reply.emplace_back("_c", system_info_reply(state_));
     } else if (identifier == "_sessionStart") {
-        reply.emplace_back("_c", OpackDict{{"_sid", std::int64_t{0x12345678}}});
+        reply.emplace_back("_c", OpackDict{{"_sid", std::int64_t{fake_companion_session}}});
     } else if (identifier == "FetchAttentionState") {
         reply.emplace_back("_c", OpackDict{{"state", 3}});
     } else if (identifier == "_touchStart" || identifier == "_tiStart" ||
@@ -157,6 +213,63 @@ void FakeCompanionSession::handle_opack(const OpackValue& message, Output& out) 
         reply.emplace_back("_ec", 1);
     }
     send(FrameType::e_opack, companion::opack_encode(reply), out);
+}
+
+bool FakeCompanionSession::seen(const std::string& identifier) const {
+    return std::find(seen_.begin(), seen_.end(), identifier) != seen_.end();
+}
+
+std::optional<std::string> FakeCompanionSession::check(const CompanionMessage& message) const {
+    const std::string& identifier = message.identifier;
+    const OpackValue& content = message.content;
+    if (const auto expected = introduction_kind(identifier); expected && message.kind != *expected)
+        return identifier + " came with the wrong message kind";
+    if (identifier == "_systemInfo") {
+        if (seen_.size() != 1)
+            return "_systemInfo was not the first message";
+        const auto remote_id = content.string_at("_i");
+        if (!remote_id || !is_hex(*remote_id, 12))
+            return "_systemInfo has no _i of 12 hex digits";
+        if (!content.bytes_at("_idsID") || !content.string_at("_pubID") ||
+            !content.string_at("name") || !content.string_at("model")) {
+            return "_systemInfo lacks _idsID, _pubID, name or model";
+        }
+        return std::nullopt;
+    }
+    if (!seen("_systemInfo"))
+        return identifier + " came before _systemInfo";
+    if (identifier == "_touchStart") {
+        if (!is_number(content.find("_height")) || !is_number(content.find("_width")) ||
+            !content.int_at("_tFl")) {
+            return "_touchStart lacks _height, _width or _tFl";
+        }
+        return std::nullopt;
+    }
+    if (identifier == "_sessionStart") {
+        if (!seen("_touchStart"))
+            return "_sessionStart came before _touchStart";
+        if (content.string_at("_srvT") != remote_service || !content.int_at("_sid"))
+            return "_sessionStart lacks the remote service or a _sid";
+        return std::nullopt;
+    }
+    if (!session_id_)
+        return identifier + " came before a session was started";
+    if (identifier == "TVRCSessionStart" && !content.string_at("ProtocolVersionKey"))
+        return "TVRCSessionStart lacks ProtocolVersionKey";
+    if (identifier == "_tiStart" && !seen("TVRCSessionStart"))
+        return "_tiStart came before TVRCSessionStart";
+    if (identifier == "_interest" && !is_event_list(content.find("_regEvents")) &&
+        !is_event_list(content.find("_deregEvents"))) {
+        return "_interest lacks _regEvents or _deregEvents";
+    }
+    if (identifier == "_sessionStop") {
+        const auto stopped = content.int_at("_sid");
+        if (content.string_at("_srvT") != remote_service || !stopped ||
+            static_cast<std::uint64_t>(*stopped) != *session_id_) {
+            return "_sessionStop does not name the remote service and this session's id";
+        }
+    }
+    return std::nullopt;
 }
 
 void FakeCompanionSession::send(FrameType type, ByteView payload, Output& out) {
@@ -234,7 +347,7 @@ asio::awaitable<void> FakeCompanion::accept_loop() {
 }
 
 asio::awaitable<void> FakeCompanion::serve(std::list<asio::ip::tcp::socket>::iterator socket) {
-    FakeCompanionSession session(state_);
+    FakeCompanionSession session(state_, quirks_);
     std::array<std::uint8_t, 16 * 1024> chunk{};
     while (!stopping_) {
         std::error_code ec;
@@ -242,11 +355,10 @@ asio::awaitable<void> FakeCompanion::serve(std::list<asio::ip::tcp::socket>::ite
             asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
         if (ec)
             break;
-        const std::size_t seen_before = session.messages_seen().size();
+        const std::size_t seen_before = session.messages().size();
+        const std::size_t violations_before = session.violations().size();
         auto out = session.receive(ByteView(chunk.data(), count));
-        const auto& seen = session.messages_seen();
-        seen_.insert(seen_.end(), seen.begin() + static_cast<std::ptrdiff_t>(seen_before),
-                     seen.end());
+        record(session, seen_before, violations_before);
         if (!out.bytes.empty()) {
             co_await asio::async_write(*socket, asio::buffer(out.bytes),
                                        asio::redirect_error(asio::use_awaitable, ec));
@@ -259,6 +371,22 @@ asio::awaitable<void> FakeCompanion::serve(std::list<asio::ip::tcp::socket>::ite
     std::error_code ignored;
     socket->close(ignored);
     sockets_.erase(socket);
+}
+
+void FakeCompanion::record(const FakeCompanionSession& session, std::size_t seen_before,
+                           std::size_t violations_before) {
+    const auto& messages = session.messages();
+    for (std::size_t i = seen_before; i < messages.size(); ++i) {
+        seen_.push_back(messages[i].identifier);
+        messages_.push_back(messages[i]);
+        if (messages[i].identifier == "_sessionStop" && session_stop_)
+            session_stop_(
+                static_cast<std::uint64_t>(messages[i].content.int_at("_sid").value_or(0)));
+    }
+    const auto& violations = session.violations();
+    violations_.insert(violations_.end(),
+                       violations.begin() + static_cast<std::ptrdiff_t>(violations_before),
+                       violations.end());
 }
 
 void FakeCompanion::drop_connections() {

@@ -1,14 +1,18 @@
 // The device side of the Companion link, as an Apple TV plays it: HAP pair-setup with a PIN in
 // PS_* frames, pair-verify in PV_* frames, then encrypted E_OPACK requests (_systemInfo,
 // _sessionStart, ...) and events. Shares identity, PIN and paired clients with the MRP fake.
+// It records every message and checks the introduction of protocols.md §6.5 (order and
+// required fields); a request that breaks a rule is refused with `_em` and noted.
 #pragma once
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -22,10 +26,27 @@
 
 namespace atv::fakes {
 
+// The session id the fake answers _sessionStart with.
+inline constexpr std::uint32_t fake_companion_session = 0x12345678;
+
+// One E_OPACK message as the fake received it.
+struct CompanionMessage {
+    std::string identifier;         // `_i`
+    std::int64_t kind = 0;          // `_t`: 1 event, 2 request
+    companion::OpackValue content;  // `_c`
+};
+
+// Requests (by `_i`) the fake answers differently from an Apple TV in good health.
+struct FakeCompanionQuirks {
+    std::set<std::string> unanswered;  // never answered, as by a stalled device
+    std::set<std::string> refused;     // answered "No request handler", as by older tvOS
+};
+
 // One connection, socket-free: bytes from the client in, bytes to the client out.
 class FakeCompanionSession {
   public:
-    explicit FakeCompanionSession(FakeAtvState& state) : state_(state) {}
+    explicit FakeCompanionSession(FakeAtvState& state, FakeCompanionQuirks quirks = {})
+        : state_(state), quirks_(std::move(quirks)) {}
 
     struct Output {
         Bytes bytes;
@@ -36,12 +57,20 @@ class FakeCompanionSession {
     [[nodiscard]] bool encrypted() const { return cipher_.has_value(); }
     // `_i` of every E_OPACK message received, in order.
     [[nodiscard]] const std::vector<std::string>& messages_seen() const { return seen_; }
+    [[nodiscard]] const std::vector<CompanionMessage>& messages() const { return messages_; }
+    // The rules of §6.5 the client broke, in words.
+    [[nodiscard]] const std::vector<std::string>& violations() const { return violations_; }
+    // (our session id << 32) | the client's, once _sessionStart went through.
+    [[nodiscard]] std::optional<std::uint64_t> session_id() const { return session_id_; }
 
   private:
     void handle(companion::FrameReader::Complete complete, Output& out);
     void handle_setup(ByteView tlv8, Output& out);
     void handle_verify(ByteView tlv8, bool first, Output& out);
     void handle_opack(const companion::OpackValue& message, Output& out);
+    // Why the message breaks the introduction's rules; nullopt when it keeps them.
+    std::optional<std::string> check(const CompanionMessage& message) const;
+    [[nodiscard]] bool seen(const std::string& identifier) const;
     void send(companion::FrameType type, ByteView payload, Output& out);
     void send_auth(companion::FrameType type, ByteView tlv8, Output& out);
 
@@ -50,7 +79,11 @@ class FakeCompanionSession {
     std::optional<hap::CompanionCipher> cipher_;
     std::optional<hap::PairSetupAccessory> setup_;
     std::optional<hap::PairVerifyAccessory> verify_;
+    FakeCompanionQuirks quirks_;
     std::vector<std::string> seen_;
+    std::vector<CompanionMessage> messages_;
+    std::vector<std::string> violations_;
+    std::optional<std::uint64_t> session_id_;
 };
 
 // Serves FakeCompanionSession over TCP on one executor, for a state the caller owns.
@@ -65,12 +98,23 @@ class FakeCompanion {
     [[nodiscard]] std::size_t open_connections() const { return sockets_.size(); }
     // `_i` of every E_OPACK message received over all connections.
     [[nodiscard]] const std::vector<std::string>& messages_seen() const { return seen_; }
+    [[nodiscard]] const std::vector<CompanionMessage>& messages() const { return messages_; }
+    [[nodiscard]] const std::vector<std::string>& violations() const { return violations_; }
+    // How requests are answered on the connections accepted from now on.
+    void set_quirks(FakeCompanionQuirks quirks) { quirks_ = std::move(quirks); }
+    // Called with the session id of every _sessionStop received.
+    void on_session_stop(std::function<void(std::uint64_t session_id)> callback) {
+        session_stop_ = std::move(callback);
+    }
     void drop_connections();
     asio::awaitable<void> stop();
 
   private:
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(std::list<asio::ip::tcp::socket>::iterator socket);
+    // Adds what a session received since the given counts to the logs of all connections.
+    void record(const FakeCompanionSession& session, std::size_t seen_before,
+                std::size_t violations_before);
     void task_finished();
 
     asio::any_io_executor executor_;
@@ -78,7 +122,11 @@ class FakeCompanion {
     std::uint16_t requested_port_;
     asio::ip::tcp::acceptor acceptor_;
     std::list<asio::ip::tcp::socket> sockets_;
+    FakeCompanionQuirks quirks_;
     std::vector<std::string> seen_;
+    std::vector<CompanionMessage> messages_;
+    std::vector<std::string> violations_;
+    std::function<void(std::uint64_t session_id)> session_stop_;
     std::uint16_t port_ = 0;
     int active_tasks_ = 0;
     bool stopping_ = false;
