@@ -79,7 +79,10 @@ void PairingObject::restart_idle_timer() {
     idle_timer_.expires_after(idle_timeout_);
     idle_timer_.async_wait([weak = weak_from_this()](std::error_code ec) {
         auto self = weak.lock();
-        if (ec || !self || self->step_running_) {
+        // A wait that fired just as the timer was restarted (its handler already queued) is
+        // stale: the new expiry lies ahead.
+        if (ec || !self || self->step_running_ ||
+            self->idle_timer_.expiry() > std::chrono::steady_clock::now()) {
             return;
         }
         spdlog::info("{} pairing handler unused for too long; closing it", self->Protocol());
@@ -199,8 +202,14 @@ asio::awaitable<void> PairingObject::finish_step() {
 void PairingObject::Close(sdbus::Result<>&& result) {
     guarded([&] {
         Authorization::require_owner(current_caller(getObject()), owner_);
+        // asio posts, rather than runs, the completion of a coroutine that never suspended (a
+        // handler with nothing left to close): the reply would then queue behind the
+        // unregister shut_down() posts. Yielding first makes the reply go out at once.
         reply_later(context_.io, context_.loop, std::move(result),
-                    [self = shared_from_this()]() { return self->shut_down(); });
+                    [self = shared_from_this()]() -> asio::awaitable<void> {
+                        co_await asio::post(self->context_.io, asio::use_awaitable);
+                        co_await self->shut_down();
+                    });
     });
 }
 

@@ -1,6 +1,7 @@
 // fake-atv: the fake Apple TV as a program. Serves MRP on 127.0.0.1 and announces itself
 // through avahi-daemon like an Apple TV 4K. Prints "PIN <digits>" when a pairing shows a PIN
-// and "READY <mrp-port>" once it listens and its services are established.
+// and "READY <mrp-port>" once it listens and its services are established. With --dmap it also
+// serves DMAP and prints "DMAP LOGIN <session>" and "DMAP LOGOUT <session>".
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -16,12 +17,14 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <set>
 #include <string>
 #include <string_view>
 
 #include "avahi_publisher.hpp"
 #include "fake_atv.hpp"
 #include "fake_companion.hpp"
+#include "fake_dmap.hpp"
 
 namespace {
 
@@ -32,11 +35,14 @@ constexpr const char* usage =
     "                [--pin DIGITS] [--state FILE] [--bind ADDRESS] [--no-publish]\n"
     "                [--misbehave wrong-proof|stall-setup|drop-handshake|reject-credentials|"
     "back-off]\n"
-    "                [--back-off SECONDS] [--verbose]\n";
+    "                [--back-off SECONDS] [--dmap] [--dmap-credentials 0xGUID|UUID]\n"
+    "                [--verbose]\n";
 
 struct Options {
     FakeAtvConfig config;
     bool publish = true;
+    bool dmap = false;
+    std::set<std::string> dmap_credentials;
     bool verbose = false;
 };
 
@@ -98,6 +104,11 @@ Options parse_options(int argc, char** argv) {
             config.misbehaviour = *mode;
         } else if (arg == "--back-off") {
             config.back_off = std::chrono::seconds(parse_number(value(), 86400, "--back-off"));
+        } else if (arg == "--dmap") {
+            options.dmap = true;
+        } else if (arg == "--dmap-credentials") {
+            options.dmap = true;
+            options.dmap_credentials.insert(value());
         } else if (arg == "--verbose" || arg == "-v") {
             options.verbose = true;
         } else if (arg == "--help" || arg == "-h") {
@@ -127,9 +138,18 @@ int main(int argc, char** argv) {
     fake.state().on_pin([](const std::string& pin) { print_line("PIN " + pin); });
     // Companion on a port of its own, sharing the fake's identity and paired clients.
     atv::fakes::FakeCompanion companion(io.get_executor(), fake.state());
+    atv::fakes::FakeDmapConfig dmap_config;
+    dmap_config.name = options.config.name;
+    dmap_config.bind_address = options.config.bind_address;
+    dmap_config.credentials = options.dmap_credentials;
+    atv::fakes::FakeDmap dmap(io.get_executor(), dmap_config);
+    dmap.service().on_event([](const std::string& event) { print_line("DMAP " + event); });
     try {
         fake.start();
         companion.start();
+        if (options.dmap) {
+            dmap.start();
+        }
     } catch (const std::exception& error) {
         spdlog::error("cannot listen on {}:{}: {}", options.config.bind_address,
                       options.config.port, error.what());
@@ -139,6 +159,9 @@ int main(int argc, char** argv) {
     spdlog::info("{} ({}) serves MRP on {}:{}", options.config.name,
                  fake.state().unique_identifier(), options.config.bind_address, port);
     spdlog::info("and Companion on {}:{}", options.config.bind_address, companion.port());
+    if (options.dmap) {
+        spdlog::info("and DMAP on {}:{}", options.config.bind_address, dmap.port());
+    }
 
     asio::signal_set signals(io, SIGTERM, SIGINT);
     int exit_code = 0;
@@ -154,6 +177,7 @@ int main(int argc, char** argv) {
             [&]() -> asio::awaitable<void> {
                 co_await fake.stop();
                 co_await companion.stop();
+                co_await dmap.stop();
                 signals.cancel();  // the last piece of work: io.run() returns
             },
             asio::detached);
@@ -173,6 +197,10 @@ int main(int argc, char** argv) {
             atv::to_hex(fake.state().identity().keys.public_key), port);
         for (auto& service : services) {
             if (service.type == "_companion-link._tcp") service.port = companion.port();
+        }
+        if (options.dmap) {
+            services.push_back(atv::fakes::dmap_service(options.config.name, options.config.mac,
+                                                        dmap.port()));
         }
         publisher = std::make_unique<atv::fakes::AvahiPublisher>(
             std::move(services),
