@@ -108,9 +108,18 @@ asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_dmap(
                                                       reply.reason);
     }
     const std::uint32_t session = parse_login_reply(reply.body);
+    auto connection = std::make_unique<DmapConnection>(executor, address, port, session);
+    // As a remote does: one play status (revision 0 answers at once) proves the session works.
+    const HttpMessage status =
+        co_await connection->get("/ctrl-int/1/playstatusupdate?revision-number=0", timeout);
+    if (status.status != 200) {
+        co_await connection->close();
+        throw Error(ErrorKind::connection_failed, "the Apple TV answered the first play status "
+                                                  "with HTTP " + std::to_string(status.status));
+    }
+    (void)decode_one(status.body, "cmst");
     spdlog::info("dmap: logged in to {}:{}", address, port);
-    co_return std::make_unique<DmapConnection>(std::move(executor), std::move(address), port,
-                                               session);
+    co_return connection;
 }
 
 }  // namespace atv::dmap

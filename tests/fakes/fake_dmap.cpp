@@ -68,6 +68,13 @@ std::string FakeDmapService::answer(const dmap::HttpMessage& request) {
     if (!session || !sessions_.contains(*session)) {
         return empty(403, "Forbidden");
     }
+    if (path == "/ctrl-int/1/playstatusupdate") {
+        constexpr std::uint8_t stopped = 2;
+        ++play_status_requests_;
+        return tagged(200, dmap::encode_container("cmst", {dmap::encode_uint("mstt", status_ok, 4),
+                                                           dmap::encode_uint("cmsr", 1, 4),
+                                                           dmap::encode_uint("caps", stopped, 1)}));
+    }
     return empty(404, "Not Found");
 }
 

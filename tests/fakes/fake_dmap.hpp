@@ -1,6 +1,6 @@
 // The DMAP side of the fake Apple TV (an Apple TV 3 speaks it on port 3689): `/login` with a
 // pairing GUID it trusts (or a Home Sharing id) opens a session, `/logout` ends it,
-// `/server-info` answers anyone. Which GUIDs it trusts is set by the test: the device learns
+// `/server-info` answers anyone, `/ctrl-int/1/playstatusupdate` a logged-in session. Which GUIDs it trusts is set by the test: the device learns
 // them through reverse pairing, which the test plays itself.
 #pragma once
 #include <asio/any_io_executor.hpp>
@@ -33,6 +33,7 @@ class FakeDmapService {
 
     [[nodiscard]] const FakeDmapConfig& config() const { return config_; }
     [[nodiscard]] const std::set<std::uint32_t>& sessions() const { return sessions_; }
+    [[nodiscard]] std::size_t play_status_requests() const { return play_status_requests_; }
     // Called with "LOGIN <id>" and "LOGOUT <id>" as sessions open and close.
     void on_event(std::function<void(const std::string&)> handler) { event_ = std::move(handler); }
 
@@ -44,6 +45,7 @@ class FakeDmapService {
     FakeDmapConfig config_;
     std::set<std::uint32_t> sessions_;
     std::uint32_t next_session_ = 0x1000;
+    std::size_t play_status_requests_ = 0;
     std::function<void(const std::string&)> event_;
 };
 

@@ -9,6 +9,7 @@
 
 #include "atv/error.hpp"
 #include "dmap/connection.hpp"
+#include "dmap/tags.hpp"
 #include "fake_dmap.hpp"
 #include "run_coroutine.hpp"
 
@@ -50,6 +51,7 @@ TEST_F(DmapLoopback, LogsInWithThePairingGuidAndOutOnClose) {
     EXPECT_EQ(connection->protocol(), Protocol::dmap);
     const auto session = static_cast<DmapConnection&>(*connection).session_id();
     EXPECT_EQ(fake_.service().sessions().count(session), 1u);
+    EXPECT_EQ(fake_.service().play_status_requests(), 1u);  // asked once while connecting
     run(io_, connection->close());
     EXPECT_TRUE(fake_.service().sessions().empty());
     EXPECT_EQ(events_, (std::vector<std::string>{"LOGIN " + std::to_string(session),
@@ -69,6 +71,9 @@ TEST_F(DmapLoopback, RequestsCarryTheSessionId) {
     auto& dmap = static_cast<DmapConnection&>(*connection);
     // The fake answers 404 to a known session and 403 to anything else.
     EXPECT_EQ(run(io_, dmap.get("/ctrl-int/1/nothing", 2000ms)).status, 404);
+    const auto status = run(io_, dmap.get("/ctrl-int/1/playstatusupdate?revision-number=0", 2000ms));
+    EXPECT_EQ(status.status, 200);
+    EXPECT_EQ(decode_one(status.body, "cmst").find("caps")->as_uint(), 2u);
     run(io_, connection->close());
     EXPECT_THROW(run(io_, dmap.get("/ctrl-int/1/nothing", 2000ms)), Error);
 }
