@@ -36,6 +36,7 @@ constexpr const char* usage =
     "                [--misbehave wrong-proof|stall-setup|drop-handshake|reject-credentials|"
     "back-off]\n"
     "                [--back-off SECONDS] [--dmap] [--dmap-credentials 0xGUID|UUID]\n"
+    "                [--dmap-home-sharing UUID]\n"
     "                [--verbose]\n";
 
 struct Options {
@@ -43,6 +44,7 @@ struct Options {
     bool publish = true;
     bool dmap = false;
     std::set<std::string> dmap_credentials;
+    std::string home_sharing;  // announced as hG and accepted by /login
     bool verbose = false;
 };
 
@@ -109,6 +111,10 @@ Options parse_options(int argc, char** argv) {
         } else if (arg == "--dmap-credentials") {
             options.dmap = true;
             options.dmap_credentials.insert(value());
+        } else if (arg == "--dmap-home-sharing") {
+            options.dmap = true;
+            options.home_sharing = value();
+            options.dmap_credentials.insert(options.home_sharing);
         } else if (arg == "--verbose" || arg == "-v") {
             options.verbose = true;
         } else if (arg == "--help" || arg == "-h") {
@@ -201,6 +207,9 @@ int main(int argc, char** argv) {
         if (options.dmap) {
             services.push_back(atv::fakes::dmap_service(options.config.name, options.config.mac,
                                                         dmap.port()));
+            if (!options.home_sharing.empty()) {
+                services.back().txt.push_back("hG=" + options.home_sharing);
+            }
         }
         publisher = std::make_unique<atv::fakes::AvahiPublisher>(
             std::move(services),

@@ -172,6 +172,20 @@ def test_finish_times_out_when_the_device_never_calls(client, fake):
     client.wait_for(lambda: handler not in client.managed_objects(), what="handler gone")
 
 
+def test_home_sharing_connects_without_pairing(client, fake):
+    home_sharing = "12345678-90AB-CDEF-1234-567890ABCDEF"
+    device = fake("Dmap Shared", "fake-atv-d004", "AA:BB:CC:00:0D:04",
+                  "--dmap-home-sharing", home_sharing)
+    path = find_dmap_device(client, "fake-atv-d004")
+    assert client.get(path + "/dmap", SERVICE, "Pairing") == "optional"
+    assert client.get(path + "/dmap", SERVICE, "Paired") is False
+    client.atvd(path, DEVICE, "Connect")
+    assert client.get(path, DEVICE, "ConnectedProtocols") == ["dmap"]
+    session = device.expect("DMAP LOGIN ").split()[2]
+    client.atvd(path, DEVICE, "Close")
+    assert device.expect("DMAP LOGOUT ").split()[2] == session
+
+
 def test_connect_with_an_untrusted_guid_fails_and_credentials_are_checked(client, fake):
     fake("Dmap Strict", "fake-atv-d003", "AA:BB:CC:00:0D:03", "--dmap")
     path = find_dmap_device(client, "fake-atv-d003")
