@@ -282,7 +282,9 @@ void DeviceObject::Pair(sdbus::Result<sdbus::ObjectPath>&& result, std::string p
                             "a " + protocol_name +
                                 " pairing handler exists already; Close it first");
         }
-        auto handler = atv::pair(context_.io.get_executor(), config_, protocol, parsed.pairing,
+        atv::PairingOptions pairing = parsed.pairing;
+        pairing.timeout = parsed.timeout.value_or(context_.settings.default_pairing_timeout);
+        auto handler = atv::pair(context_.io.get_executor(), config_, protocol, pairing,
                                  context_.identity);
         const std::string path = path_ + "/" + protocol_name + "/pairing";
         PairingObject::Hooks hooks;

@@ -77,7 +77,10 @@ void PairingObject::restart_idle_timer() {
     idle_timer_.expires_after(idle_timeout_);
     idle_timer_.async_wait([weak = weak_from_this()](std::error_code ec) {
         auto self = weak.lock();
-        if (ec || !self || self->step_running_) {
+        // A wait that fired just as the timer was restarted (its handler already queued) is
+        // stale: the new expiry lies ahead.
+        if (ec || !self || self->step_running_ ||
+            self->idle_timer_.expiry() > std::chrono::steady_clock::now()) {
             return;
         }
         spdlog::info("{} pairing handler unused for too long; closing it", self->Protocol());

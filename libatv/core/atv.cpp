@@ -3,16 +3,23 @@
 
 #include <spdlog/spdlog.h>
 
+#include <asio/io_context.hpp>
 #include <asio/this_coro.hpp>
+#include <algorithm>
 #include <exception>
+#include <optional>
 
+#include "atv/discovery.hpp"
 #include "atv/error.hpp"
 #include "companion/connection.hpp"
 #include "companion/pairing.hpp"
+#include "dmap/connection.hpp"
+#include "dmap/pairing.hpp"
 #include "hap/credentials.hpp"
 #include "hap/identity.hpp"
 #include "mrp/connection.hpp"
 #include "mrp/pairing.hpp"
+#include "raop/connection.hpp"
 
 namespace atv {
 
@@ -48,9 +55,69 @@ bool companion_usable(const DeviceConfig& device, const CredentialsMap& credenti
     return service != nullptr && service->enabled && credentials.contains(Protocol::companion);
 }
 
+// DMAP logs in with stored credentials or, for Home Sharing, with the announced hG.
+std::optional<std::string> dmap_credentials(const DeviceConfig& device,
+                                            const CredentialsMap& credentials) {
+    const ServiceConfig* service = device.service(Protocol::dmap);
+    if (service == nullptr || !service->enabled) {
+        return std::nullopt;
+    }
+    if (const auto stored = credentials.find(Protocol::dmap); stored != credentials.end()) {
+        return stored->second;
+    }
+    if (const auto home_sharing = get_property(service->properties, "hG")) {
+        return std::string(*home_sharing);
+    }
+    return std::nullopt;
+}
+
+// RAOP alone carries no remote control: it is connected only on a device offering nothing
+// else this build connects (a speaker such as an AirPort Express or shairport-sync).
+bool raop_only(const DeviceConfig& device) {
+    const ServiceConfig* service = device.service(Protocol::raop);
+    if (service == nullptr || !service->enabled ||
+        service->pairing == PairingRequirement::disabled ||
+        service->pairing == PairingRequirement::unsupported) {
+        return false;
+    }
+    return std::none_of(device.services.begin(), device.services.end(),
+                        [](const ServiceConfig& other) {
+                            return other.enabled && (other.protocol == Protocol::mrp ||
+                                                     other.protocol == Protocol::companion ||
+                                                     other.protocol == Protocol::dmap);
+                        });
+}
+
+// The io_context behind an executor: Avahi's poll adapter needs the context itself.
+asio::io_context& io_context_of(const asio::any_io_executor& executor) {
+    const auto* inner = executor.target<asio::io_context::executor_type>();
+    if (inner == nullptr) {
+        throw Error(ErrorKind::not_supported, "DMAP pairing needs an io_context executor");
+    }
+    return inner->context();
+}
+
+// Runs `connecting`; on failure closes what is connected already, then rethrows.
+asio::awaitable<void> add_connection(
+    std::vector<std::unique_ptr<ProtocolConnection>>& connections,
+    asio::awaitable<std::unique_ptr<ProtocolConnection>> connecting) {
+    std::exception_ptr failure;
+    try {
+        connections.push_back(co_await std::move(connecting));
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    if (failure) {
+        for (auto& connection : connections) co_await connection->close();
+        std::rethrow_exception(failure);
+    }
+}
+
 }  // namespace
 
-std::vector<Protocol> supported_protocols() { return {Protocol::mrp, Protocol::companion}; }
+std::vector<Protocol> supported_protocols() {
+    return {Protocol::mrp, Protocol::companion, Protocol::dmap, Protocol::raop};
+}
 
 void validate_credentials(Protocol protocol, std::string_view credentials) {
     switch (protocol) {
@@ -66,9 +133,7 @@ void validate_credentials(Protocol protocol, std::string_view credentials) {
             }
             return;
         case Protocol::dmap:
-            if (credentials.empty()) {
-                throw Error(ErrorKind::invalid_arguments, "DMAP credentials must not be empty");
-            }
+            dmap::validate_credentials(credentials);
             return;
     }
 }
@@ -91,10 +156,13 @@ std::unique_ptr<PairingHandler> pair(asio::any_io_executor executor, const Devic
             return std::make_unique<companion::CompanionPairingHandler>(
                 std::move(executor), device.address, service.port, client_identity(identity),
                 options);
+        case Protocol::dmap:
+            return std::make_unique<dmap::DmapPairingHandler>(io_context_of(executor), options,
+                                                              options.timeout);
         default:
             throw Error(ErrorKind::not_supported,
                         "this build of atvd cannot pair " + std::string(to_string(protocol)) +
-                            " yet (it can pair: mrp, companion)");
+                            " yet (it can pair: mrp, companion, dmap)");
     }
 }
 
@@ -154,20 +222,22 @@ asio::awaitable<std::unique_ptr<DeviceConnection>> connect(const DeviceConfig& d
         const ServiceConfig& service = *device.service(Protocol::companion);
         const auto hap_credentials =
             hap::HapCredentials::parse(credentials.at(Protocol::companion));
-        // A failure here must not leave the MRP connection behind.
-        std::exception_ptr failure;
-        try {
-            auto connecting = companion::connect_companion(
-                executor, device.address, service.port, hap_credentials, timeout,
-                companion::remote_id_for(identity.client_id, identity.seed.view()));
-            connections.push_back(co_await std::move(connecting));
-        } catch (...) {
-            failure = std::current_exception();
-        }
-        if (failure) {
-            for (auto& connection : connections) co_await connection->close();
-            std::rethrow_exception(failure);
-        }
+        auto connecting = companion::connect_companion(
+            executor, device.address, service.port, hap_credentials, timeout,
+            companion::remote_id_for(identity.client_id, identity.seed.view()));
+        co_await add_connection(connections, std::move(connecting));
+    }
+    if (const auto login = dmap_credentials(device, credentials)) {
+        const ServiceConfig& service = *device.service(Protocol::dmap);
+        auto connecting =
+            dmap::connect_dmap(executor, device.address, service.port, *login, timeout);
+        co_await add_connection(connections, std::move(connecting));
+    }
+    if (connections.empty() && raop_only(device)) {
+        const ServiceConfig& service = *device.service(Protocol::raop);
+        auto connecting = raop::connect_raop(executor, device.address, service.port,
+                                             service.properties, timeout);
+        co_await add_connection(connections, std::move(connecting));
     }
     if (connections.empty()) {
         const ServiceConfig* mrp_service = device.service(Protocol::mrp);
@@ -175,9 +245,14 @@ asio::awaitable<std::unique_ptr<DeviceConnection>> connect(const DeviceConfig& d
             throw Error(ErrorKind::authentication_failed,
                         "the device is not paired; pair mrp first (Device1.Pair)");
         }
+        const ServiceConfig* dmap_service = device.service(Protocol::dmap);
+        if (dmap_service != nullptr && dmap_service->enabled) {
+            throw Error(ErrorKind::authentication_failed,
+                        "the device is not paired; pair dmap first (Device1.Pair)");
+        }
         throw Error(ErrorKind::not_supported,
                     "no protocol this build can connect with is offered and paired (it can "
-                    "connect: mrp, companion)");
+                    "connect: mrp, companion, dmap, and raop on speakers)");
     }
     co_return std::make_unique<DeviceConnection>(std::move(connections));
 }

@@ -77,6 +77,14 @@ std::vector<PublishedService> apple_tv_services(const std::string& name, const s
     return services;
 }
 
+PublishedService dmap_service(const std::string& name, const std::string& mac, std::uint16_t port) {
+    return {"0000" + without_colons(mac),
+            "_touch-able._tcp",
+            port,
+            {"CtlN=" + name, "DvTy=AppleTV", "Ver=131077", "DbId=" + without_colons(mac) + "0000",
+             "txtvers=1", "OSsi=0x1F6"}};
+}
+
 AvahiPublisher::AvahiPublisher(std::vector<PublishedService> services, Established on_established,
                                Failed on_failure)
     : services_(std::move(services)),

@@ -56,4 +56,8 @@ std::vector<PublishedService> apple_tv_services(const std::string& name, const s
                                                 const std::string& public_key_hex,
                                                 std::uint16_t mrp_port);
 
+// The `_touch-able._tcp` service of an Apple TV 3 speaking DMAP on `port`; its identifier
+// (the instance name) is the MAC's 12 hex digits after four zeros.
+PublishedService dmap_service(const std::string& name, const std::string& mac, std::uint16_t port);
+
 }  // namespace atv::fakes

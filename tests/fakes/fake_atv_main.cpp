@@ -1,7 +1,8 @@
 // fake-atv: the fake Apple TV as a program. Serves MRP on 127.0.0.1 and announces itself
 // through avahi-daemon like an Apple TV 4K. Prints "PIN <digits>" when a pairing shows a PIN
 // and "READY <mrp-port>" once it listens and its services are established, and
-// "SESSION-STOP <16 hex digits>" when a Companion client stops its session.
+// "SESSION-STOP <16 hex digits>" when a Companion client stops its session. With --dmap it also
+// serves DMAP and prints "DMAP LOGIN <session>" and "DMAP LOGOUT <session>".
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -17,12 +18,14 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <set>
 #include <string>
 #include <string_view>
 
 #include "avahi_publisher.hpp"
 #include "fake_atv.hpp"
 #include "fake_companion.hpp"
+#include "fake_dmap.hpp"
 
 namespace {
 
@@ -32,11 +35,16 @@ constexpr const char* usage =
     "usage: fake-atv [--name NAME] [--id ID] [--mac AA:BB:CC:DD:EE:FF] [--mrp-port PORT]\n"
     "                [--pin DIGITS] [--state FILE] [--bind ADDRESS] [--no-publish]\n"
     "                [--misbehave MODE] [--list-misbehaviours]\n"
-    "                [--back-off SECONDS] [--verbose]\n";
+    "                [--back-off SECONDS] [--dmap] [--dmap-credentials 0xGUID|UUID]\n"
+    "                [--dmap-home-sharing UUID]\n"
+    "                [--verbose]\n";
 
 struct Options {
     FakeAtvConfig config;
     bool publish = true;
+    bool dmap = false;
+    std::set<std::string> dmap_credentials;
+    std::string home_sharing;  // announced as hG and accepted by /login
     bool verbose = false;
 };
 
@@ -103,6 +111,15 @@ Options parse_options(int argc, char** argv) {
             config.misbehaviour = *mode;
         } else if (arg == "--back-off") {
             config.back_off = std::chrono::seconds(parse_number(value(), 86400, "--back-off"));
+        } else if (arg == "--dmap") {
+            options.dmap = true;
+        } else if (arg == "--dmap-credentials") {
+            options.dmap = true;
+            options.dmap_credentials.insert(value());
+        } else if (arg == "--dmap-home-sharing") {
+            options.dmap = true;
+            options.home_sharing = value();
+            options.dmap_credentials.insert(options.home_sharing);
         } else if (arg == "--verbose" || arg == "-v") {
             options.verbose = true;
         } else if (arg == "--help" || arg == "-h") {
@@ -135,9 +152,18 @@ int main(int argc, char** argv) {
     companion.on_session_stop([](std::uint64_t session_id) {
         print_line(fmt::format("SESSION-STOP {:016x}", session_id));
     });
+    atv::fakes::FakeDmapConfig dmap_config;
+    dmap_config.name = options.config.name;
+    dmap_config.bind_address = options.config.bind_address;
+    dmap_config.credentials = options.dmap_credentials;
+    atv::fakes::FakeDmap dmap(io.get_executor(), dmap_config);
+    dmap.service().on_event([](const std::string& event) { print_line("DMAP " + event); });
     try {
         fake.start();
         companion.start();
+        if (options.dmap) {
+            dmap.start();
+        }
     } catch (const std::exception& error) {
         spdlog::error("cannot listen on {}:{}: {}", options.config.bind_address,
                       options.config.port, error.what());
@@ -147,6 +173,9 @@ int main(int argc, char** argv) {
     spdlog::info("{} ({}) serves MRP on {}:{}", options.config.name,
                  fake.state().unique_identifier(), options.config.bind_address, port);
     spdlog::info("and Companion on {}:{}", options.config.bind_address, companion.port());
+    if (options.dmap) {
+        spdlog::info("and DMAP on {}:{}", options.config.bind_address, dmap.port());
+    }
 
     asio::signal_set signals(io, SIGTERM, SIGINT);
     int exit_code = 0;
@@ -162,6 +191,7 @@ int main(int argc, char** argv) {
             [&]() -> asio::awaitable<void> {
                 co_await fake.stop();
                 co_await companion.stop();
+                co_await dmap.stop();
                 signals.cancel();  // the last piece of work: io.run() returns
             },
             asio::detached);
@@ -181,6 +211,13 @@ int main(int argc, char** argv) {
             atv::to_hex(fake.state().identity().keys.public_key), port);
         for (auto& service : services) {
             if (service.type == "_companion-link._tcp") service.port = companion.port();
+        }
+        if (options.dmap) {
+            services.push_back(atv::fakes::dmap_service(options.config.name, options.config.mac,
+                                                        dmap.port()));
+            if (!options.home_sharing.empty()) {
+                services.back().txt.push_back("hG=" + options.home_sharing);
+            }
         }
         publisher = std::make_unique<atv::fakes::AvahiPublisher>(
             std::move(services),

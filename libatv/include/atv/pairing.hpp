@@ -2,6 +2,7 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <chrono>
 #include <string>
 
 #include "atv/types.hpp"
@@ -11,6 +12,8 @@ namespace atv {
 struct PairingOptions {
     std::string name = "atvd";  // how this client appears on the device
     std::string pairing_guid;   // DMAP only: "0x" + 16 hex digits; random when empty
+    // How long the handler may wait for the device (DMAP: finish() waits for the device to call).
+    std::chrono::milliseconds timeout{300000};
 };
 
 // begin() -> pin() -> finish() -> credentials() -> close(). Every step throws atv::Error

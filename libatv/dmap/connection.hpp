@@ -1,0 +1,64 @@
+// A DMAP session with an Apple TV (protocols.md §7.3): `/login` with the pairing GUID (or the
+// Home Sharing id) yields a session id that every later request carries; `/logout` ends it.
+// DMAP is plain request and reply over HTTP, so the session is not tied to one TCP connection:
+// each exchange opens its own.
+#pragma once
+
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "atv/connection.hpp"
+#include "dmap/http.hpp"
+
+namespace atv::dmap {
+
+// The headers a remote sends with every request.
+std::map<std::string, std::string> request_headers(std::string_view address);
+// "/login?pairing-guid=0x…&hasFP=1" or "/login?hsgid=<uuid>&hasFP=1", by the credentials' form.
+std::string login_target(std::string_view credentials);
+// The session id of a /login reply body (mlog → mlid). Throws atv::Error(connection_failed).
+std::uint32_t parse_login_reply(ByteView body);
+
+class DmapConnection : public atv::ProtocolConnection {
+  public:
+    DmapConnection(asio::any_io_executor executor, std::string address, std::uint16_t port,
+                   std::uint32_t session_id);
+    ~DmapConnection() override;
+
+    [[nodiscard]] Protocol protocol() const override { return Protocol::dmap; }
+    // Logs out (best effort: the session is gone on our side either way).
+    asio::awaitable<void> close() override;
+    void on_lost(std::function<void(const std::string& reason)> callback) override;
+
+    [[nodiscard]] std::uint32_t session_id() const { return session_id_; }
+    // One GET with the session id appended; the reply, whatever its status.
+    asio::awaitable<HttpMessage> get(std::string_view target, std::chrono::milliseconds timeout);
+
+  private:
+    asio::any_io_executor executor_;
+    std::string address_;
+    std::uint16_t port_;
+    std::uint32_t session_id_;
+    bool closed_ = false;
+    std::function<void(const std::string&)> on_lost_;
+};
+
+// Logs in and asks for the play status once, within `timeout` each. Throws atv::Error: authentication_failed when the device refuses
+// the credentials, connection_failed or timeout when it cannot be reached or does not answer.
+asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_dmap(
+    asio::any_io_executor executor, std::string address, std::uint16_t port,
+    std::string credentials, std::chrono::milliseconds timeout);
+
+// One GET to address:port within `timeout`, on a connection of its own.
+asio::awaitable<HttpMessage> http_get(asio::any_io_executor executor, const std::string& address,
+                                      std::uint16_t port, std::string_view target,
+                                      std::chrono::milliseconds timeout);
+
+}  // namespace atv::dmap

@@ -1,0 +1,197 @@
+#include "raop/connection.hpp"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <cctype>
+
+#include "atv/discovery.hpp"
+#include "atv/error.hpp"
+
+namespace atv::raop {
+
+namespace {
+
+constexpr std::chrono::seconds request_timeout{4};
+const char* const user_agent = "AirPlay/550.10";
+
+std::string upper(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return text;
+}
+
+bool lists(std::string_view values, std::string_view wanted) {
+    while (!values.empty()) {
+        const std::size_t comma = values.find(',');
+        if (values.substr(0, comma) == wanted) {
+            return true;
+        }
+        values = comma == std::string_view::npos ? std::string_view() : values.substr(comma + 1);
+    }
+    return false;
+}
+
+std::map<std::string, std::string> headers(const RtspIdentity& identity, std::uint32_t cseq) {
+    return {{"CSeq", std::to_string(cseq)},
+            {"DACP-ID", identity.dacp_id},
+            {"Active-Remote", identity.active_remote},
+            {"Client-Instance", identity.dacp_id},
+            {"User-Agent", user_agent}};
+}
+
+// One request and its reply on the session's socket.
+asio::awaitable<dmap::HttpMessage> request(asio::ip::tcp::socket& socket, std::string_view method,
+                                           std::string_view target, std::string_view version,
+                                           std::map<std::string, std::string> fields,
+                                           ByteView body, std::chrono::milliseconds timeout) {
+    const std::string text = dmap::format_request(method, target, version, fields, body);
+    dmap::HttpParser parser(dmap::HttpParser::Kind::response);
+    Bytes buffer;
+    auto reply = co_await dmap::exchange(socket, text, &parser, buffer, timeout);
+    co_return std::move(*reply);
+}
+
+void check_reply(const dmap::HttpMessage& reply, std::string_view what) {
+    if (reply.status == 401 || reply.status == 403) {
+        throw Error(ErrorKind::authentication_failed,
+                    "the receiver wants a password for " + std::string(what) +
+                        " (HTTP " + std::to_string(reply.status) +
+                        "); atvd cannot give RAOP passwords yet");
+    }
+    if (reply.status != 200) {
+        throw Error(ErrorKind::connection_failed, "the receiver answered " + std::string(what) +
+                                                      " with " + std::to_string(reply.status) +
+                                                      " " + reply.reason);
+    }
+}
+
+}  // namespace
+
+bool needs_auth_setup(const Properties& properties) {
+    const auto et = get_property(properties, "et");
+    const auto am = get_property(properties, "am");
+    return et && am && lists(*et, "4") && am->starts_with("AirPort");
+}
+
+Bytes auth_setup_body(ByteView public_key) {
+    Bytes body(1 + public_key.size());
+    body[0] = 0x01;
+    std::copy(public_key.begin(), public_key.end(), body.begin() + 1);
+    return body;
+}
+
+RtspIdentity RtspIdentity::random() {
+    const Bytes remote = random_bytes(4);
+    const std::uint32_t active = (std::uint32_t{remote[0]} << 24) | (std::uint32_t{remote[1]} << 16) |
+                                 (std::uint32_t{remote[2]} << 8) | remote[3];
+    return {upper(to_hex(random_bytes(8))), std::to_string(active)};
+}
+
+// The socket and the watcher's state, shared with the watching coroutine.
+struct RaopConnection::Shared {
+    Shared(asio::ip::tcp::socket socket, RtspIdentity identity, std::uint32_t cseq)
+        : socket(std::move(socket)),
+          identity(std::move(identity)),
+          cseq(cseq),
+          watcher_done(this->socket.get_executor()) {
+        watcher_done.expires_at(asio::steady_timer::time_point::max());
+    }
+    asio::ip::tcp::socket socket;
+    RtspIdentity identity;
+    std::uint32_t cseq;
+    bool closed = false;
+    bool watching = false;
+    asio::steady_timer watcher_done;  // cancelled when the watcher ends
+    std::function<void(const std::string&)> on_lost;
+};
+
+RaopConnection::RaopConnection(asio::ip::tcp::socket socket, RtspIdentity identity,
+                               std::uint32_t cseq)
+    : shared_(std::make_shared<Shared>(std::move(socket), std::move(identity), cseq)) {}
+
+RaopConnection::~RaopConnection() {
+    shared_->closed = true;
+    std::error_code ignored;
+    shared_->socket.close(ignored);
+}
+
+void RaopConnection::start() {
+    shared_->watching = true;
+    // A receiver sends nothing unasked while no stream runs: any read ends only when it closes.
+    asio::co_spawn(
+        shared_->socket.get_executor(),
+        [shared = shared_]() -> asio::awaitable<void> {
+            std::array<std::uint8_t, 512> chunk{};
+            std::error_code ec;
+            while (!ec) {
+                co_await shared->socket.async_read_some(
+                    asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+            }
+            shared->watching = false;
+            shared->watcher_done.cancel();
+            if (!shared->closed && shared->on_lost) {
+                auto callback = std::exchange(shared->on_lost, nullptr);
+                callback("the RAOP receiver closed the connection (" + ec.message() + ")");
+            }
+        },
+        asio::detached);
+}
+
+void RaopConnection::on_lost(std::function<void(const std::string& reason)> callback) {
+    shared_->on_lost = std::move(callback);
+}
+
+asio::awaitable<void> RaopConnection::close() {
+    auto shared = shared_;
+    if (shared->closed) {
+        co_return;
+    }
+    shared->closed = true;
+    shared->on_lost = nullptr;
+    std::error_code ignored;
+    shared->socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    shared->socket.close(ignored);
+    if (shared->watching) {
+        co_await shared->watcher_done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    }
+    spdlog::info("raop: session closed");
+}
+
+asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_raop(
+    asio::any_io_executor executor, std::string address, std::uint16_t port,
+    Properties properties, std::chrono::milliseconds timeout) {
+    auto socket =
+        co_await dmap::connect_within(executor, address, port, timeout, "the RAOP receiver");
+    const RtspIdentity identity = RtspIdentity::random();
+    const auto step_timeout = std::min<std::chrono::milliseconds>(timeout, request_timeout);
+    std::uint32_t cseq = 0;
+    const auto options = co_await request(socket, "OPTIONS", "*", "RTSP/1.0",
+                                          headers(identity, cseq++), {}, step_timeout);
+    check_reply(options, "OPTIONS");
+    spdlog::debug("raop: {} offers {}", address, options.header("public").value_or("?"));
+    if (needs_auth_setup(properties)) {
+        // The receiver only needs a key to be offered; nothing is encrypted with it here.
+        std::array<std::uint8_t, crypto_scalarmult_BYTES> public_key{};
+        const SecretBytes secret(random_bytes(crypto_scalarmult_SCALARBYTES));
+        crypto_scalarmult_base(public_key.data(), secret.data());
+        auto fields = headers(identity, cseq++);
+        fields.emplace("Content-Type", "application/octet-stream");
+        const Bytes body = auth_setup_body(public_key);
+        const auto reply = co_await request(socket, "POST", "/auth-setup", "HTTP/1.1", fields,
+                                            body, step_timeout);
+        check_reply(reply, "/auth-setup");
+    }
+    spdlog::info("raop: connected to {}:{}", address, port);
+    auto connection = std::make_unique<RaopConnection>(std::move(socket), identity, cseq);
+    connection->start();
+    co_return connection;
+}
+
+}  // namespace atv::raop

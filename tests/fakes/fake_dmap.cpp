@@ -1,0 +1,204 @@
+#include "fake_dmap.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/co_spawn.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <charconv>
+
+#include "atv/error.hpp"
+#include "dmap/tags.hpp"
+
+namespace atv::fakes {
+
+namespace {
+
+constexpr std::uint32_t status_ok = 200;
+
+std::string tagged(int status, const Bytes& body) {
+    return dmap::format_response(status, status == 200 ? "OK" : "Error",
+                                 {{"Content-Type", "application/x-dmap-tagged"},
+                                  {"DAAP-Server", "iTunes/11.1b37 (OS X)"}},
+                                 body);
+}
+
+std::string empty(int status, std::string_view reason) {
+    return dmap::format_response(status, reason, {}, {});
+}
+
+std::optional<std::uint32_t> session_of(const std::map<std::string, std::string>& query) {
+    const auto found = query.find("session-id");
+    if (found == query.end()) {
+        return std::nullopt;
+    }
+    std::uint32_t id = 0;
+    const std::string& text = found->second;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), id);
+    if (error != std::errc{} || end != text.data() + text.size()) {
+        return std::nullopt;
+    }
+    return id;
+}
+
+}  // namespace
+
+std::string FakeDmapService::answer(const dmap::HttpMessage& request) {
+    if (request.method != "GET") {
+        return empty(405, "Method Not Allowed");
+    }
+    std::map<std::string, std::string> query;
+    try {
+        query = request.query();
+    } catch (const Error&) {
+        return empty(400, "Bad Request");
+    }
+    const std::string path = request.path();
+    if (path == "/login") {
+        return login(query);
+    }
+    if (path == "/logout") {
+        return logout(query);
+    }
+    if (path == "/server-info") {
+        return tagged(200, dmap::encode_container("msrv", {dmap::encode_uint("mstt", status_ok, 4),
+                                                           dmap::encode_string("minm", config_.name)}));
+    }
+    const auto session = session_of(query);
+    if (!session || !sessions_.contains(*session)) {
+        return empty(403, "Forbidden");
+    }
+    if (path == "/ctrl-int/1/playstatusupdate") {
+        constexpr std::uint8_t stopped = 2;
+        ++play_status_requests_;
+        return tagged(200, dmap::encode_container("cmst", {dmap::encode_uint("mstt", status_ok, 4),
+                                                           dmap::encode_uint("cmsr", 1, 4),
+                                                           dmap::encode_uint("caps", stopped, 1)}));
+    }
+    return empty(404, "Not Found");
+}
+
+std::string FakeDmapService::login(const std::map<std::string, std::string>& query) {
+    std::string presented;
+    if (const auto guid = query.find("pairing-guid"); guid != query.end()) {
+        presented = guid->second;
+    } else if (const auto hsgid = query.find("hsgid"); hsgid != query.end()) {
+        presented = hsgid->second;
+    }
+    if (presented.empty() || !config_.credentials.contains(presented)) {
+        spdlog::info("fake-dmap: refused a login");
+        return empty(503, "Service Unavailable");
+    }
+    const std::uint32_t session = next_session_++;
+    sessions_.insert(session);
+    event("LOGIN " + std::to_string(session));
+    return tagged(200, dmap::encode_container("mlog", {dmap::encode_uint("mstt", status_ok, 4),
+                                                       dmap::encode_uint("mlid", session, 4)}));
+}
+
+std::string FakeDmapService::logout(const std::map<std::string, std::string>& query) {
+    const auto session = session_of(query);
+    if (!session || sessions_.erase(*session) == 0) {
+        return empty(403, "Forbidden");
+    }
+    event("LOGOUT " + std::to_string(*session));
+    return empty(204, "No Content");
+}
+
+void FakeDmapService::event(const std::string& text) {
+    spdlog::info("fake-dmap: {}", text);
+    if (event_) {
+        event_(text);
+    }
+}
+
+FakeDmap::FakeDmap(asio::any_io_executor executor, FakeDmapConfig config)
+    : executor_(executor),
+      service_(std::move(config)),
+      acceptor_(executor),
+      tasks_done_(executor) {}
+
+FakeDmap::~FakeDmap() {
+    std::error_code ignored;
+    acceptor_.close(ignored);
+    for (auto& socket : sockets_)
+        socket.close(ignored);
+}
+
+void FakeDmap::start() {
+    const asio::ip::tcp::endpoint endpoint(
+        asio::ip::make_address(service_.config().bind_address), service_.config().port);
+    acceptor_.open(endpoint.protocol());
+    acceptor_.set_option(asio::socket_base::reuse_address(true));
+    acceptor_.bind(endpoint);
+    acceptor_.listen();
+    port_ = acceptor_.local_endpoint().port();
+    ++active_tasks_;
+    asio::co_spawn(executor_, accept_loop(), [this](std::exception_ptr error) {
+        if (error)
+            spdlog::error("fake-dmap: the accept loop failed");
+        task_finished();
+    });
+}
+
+void FakeDmap::task_finished() {
+    if (--active_tasks_ == 0)
+        tasks_done_.cancel();
+}
+
+asio::awaitable<void> FakeDmap::accept_loop() {
+    while (!stopping_) {
+        std::error_code ec;
+        asio::ip::tcp::socket socket =
+            co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            if (stopping_ || ec == asio::error::operation_aborted)
+                co_return;
+            continue;
+        }
+        auto position = sockets_.insert(sockets_.end(), std::move(socket));
+        ++active_tasks_;
+        asio::co_spawn(executor_, serve(position), [this](std::exception_ptr error) {
+            if (error)
+                spdlog::warn("fake-dmap: a connection ended with an error");
+            task_finished();
+        });
+    }
+}
+
+asio::awaitable<void> FakeDmap::serve(std::list<asio::ip::tcp::socket>::iterator socket) {
+    dmap::HttpParser parser(dmap::HttpParser::Kind::request);
+    Bytes buffer;
+    try {
+        while (!stopping_) {
+            auto request = co_await dmap::exchange(*socket, {}, &parser, buffer,
+                                                   std::chrono::seconds(30));
+            const std::string reply = service_.answer(*request);
+            co_await dmap::exchange(*socket, reply, nullptr, buffer, std::chrono::seconds(5));
+            if (request->header("connection").value_or("") == "close")
+                break;
+        }
+    } catch (const Error& error) {
+        spdlog::debug("fake-dmap: connection ended: {}", error.what());
+    }
+    std::error_code ignored;
+    socket->close(ignored);
+    sockets_.erase(socket);
+}
+
+asio::awaitable<void> FakeDmap::stop() {
+    stopping_ = true;
+    std::error_code ignored;
+    acceptor_.close(ignored);
+    for (auto& socket : sockets_) {
+        socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+    }
+    while (active_tasks_ > 0) {
+        tasks_done_.expires_at(asio::steady_timer::time_point::max());
+        std::error_code ec;
+        co_await tasks_done_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+}
+
+}  // namespace atv::fakes

@@ -1,0 +1,79 @@
+// The DMAP side of the fake Apple TV (an Apple TV 3 speaks it on port 3689): `/login` with a
+// pairing GUID it trusts (or a Home Sharing id) opens a session, `/logout` ends it,
+// `/server-info` answers anyone, `/ctrl-int/1/playstatusupdate` a logged-in session. Which GUIDs it trusts is set by the test: the device learns
+// them through reverse pairing, which the test plays itself.
+#pragma once
+#include <asio/any_io_executor.hpp>
+#include <asio/awaitable.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <set>
+#include <string>
+
+#include "dmap/http.hpp"
+
+namespace atv::fakes {
+
+struct FakeDmapConfig {
+    std::string name = "Fake Apple TV";
+    std::string bind_address = "127.0.0.1";
+    std::uint16_t port = 0;             // 0 = ephemeral
+    std::set<std::string> credentials;  // "0x" + 16 hex digits, or Home Sharing UUIDs
+};
+
+// Socket-free: one request in, one response out; sessions live across connections.
+class FakeDmapService {
+  public:
+    explicit FakeDmapService(FakeDmapConfig config) : config_(std::move(config)) {}
+
+    std::string answer(const dmap::HttpMessage& request);
+
+    [[nodiscard]] const FakeDmapConfig& config() const { return config_; }
+    [[nodiscard]] const std::set<std::uint32_t>& sessions() const { return sessions_; }
+    [[nodiscard]] std::size_t play_status_requests() const { return play_status_requests_; }
+    // Called with "LOGIN <id>" and "LOGOUT <id>" as sessions open and close.
+    void on_event(std::function<void(const std::string&)> handler) { event_ = std::move(handler); }
+
+  private:
+    std::string login(const std::map<std::string, std::string>& query);
+    std::string logout(const std::map<std::string, std::string>& query);
+    void event(const std::string& text);
+
+    FakeDmapConfig config_;
+    std::set<std::uint32_t> sessions_;
+    std::uint32_t next_session_ = 0x1000;
+    std::size_t play_status_requests_ = 0;
+    std::function<void(const std::string&)> event_;
+};
+
+// Serves FakeDmapService over TCP on one executor.
+class FakeDmap {
+  public:
+    FakeDmap(asio::any_io_executor executor, FakeDmapConfig config);
+    ~FakeDmap();
+
+    // Binds and listens; throws std::system_error when the port is taken.
+    void start();
+    [[nodiscard]] std::uint16_t port() const { return port_; }
+    [[nodiscard]] FakeDmapService& service() { return service_; }
+    asio::awaitable<void> stop();
+
+  private:
+    asio::awaitable<void> accept_loop();
+    asio::awaitable<void> serve(std::list<asio::ip::tcp::socket>::iterator socket);
+    void task_finished();
+
+    asio::any_io_executor executor_;
+    FakeDmapService service_;
+    asio::ip::tcp::acceptor acceptor_;
+    std::list<asio::ip::tcp::socket> sockets_;
+    std::uint16_t port_ = 0;
+    int active_tasks_ = 0;
+    bool stopping_ = false;
+    asio::steady_timer tasks_done_;
+};
+
+}  // namespace atv::fakes
