@@ -6,6 +6,9 @@
 #include <asio/this_coro.hpp>
 #include <exception>
 
+#include "airplay/features.hpp"
+#include "airplay/pairing.hpp"
+#include "airplay/tunnel.hpp"
 #include "atv/error.hpp"
 #include "companion/connection.hpp"
 #include "companion/pairing.hpp"
@@ -42,6 +45,27 @@ bool mrp_usable(const DeviceConfig& device, const CredentialsMap& credentials) {
     return service != nullptr && service->enabled && credentials.contains(Protocol::mrp);
 }
 
+// How MRP runs through AirPlay 2 when the device has no usable MRP service (tvOS 15 and later):
+// with stored HAP credentials, or transient pairing where the receiver allows it (HomePods).
+enum class TunnelAccess : std::uint8_t { none, credentials, transient };
+
+TunnelAccess tunnel_access(const DeviceConfig& device, const CredentialsMap& credentials) {
+    const ServiceConfig* service = device.service(Protocol::airplay);
+    if (service == nullptr || !service->enabled) return TunnelAccess::none;
+    const auto stored = credentials.find(Protocol::airplay);
+    if (stored != credentials.end()) {
+        return hap::credentials_type(stored->second) == hap::CredentialsType::hap
+                   ? TunnelAccess::credentials
+                   : TunnelAccess::none;
+    }
+    const auto model = service->properties.find("model");
+    const bool speaker = model != service->properties.end() &&
+                         model->second.starts_with("AudioAccessory");
+    return speaker && airplay::supports_transient_pairing(airplay::features_of(service->properties))
+               ? TunnelAccess::transient
+               : TunnelAccess::none;
+}
+
 // Companion is used whenever its service is enabled and paired, alongside MRP.
 bool companion_usable(const DeviceConfig& device, const CredentialsMap& credentials) {
     const ServiceConfig* service = device.service(Protocol::companion);
@@ -50,7 +74,9 @@ bool companion_usable(const DeviceConfig& device, const CredentialsMap& credenti
 
 }  // namespace
 
-std::vector<Protocol> supported_protocols() { return {Protocol::mrp, Protocol::companion}; }
+std::vector<Protocol> supported_protocols() {
+    return {Protocol::mrp, Protocol::companion, Protocol::airplay};
+}
 
 void validate_credentials(Protocol protocol, std::string_view credentials) {
     switch (protocol) {
@@ -91,10 +117,19 @@ std::unique_ptr<PairingHandler> pair(asio::any_io_executor executor, const Devic
             return std::make_unique<companion::CompanionPairingHandler>(
                 std::move(executor), device.address, service.port, client_identity(identity),
                 options);
+        case Protocol::airplay:
+            if (!airplay::uses_hap_pairing(airplay::features_of(service.properties))) {
+                throw Error(ErrorKind::not_supported,
+                            "this device offers only legacy AirPlay pairing (AirPlay 1), which "
+                            "this build of atvd cannot do yet");
+            }
+            return std::make_unique<airplay::AirPlayPairingHandler>(
+                std::move(executor), device.address, service.port, client_identity(identity),
+                options);
         default:
             throw Error(ErrorKind::not_supported,
                         "this build of atvd cannot pair " + std::string(to_string(protocol)) +
-                            " yet (it can pair: mrp, companion)");
+                            " yet (it can pair: mrp, companion, airplay)");
     }
 }
 
@@ -149,6 +184,18 @@ asio::awaitable<std::unique_ptr<DeviceConnection>> connect(const DeviceConfig& d
         const auto hap_credentials = hap::HapCredentials::parse(credentials.at(Protocol::mrp));
         connections.push_back(co_await mrp::connect_mrp(executor, device.address, service.port,
                                                         hap_credentials, timeout));
+    } else if (const TunnelAccess access = tunnel_access(device, credentials);
+               access != TunnelAccess::none) {
+        const ServiceConfig& service = *device.service(Protocol::airplay);
+        std::optional<hap::HapCredentials> hap_credentials;
+        if (access == TunnelAccess::credentials) {
+            hap_credentials = hap::HapCredentials::parse(credentials.at(Protocol::airplay));
+        }
+        // Named, then awaited: GCC 12 destroys temporaries of a co_await expression twice.
+        const airplay::TunnelOptions options;
+        auto connecting = airplay::connect_tunnel(executor, device.address, service.port,
+                                                  std::move(hap_credentials), timeout, options);
+        connections.push_back(co_await std::move(connecting));
     }
     if (companion_usable(device, credentials)) {
         const ServiceConfig& service = *device.service(Protocol::companion);
@@ -174,9 +221,13 @@ asio::awaitable<std::unique_ptr<DeviceConnection>> connect(const DeviceConfig& d
             throw Error(ErrorKind::authentication_failed,
                         "the device is not paired; pair mrp first (Device1.Pair)");
         }
+        if (device.service(Protocol::airplay) != nullptr) {
+            throw Error(ErrorKind::authentication_failed,
+                        "the device is not paired; pair airplay first (Device1.Pair)");
+        }
         throw Error(ErrorKind::not_supported,
                     "no protocol this build can connect with is offered and paired (it can "
-                    "connect: mrp, companion)");
+                    "connect: mrp, companion, airplay)");
     }
     co_return std::make_unique<DeviceConnection>(std::move(connections));
 }

@@ -14,15 +14,22 @@ namespace atv::fakes {
 
 namespace {
 
-// Ports of services the fake only announces (for discovery tests); nothing listens there.
+// Default ports of services the fake announces; fake-atv replaces them with the ports it serves.
 constexpr std::uint16_t airplay_port = 7000;
 constexpr std::uint16_t companion_port = 49153;
 
-const char* const features = "0x5A7FFFF7,0x1E";
+struct ShapeFacts {
+    const char* features;
+    const char* model;
+    const char* os_version;
+    const char* build_version;
+};
+
+constexpr ShapeFacts tvos13_facts{"0x5A7FFFF7,0x1E", "AppleTV6,2", "13.3", "17K795"};
+// AirPlay 2 features (bits 38 and 48: HAP pairing and the MRP tunnel); no MRP service.
+constexpr ShapeFacts tvos15_facts{"0x4A7FDFD5,0xBC157FDE", "AppleTV11,1", "15.1", "19J572"};
+
 const char* const status_flags = "0x244";
-const char* const model = "AppleTV6,2";
-const char* const os_version = "13.3";
-const char* const build_version = "17K795";
 
 std::string without_colons(std::string text) {
     text.erase(std::remove(text.begin(), text.end(), ':'), text.end());
@@ -40,16 +47,23 @@ std::string lower(std::string text) {
 std::vector<PublishedService> apple_tv_services(const std::string& name, const std::string& mac,
                                                 const std::string& unique_identifier,
                                                 const std::string& public_key_hex,
-                                                std::uint16_t mrp_port) {
+                                                std::uint16_t mrp_port, AppleTvShape shape) {
+    const ShapeFacts& facts = shape == AppleTvShape::tvos15 ? tvos15_facts : tvos13_facts;
+    const char* const features = facts.features;
+    const char* const model = facts.model;
+    const char* const os_version = facts.os_version;
+    const char* const build_version = facts.build_version;
     std::vector<PublishedService> services;
-    services.push_back(
-        {name,
-         "_mediaremotetv._tcp",
-         mrp_port,
-         {"ModelName=Apple TV", "AllowPairing=YES", "macAddress=" + lower(mac),
-          "BluetoothAddress=" + lower(mac), "Name=" + name, "UniqueIdentifier=" + unique_identifier,
-          std::string("SystemBuildVersion=") + build_version,
-          "LocalAirPlayReceiverPairingIdentity=" + unique_identifier}});
+    if (shape == AppleTvShape::tvos13) {
+        services.push_back(
+            {name,
+             "_mediaremotetv._tcp",
+             mrp_port,
+             {"ModelName=Apple TV", "AllowPairing=YES", "macAddress=" + lower(mac),
+              "BluetoothAddress=" + lower(mac), "Name=" + name, "UniqueIdentifier=" + unique_identifier,
+              std::string("SystemBuildVersion=") + build_version,
+              "LocalAirPlayReceiverPairingIdentity=" + unique_identifier}});
+    }
     services.push_back(
         {name,
          "_airplay._tcp",

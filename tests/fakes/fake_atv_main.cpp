@@ -1,6 +1,8 @@
-// fake-atv: the fake Apple TV as a program. Serves MRP on 127.0.0.1 and announces itself
-// through avahi-daemon like an Apple TV 4K. Prints "PIN <digits>" when a pairing shows a PIN
-// and "READY <mrp-port>" once it listens and its services are established.
+// fake-atv: the fake Apple TV as a program. Serves MRP, Companion and AirPlay on 127.0.0.1 and
+// announces itself through avahi-daemon like an Apple TV 4K (tvOS 13, or tvOS 15 with --tvos15).
+// Prints "PIN <digits>" when a pairing shows a PIN, "READY <mrp-port>" once it listens and its
+// services are established, "TUNNEL open" and "TUNNEL closed" as an MRP tunnel through AirPlay
+// opens and closes.
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -20,6 +22,7 @@
 #include <string_view>
 
 #include "avahi_publisher.hpp"
+#include "fake_airplay.hpp"
 #include "fake_atv.hpp"
 #include "fake_companion.hpp"
 
@@ -30,6 +33,7 @@ using atv::fakes::FakeAtvConfig;
 constexpr const char* usage =
     "usage: fake-atv [--name NAME] [--id ID] [--mac AA:BB:CC:DD:EE:FF] [--mrp-port PORT]\n"
     "                [--pin DIGITS] [--state FILE] [--bind ADDRESS] [--no-publish]\n"
+    "                [--tvos15] [--airplay-port PORT]\n"
     "                [--misbehave wrong-proof|stall-setup|drop-handshake|reject-credentials|"
     "back-off]\n"
     "                [--back-off SECONDS] [--verbose]\n";
@@ -38,6 +42,8 @@ struct Options {
     FakeAtvConfig config;
     bool publish = true;
     bool verbose = false;
+    atv::fakes::AppleTvShape shape = atv::fakes::AppleTvShape::tvos13;
+    std::uint16_t airplay_port = 0;
 };
 
 [[noreturn]] void fail_usage(const std::string& message) {
@@ -88,6 +94,11 @@ Options parse_options(int argc, char** argv) {
             config.state_file = value();
         } else if (arg == "--bind") {
             config.bind_address = value();
+        } else if (arg == "--tvos15") {
+            options.shape = atv::fakes::AppleTvShape::tvos15;
+        } else if (arg == "--airplay-port") {
+            options.airplay_port =
+                static_cast<std::uint16_t>(parse_number(value(), 65535, "--airplay-port"));
         } else if (arg == "--no-publish") {
             options.publish = false;
         } else if (arg == "--misbehave") {
@@ -127,9 +138,13 @@ int main(int argc, char** argv) {
     fake.state().on_pin([](const std::string& pin) { print_line("PIN " + pin); });
     // Companion on a port of its own, sharing the fake's identity and paired clients.
     atv::fakes::FakeCompanion companion(io.get_executor(), fake.state());
+    // AirPlay (pairing and the MRP tunnel) likewise; RAOP is announced on the same port.
+    atv::fakes::FakeAirPlay airplay(io.get_executor(), fake.state(), options.airplay_port);
+    airplay.on_tunnel([](bool open) { print_line(open ? "TUNNEL open" : "TUNNEL closed"); });
     try {
         fake.start();
         companion.start();
+        airplay.start();
     } catch (const std::exception& error) {
         spdlog::error("cannot listen on {}:{}: {}", options.config.bind_address,
                       options.config.port, error.what());
@@ -139,6 +154,7 @@ int main(int argc, char** argv) {
     spdlog::info("{} ({}) serves MRP on {}:{}", options.config.name,
                  fake.state().unique_identifier(), options.config.bind_address, port);
     spdlog::info("and Companion on {}:{}", options.config.bind_address, companion.port());
+    spdlog::info("and AirPlay on {}:{}", options.config.bind_address, airplay.port());
 
     asio::signal_set signals(io, SIGTERM, SIGINT);
     int exit_code = 0;
@@ -154,6 +170,7 @@ int main(int argc, char** argv) {
             [&]() -> asio::awaitable<void> {
                 co_await fake.stop();
                 co_await companion.stop();
+                co_await airplay.stop();
                 signals.cancel();  // the last piece of work: io.run() returns
             },
             asio::detached);
@@ -170,9 +187,12 @@ int main(int argc, char** argv) {
     if (options.publish) {
         auto services = atv::fakes::apple_tv_services(
             options.config.name, options.config.mac, fake.state().unique_identifier(),
-            atv::to_hex(fake.state().identity().keys.public_key), port);
+            atv::to_hex(fake.state().identity().keys.public_key), port, options.shape);
         for (auto& service : services) {
             if (service.type == "_companion-link._tcp") service.port = companion.port();
+            if (service.type == "_airplay._tcp" || service.type == "_raop._tcp") {
+                service.port = airplay.port();
+            }
         }
         publisher = std::make_unique<atv::fakes::AvahiPublisher>(
             std::move(services),
