@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "airplay/features.hpp"
+#include "airplay/legacy.hpp"
 #include "airplay/pairing.hpp"
 #include "airplay/tunnel.hpp"
 #include "atv/error.hpp"
@@ -118,10 +119,10 @@ std::unique_ptr<PairingHandler> pair(asio::any_io_executor executor, const Devic
                 std::move(executor), device.address, service.port, client_identity(identity),
                 options);
         case Protocol::airplay:
+            // AirPlay 2 receivers pair with HAP, older ones with legacy pairing.
             if (!airplay::uses_hap_pairing(airplay::features_of(service.properties))) {
-                throw Error(ErrorKind::not_supported,
-                            "this device offers only legacy AirPlay pairing (AirPlay 1), which "
-                            "this build of atvd cannot do yet");
+                return std::make_unique<airplay::legacy::LegacyPairingHandler>(
+                    std::move(executor), device.address, service.port);
             }
             return std::make_unique<airplay::AirPlayPairingHandler>(
                 std::move(executor), device.address, service.port, client_identity(identity),

@@ -46,6 +46,19 @@ HttpResponse tlv_answer(Bytes tlv8) {
     return response;
 }
 
+// Legacy verify opens with 01 00 00 00 and closes with 00 00 00 00, each with 64 bytes of keys
+// or signature; HAP's TLV8 never looks like that.
+bool is_legacy_verify(ByteView body) {
+    return body.size() == 68 && (body[0] == 0 || body[0] == 1) && body[1] == 0 && body[2] == 0 &&
+           body[3] == 0;
+}
+
+Bytes data_of(const airplay::PlistValue& value, const char* key) {
+    const airplay::PlistValue* item = value.find(key);
+    const auto data = item != nullptr ? item->data() : std::nullopt;
+    return data ? Bytes(data->begin(), data->end()) : Bytes{};
+}
+
 }  // namespace
 
 FakeAirPlaySession::Output FakeAirPlaySession::receive(ByteView data) {
@@ -73,7 +86,8 @@ void FakeAirPlaySession::handle(const HttpRequest& request, Output& out) {
     ++state_.messages_handled;
     const Misbehaviour misbehaviour = state_.config().misbehaviour;
     const bool pairing = request.target == "/pair-setup" || request.target == "/pair-verify" ||
-                         request.target == "/pair-pin-start";
+                         request.target == "/pair-pin-start" ||
+                         request.target == "/pair-setup-pin";
     if (pairing && misbehaviour == Misbehaviour::drop_handshake) {
         out.close = true;
         return;
@@ -87,6 +101,10 @@ void FakeAirPlaySession::handle(const HttpRequest& request, Output& out) {
     } else if (request.target == "/pair-setup") {
         if (misbehaviour == Misbehaviour::stall_setup) return;
         send(pair_setup(request), request, out);
+    } else if (request.target == "/pair-setup-pin") {
+        send(legacy_setup(request), request, out);
+    } else if (request.target == "/pair-verify" && is_legacy_verify(request.body)) {
+        send(legacy_verify(request), request, out);
     } else if (request.target == "/pair-verify") {
         send(pair_verify(request), request, out);
     } else if (!cipher_) {
@@ -141,6 +159,76 @@ HttpResponse FakeAirPlaySession::pair_verify(const HttpRequest& request) {
         pending_keys_ = hap::reversed(hap::airplay_control_keys(verify_->shared_secret().view()));
     }
     return tlv_answer(reply);
+}
+
+// /pair-setup-pin: {method, user} -> {pk, salt}; {pk, proof} -> {proof} or 470 for a wrong
+// PIN; {epk, authTag} -> our record of the client's Ed25519 key.
+HttpResponse FakeAirPlaySession::legacy_setup(const HttpRequest& request) {
+    namespace legacy = airplay::legacy;
+    const airplay::PlistValue body = airplay::plist_decode(request.body);
+    if (const auto* user = body.find("user"); user != nullptr && user->string()) {
+        legacy_user_ = std::string(*user->string());
+        const std::string pin = pin_shown_ ? state_.current_pin() : state_.show_pin();
+        pin_shown_ = false;
+        legacy_srp_.emplace(legacy::srp_group(), legacy_user_, pin);
+        legacy_proven_ = false;
+        return plist_answer(
+            airplay::PlistDict{{"pk", legacy_srp_->public_B()}, {"salt", legacy_srp_->salt()}});
+    }
+    if (!legacy_srp_) return status(400, "Bad Request");
+    if (body.find("proof") != nullptr) {
+        const auto m2 = legacy_srp_->verify_client(data_of(body, "pk"), data_of(body, "proof"));
+        if (!m2) {
+            legacy_srp_.reset();
+            return status(470, "Connection Authorization Required");
+        }
+        legacy_proven_ = true;
+        return plist_answer(airplay::PlistDict{{"proof", *m2}});
+    }
+    if (!legacy_proven_) return status(400, "Bad Request");
+    const legacy::SealedKey sealed{data_of(body, "epk"), data_of(body, "authTag")};
+    const auto key = legacy::open_public_key(legacy_srp_->session_key_K().view(), sealed);
+    legacy_srp_.reset();
+    if (!key) return status(470, "Connection Authorization Required");
+    state_.add_controller(hap::PairedController{legacy_user_, *key, {}});
+    return plist_answer(airplay::PlistDict{});
+}
+
+// Legacy /pair-verify: our X25519 key and sealed signature, then the client's sealed signature.
+HttpResponse FakeAirPlaySession::legacy_verify(const HttpRequest& request) {
+    const ByteView body(request.body);
+    if (body[0] == 1) {
+        LegacyVerify verify;
+        verify.client_exchange.assign(body.begin() + 4, body.begin() + 36);
+        verify.client_signing.assign(body.begin() + 36, body.end());
+        const auto exchange = hap::X25519KeyPair::generate();
+        verify.device_exchange = exchange.public_key;
+        const SecretBytes shared = exchange.shared_secret(verify.client_exchange);
+        verify.stream = std::make_unique<airplay::legacy::VerifyStream>(shared.view());
+        Bytes signed_keys = verify.device_exchange;
+        signed_keys.insert(signed_keys.end(), verify.client_exchange.begin(),
+                           verify.client_exchange.end());
+        const Bytes sealed = verify.stream->apply(state_.identity().keys.sign(signed_keys));
+        HttpResponse response;
+        response.headers.add("Content-Type", "application/octet-stream");
+        response.body = verify.device_exchange;
+        response.body.insert(response.body.end(), sealed.begin(), sealed.end());
+        legacy_verify_ = std::move(verify);
+        return response;
+    }
+    if (!legacy_verify_) return status(400, "Bad Request");
+    LegacyVerify verify = std::move(*legacy_verify_);
+    legacy_verify_.reset();
+    const Bytes signature = verify.stream->apply(body.subspan(4));
+    Bytes signed_keys = verify.client_exchange;
+    signed_keys.insert(signed_keys.end(), verify.device_exchange.begin(),
+                       verify.device_exchange.end());
+    const bool reject = state_.config().misbehaviour == Misbehaviour::reject_credentials;
+    if (reject || !state_.has_controller_key(verify.client_signing) ||
+        !hap::ed25519_verify(verify.client_signing, signed_keys, signature)) {
+        return status(470, "Connection Authorization Required");
+    }
+    return status(200, "OK");
 }
 
 // The first SETUP opens the session (event channel), the second the MRP data stream.

@@ -13,11 +13,13 @@
 #include <deque>
 #include <functional>
 #include <list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "airplay/http.hpp"
+#include "airplay/legacy.hpp"
 #include "fake_atv.hpp"
 #include "hap/pair_setup.hpp"
 #include "hap/pair_verify.hpp"
@@ -55,6 +57,8 @@ class FakeAirPlaySession {
     airplay::HttpResponse pair_setup(const airplay::HttpRequest& request);
     airplay::HttpResponse pair_verify(const airplay::HttpRequest& request);
     airplay::HttpResponse setup(const airplay::HttpRequest& request);
+    airplay::HttpResponse legacy_setup(const airplay::HttpRequest& request);
+    airplay::HttpResponse legacy_verify(const airplay::HttpRequest& request);
     void send(airplay::HttpResponse response, const airplay::HttpRequest& request, Output& out);
 
     FakeAtvState& state_;
@@ -65,6 +69,17 @@ class FakeAirPlaySession {
     std::optional<hap::SessionKeys> pending_keys_;  // take effect after the current answer
     std::optional<hap::PairSetupAccessory> setup_;
     std::optional<hap::PairVerifyAccessory> verify_;
+    // Legacy pairing: the SRP exchange, then the X25519 exchange of verify.
+    std::string legacy_user_;
+    std::optional<hap::SrpServer> legacy_srp_;
+    bool legacy_proven_ = false;
+    struct LegacyVerify {
+        Bytes client_exchange;
+        Bytes client_signing;
+        Bytes device_exchange;
+        std::unique_ptr<airplay::legacy::VerifyStream> stream;
+    };
+    std::optional<LegacyVerify> legacy_verify_;
     bool pin_shown_ = false;
     std::vector<std::string> seen_;
 };

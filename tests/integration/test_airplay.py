@@ -15,8 +15,9 @@ HANDLER = "org.atvd.PairingHandler1"
 def fake():
     fakes = []
 
-    def start(name, identifier, mac, *extra):
-        device = FakeAppleTV(name, identifier, mac, "--tvos15", *extra)
+    def start(name, identifier, mac, *extra, tvos15=True):
+        shape = ["--tvos15"] if tvos15 else []
+        device = FakeAppleTV(name, identifier, mac, *shape, *extra)
         fakes.append(device)
         return device
     yield start
@@ -125,3 +126,24 @@ def test_tunnel_lost_when_the_device_goes_away(client, fake):
     device.stop()
     client.wait_for(lambda: client.signals_named("ConnectionLost", path), what="ConnectionLost")
     client.wait_for(lambda: client.get(path, DEVICE, "Connected") is False, what="disconnected")
+
+
+def test_legacy_pairing_on_an_airplay_1_receiver(client, fake):
+    # The tvOS 13 shape announces AirPlay without the AirPlay 2 feature bits: legacy pairing.
+    device = fake("Legacy Room", "fake-atv-a005", "AA:BB:CC:00:0A:05", tvos15=False)
+    path = find(client, "fake-atv-a005")
+    client.wait_for(lambda: path + "/airplay" in client.managed_objects(), what="AirPlay service")
+    handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["airplay", {}])[0]
+    client.atvd(handler, HANDLER, "Begin")
+    client.atvd(handler, HANDLER, "Pin", "s", [wrong_pin(device.pin())])
+    with pytest.raises(BusError) as error:
+        client.atvd(handler, HANDLER, "Finish")
+    assert error.value.name == ERROR_PREFIX + "PairingFailed"
+    assert "PIN" in error.value.text
+
+    client.atvd(handler, HANDLER, "Begin")
+    client.atvd(handler, HANDLER, "Pin", "s", [device.pin()])
+    client.atvd(handler, HANDLER, "Finish")
+    assert client.get(handler, HANDLER, "HasPaired") is True
+    assert client.get(path + "/airplay", SERVICE, "Paired") is True
+    client.atvd(handler, HANDLER, "Close")

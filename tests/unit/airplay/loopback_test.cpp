@@ -11,6 +11,7 @@
 
 #include "airplay/auth.hpp"
 #include "airplay/http_client.hpp"
+#include "airplay/legacy.hpp"
 #include "airplay/pairing.hpp"
 #include "airplay/tunnel.hpp"
 #include "atv/error.hpp"
@@ -277,6 +278,55 @@ TEST_F(AirPlayLoopback, TunnelReportsLossWhenTheDeviceDrops) {
     run_until(io_, [&] { return !reason.empty(); });
     EXPECT_FALSE(reason.empty());
     run(io_, connection->close());
+}
+
+TEST_F(AirPlayLoopback, LegacyPairingWithTheRightPinGivesCredentialsThatVerify) {
+    start_fake();
+    legacy::LegacyPairingHandler handler(io_.get_executor(), "127.0.0.1", fake_->port());
+    handler.set_step_timeout(1000ms);
+    run(io_, handler.begin());
+    EXPECT_EQ(fake_->requests_seen().front(), "POST /pair-pin-start");
+    handler.pin("1234");
+    run(io_, handler.finish());
+    ASSERT_TRUE(handler.has_paired());
+    const std::string credentials = handler.credentials();
+    EXPECT_EQ(hap::credentials_type(credentials), hap::CredentialsType::legacy);
+    EXPECT_EQ(state_->paired_count(), 1u);
+    EXPECT_EQ(seen("POST /pair-setup-pin"), 3u);
+
+    auto client = connect();
+    run(io_, legacy::verify(*client, hap::LegacyCredentials::parse(credentials), 1000ms));
+    // Credentials the device never issued are refused.
+    hap::LegacyCredentials stranger;
+    stranger.client_id = random_bytes(8);
+    stranger.seed = SecretBytes(random_bytes(32));
+    auto other = connect();
+    const Error error = expect_error([&] { run(io_, legacy::verify(*other, stranger, 1000ms)); });
+    EXPECT_EQ(error.kind(), ErrorKind::authentication_failed);
+}
+
+TEST_F(AirPlayLoopback, LegacyPairingWithAWrongPinFailsClearly) {
+    start_fake();
+    legacy::LegacyPairingHandler handler(io_.get_executor(), "127.0.0.1", fake_->port());
+    run(io_, handler.begin());
+    handler.pin("4321");
+    const Error error = expect_error([&] { run(io_, handler.finish()); });
+    EXPECT_EQ(error.kind(), ErrorKind::pairing_failed);
+    EXPECT_TRUE(contains(error, "PIN was wrong"));
+    EXPECT_FALSE(handler.has_paired());
+    EXPECT_EQ(state_->paired_count(), 0u);
+}
+
+TEST(AirPlayLegacyCrypto, SealedKeyOpensOnlyWithTheSameSessionKey) {
+    const Bytes key = random_bytes(40);
+    const Bytes ed25519 = random_bytes(32);
+    const legacy::SealedKey sealed = legacy::seal_public_key(key, ed25519);
+    EXPECT_EQ(sealed.auth_tag.size(), 16u);
+    EXPECT_EQ(legacy::open_public_key(key, sealed), ed25519);
+    EXPECT_FALSE(legacy::open_public_key(random_bytes(40), sealed));
+    legacy::SealedKey tampered = sealed;
+    tampered.epk[0] ^= 1;
+    EXPECT_FALSE(legacy::open_public_key(key, tampered));
 }
 
 }  // namespace
