@@ -119,6 +119,11 @@ std::unique_ptr<PairingHandler> pair(asio::any_io_executor executor, const Devic
                 std::move(executor), device.address, service.port, client_identity(identity),
                 options);
         case Protocol::airplay:
+            if (service.requires_password) {
+                throw Error(ErrorKind::not_supported,
+                            "this AirPlay receiver is protected by a password, which atvd cannot "
+                            "pair with; turn the password off in the receiver's AirPlay settings");
+            }
             // AirPlay 2 receivers pair with HAP, older ones with legacy pairing.
             if (!airplay::uses_hap_pairing(airplay::features_of(service.properties))) {
                 return std::make_unique<airplay::legacy::LegacyPairingHandler>(

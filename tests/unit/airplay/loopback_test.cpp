@@ -14,6 +14,7 @@
 #include "airplay/legacy.hpp"
 #include "airplay/pairing.hpp"
 #include "airplay/tunnel.hpp"
+#include "atv/atv.hpp"
 #include "atv/error.hpp"
 #include "fake_airplay.hpp"
 #include "hap/credentials.hpp"
@@ -315,6 +316,68 @@ TEST_F(AirPlayLoopback, LegacyPairingWithAWrongPinFailsClearly) {
     EXPECT_TRUE(contains(error, "PIN was wrong"));
     EXPECT_FALSE(handler.has_paired());
     EXPECT_EQ(state_->paired_count(), 0u);
+}
+
+// A device as discovery describes a tvOS 15 Apple TV or a HomePod: AirPlay 2, no MRP.
+DeviceConfig airplay_device(std::uint16_t port, const std::string& model) {
+    DeviceConfig device;
+    device.name = "Fake";
+    device.address = "127.0.0.1";
+    ServiceConfig service;
+    service.protocol = Protocol::airplay;
+    service.port = port;
+    service.identifier = "AA:BB:CC:DD:EE:FF";
+    service.pairing = PairingRequirement::mandatory;
+    service.properties = {{"model", model}, {"features", "0x4A7FDFD5,0xBC157FDE"}};
+    device.services = {service};
+    return device;
+}
+
+TEST_F(AirPlayLoopback, ConnectTunnelsWithStoredCredentials) {
+    start_fake();
+    const CredentialsMap credentials{{Protocol::airplay, pair()}};
+    const DeviceConfig device = airplay_device(fake_->port(), "AppleTV11,1");
+    auto connection = run(io_, atv::connect(device, credentials, Identity{}, 1000ms));
+    EXPECT_EQ(connection->protocols(), std::vector{Protocol::airplay});
+    EXPECT_EQ(fake_->open_tunnels(), 1u);
+    run(io_, connection->close());
+}
+
+TEST_F(AirPlayLoopback, ConnectUsesTransientPairingOnlyWhereTheDeviceAllowsIt) {
+    start_fake();
+    // A HomePod with SupportsCoreUtilsPairingAndEncryption: transient pairing, no credentials.
+    auto connection = run(io_, atv::connect(airplay_device(fake_->port(), "AudioAccessory5,1"),
+                                            CredentialsMap{}, Identity{}, 1000ms));
+    EXPECT_EQ(connection->protocols(), std::vector{Protocol::airplay});
+    EXPECT_EQ(seen("POST /pair-verify"), 0u);
+    EXPECT_GE(seen("POST /pair-setup"), 2u);
+    run(io_, connection->close());
+    // An Apple TV gets the tunnel only with credentials.
+    const Error error = expect_error([&] {
+        run(io_, atv::connect(airplay_device(fake_->port(), "AppleTV11,1"), CredentialsMap{},
+                              Identity{}, 1000ms));
+    });
+    EXPECT_EQ(error.kind(), ErrorKind::authentication_failed);
+    EXPECT_TRUE(contains(error, "pair airplay"));
+}
+
+TEST_F(AirPlayLoopback, PairChoosesByFeaturesAndRefusesPasswordProtectedReceivers) {
+    start_fake();
+    const Identity identity{"0d3a7c3e-5b7e-4a51-8f3e-6c1f0c9b2a10", SecretBytes(random_bytes(32))};
+    DeviceConfig device = airplay_device(fake_->port(), "AppleTV11,1");
+    auto hap_handler = atv::pair(io_.get_executor(), device, Protocol::airplay, PairingOptions{},
+                                 identity);
+    EXPECT_NE(dynamic_cast<AirPlayPairingHandler*>(hap_handler.get()), nullptr);
+    device.services[0].properties["features"] = "0x5A7FFFF7,0x1E";
+    auto legacy_handler = atv::pair(io_.get_executor(), device, Protocol::airplay,
+                                    PairingOptions{}, identity);
+    EXPECT_NE(dynamic_cast<legacy::LegacyPairingHandler*>(legacy_handler.get()), nullptr);
+    device.services[0].requires_password = true;
+    const Error error = expect_error([&] {
+        (void)atv::pair(io_.get_executor(), device, Protocol::airplay, PairingOptions{}, identity);
+    });
+    EXPECT_EQ(error.kind(), ErrorKind::not_supported);
+    EXPECT_TRUE(contains(error, "password"));
 }
 
 TEST(AirPlayLegacyCrypto, SealedKeyOpensOnlyWithTheSameSessionKey) {
