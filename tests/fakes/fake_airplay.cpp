@@ -126,8 +126,11 @@ HttpResponse FakeAirPlaySession::pair_setup(const HttpRequest& request) {
     const bool transient =
         (tlv.get_byte(hap::TlvType::flags).value_or(0) & hap::tlv_flag_transient) != 0;
     if (seq_no == 1) {
-        // A transient pairing has its fixed PIN; a normal one uses the PIN on screen.
-        const std::string pin = transient || pin_shown_ ? state_.current_pin() : state_.show_pin();
+        // A transient pairing has its fixed PIN and shows none; a normal one uses the PIN on
+        // screen.
+        const std::string pin = transient   ? std::string("3939")
+                                : pin_shown_ ? state_.current_pin()
+                                             : state_.show_pin();
         setup_.emplace(state_.identity(), pin);
         pin_shown_ = false;
     }

@@ -33,7 +33,7 @@ using atv::fakes::FakeAtvConfig;
 constexpr const char* usage =
     "usage: fake-atv [--name NAME] [--id ID] [--mac AA:BB:CC:DD:EE:FF] [--mrp-port PORT]\n"
     "                [--pin DIGITS] [--state FILE] [--bind ADDRESS] [--no-publish]\n"
-    "                [--tvos15] [--airplay-port PORT]\n"
+    "                [--tvos15 | --homepod] [--airplay-port PORT]\n"
     "                [--misbehave wrong-proof|stall-setup|drop-handshake|reject-credentials|"
     "back-off]\n"
     "                [--back-off SECONDS] [--verbose]\n";
@@ -96,6 +96,8 @@ Options parse_options(int argc, char** argv) {
             config.bind_address = value();
         } else if (arg == "--tvos15") {
             options.shape = atv::fakes::AppleTvShape::tvos15;
+        } else if (arg == "--homepod") {
+            options.shape = atv::fakes::AppleTvShape::homepod;
         } else if (arg == "--airplay-port") {
             options.airplay_port =
                 static_cast<std::uint16_t>(parse_number(value(), 65535, "--airplay-port"));

@@ -147,3 +147,18 @@ def test_legacy_pairing_on_an_airplay_1_receiver(client, fake):
     assert client.get(handler, HANDLER, "HasPaired") is True
     assert client.get(path + "/airplay", SERVICE, "Paired") is True
     client.atvd(handler, HANDLER, "Close")
+
+
+def test_homepod_connects_with_transient_pairing(client, fake):
+    # No pairing at all: a HomePod lets a controller in with transient pairing (PIN 3939).
+    device = fake("Kitchen HomePod", "fake-atv-a006", "AA:BB:CC:00:0A:06", "--homepod",
+                  tvos15=False)
+    path = find(client, "AA:BB:CC:00:0A:06")
+    client.wait_for(lambda: path + "/airplay" in client.managed_objects(), what="AirPlay service")
+    assert client.get(path + "/airplay", SERVICE, "Paired") is False
+    client.atvd(path, DEVICE, "Connect")
+    device.expect("TUNNEL open")
+    assert client.get(path, DEVICE, "ConnectedProtocols") == ["airplay"]
+    client.atvd(path, DEVICE, "Close")
+    device.expect("TUNNEL closed")
+    assert client.get(path, DEVICE, "Connected") is False

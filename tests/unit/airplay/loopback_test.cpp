@@ -165,7 +165,11 @@ TEST_F(AirPlayLoopback, RejectedCredentialsAreAnAuthenticationFailure) {
 }
 
 TEST_F(AirPlayLoopback, TransientPairingEncryptsTheConnection) {
-    start_fake();
+    FakeAtvConfig config;
+    config.pin = "";  // a device showing no PIN: transient pairing must not need one
+    state_ = std::make_unique<FakeAtvState>(config);
+    fake_ = std::make_unique<FakeAirPlay>(io_.get_executor(), *state_);
+    fake_->start();
     auto client = connect();
     const SecretBytes key = run(io_, transient_setup_and_encrypt(*client, 1000ms));
     EXPECT_EQ(key.size(), 64u);
