@@ -10,6 +10,10 @@
 #include <optional>
 
 #include "atv/discovery.hpp"
+#include "airplay/features.hpp"
+#include "airplay/legacy.hpp"
+#include "airplay/pairing.hpp"
+#include "airplay/tunnel.hpp"
 #include "atv/error.hpp"
 #include "companion/connection.hpp"
 #include "companion/pairing.hpp"
@@ -47,6 +51,27 @@ bool pairing_possible(const ServiceConfig& service) {
 bool mrp_usable(const DeviceConfig& device, const CredentialsMap& credentials) {
     const ServiceConfig* service = device.service(Protocol::mrp);
     return service != nullptr && service->enabled && credentials.contains(Protocol::mrp);
+}
+
+// How MRP runs through AirPlay 2 when the device has no usable MRP service (tvOS 15 and later):
+// with stored HAP credentials, or transient pairing where the receiver allows it (HomePods).
+enum class TunnelAccess : std::uint8_t { none, credentials, transient };
+
+TunnelAccess tunnel_access(const DeviceConfig& device, const CredentialsMap& credentials) {
+    const ServiceConfig* service = device.service(Protocol::airplay);
+    if (service == nullptr || !service->enabled) return TunnelAccess::none;
+    const auto stored = credentials.find(Protocol::airplay);
+    if (stored != credentials.end()) {
+        return hap::credentials_type(stored->second) == hap::CredentialsType::hap
+                   ? TunnelAccess::credentials
+                   : TunnelAccess::none;
+    }
+    const auto model = service->properties.find("model");
+    const bool speaker = model != service->properties.end() &&
+                         model->second.starts_with("AudioAccessory");
+    return speaker && airplay::supports_transient_pairing(airplay::features_of(service->properties))
+               ? TunnelAccess::transient
+               : TunnelAccess::none;
 }
 
 // Companion is used whenever its service is enabled and paired, alongside MRP.
@@ -116,7 +141,8 @@ asio::awaitable<void> add_connection(
 }  // namespace
 
 std::vector<Protocol> supported_protocols() {
-    return {Protocol::mrp, Protocol::companion, Protocol::dmap, Protocol::raop};
+    return {Protocol::mrp, Protocol::companion, Protocol::airplay, Protocol::dmap,
+            Protocol::raop};
 }
 
 void validate_credentials(Protocol protocol, std::string_view credentials) {
@@ -156,13 +182,27 @@ std::unique_ptr<PairingHandler> pair(asio::any_io_executor executor, const Devic
             return std::make_unique<companion::CompanionPairingHandler>(
                 std::move(executor), device.address, service.port, client_identity(identity),
                 options);
+        case Protocol::airplay:
+            if (service.requires_password) {
+                throw Error(ErrorKind::not_supported,
+                            "this AirPlay receiver is protected by a password, which atvd cannot "
+                            "pair with; turn the password off in the receiver's AirPlay settings");
+            }
+            // AirPlay 2 receivers pair with HAP, older ones with legacy pairing.
+            if (!airplay::uses_hap_pairing(airplay::features_of(service.properties))) {
+                return std::make_unique<airplay::legacy::LegacyPairingHandler>(
+                    std::move(executor), device.address, service.port);
+            }
+            return std::make_unique<airplay::AirPlayPairingHandler>(
+                std::move(executor), device.address, service.port, client_identity(identity),
+                options);
         case Protocol::dmap:
             return std::make_unique<dmap::DmapPairingHandler>(io_context_of(executor), options,
                                                               options.timeout);
         default:
             throw Error(ErrorKind::not_supported,
                         "this build of atvd cannot pair " + std::string(to_string(protocol)) +
-                            " yet (it can pair: mrp, companion, dmap)");
+                            " yet (it can pair: mrp, companion, airplay, dmap)");
     }
 }
 
@@ -217,6 +257,18 @@ asio::awaitable<std::unique_ptr<DeviceConnection>> connect(const DeviceConfig& d
         const auto hap_credentials = hap::HapCredentials::parse(credentials.at(Protocol::mrp));
         connections.push_back(co_await mrp::connect_mrp(executor, device.address, service.port,
                                                         hap_credentials, timeout));
+    } else if (const TunnelAccess access = tunnel_access(device, credentials);
+               access != TunnelAccess::none) {
+        const ServiceConfig& service = *device.service(Protocol::airplay);
+        std::optional<hap::HapCredentials> hap_credentials;
+        if (access == TunnelAccess::credentials) {
+            hap_credentials = hap::HapCredentials::parse(credentials.at(Protocol::airplay));
+        }
+        // Named, then awaited: GCC 12 destroys temporaries of a co_await expression twice.
+        const airplay::TunnelOptions options;
+        auto connecting = airplay::connect_tunnel(executor, device.address, service.port,
+                                                  std::move(hap_credentials), timeout, options);
+        connections.push_back(co_await std::move(connecting));
     }
     if (companion_usable(device, credentials)) {
         const ServiceConfig& service = *device.service(Protocol::companion);
@@ -250,9 +302,13 @@ asio::awaitable<std::unique_ptr<DeviceConnection>> connect(const DeviceConfig& d
             throw Error(ErrorKind::authentication_failed,
                         "the device is not paired; pair dmap first (Device1.Pair)");
         }
+        if (device.service(Protocol::airplay) != nullptr) {
+            throw Error(ErrorKind::authentication_failed,
+                        "the device is not paired; pair airplay first (Device1.Pair)");
+        }
         throw Error(ErrorKind::not_supported,
                     "no protocol this build can connect with is offered and paired (it can "
-                    "connect: mrp, companion, dmap, and raop on speakers)");
+                    "connect: mrp, companion, airplay, dmap, and raop on speakers)");
     }
     co_return std::make_unique<DeviceConnection>(std::move(connections));
 }

@@ -116,12 +116,14 @@ class MrpChannel::WaiterRegistration {
     std::list<Waiter*>::iterator position_;
 };
 
-std::shared_ptr<MrpChannel> MrpChannel::create(asio::ip::tcp::socket socket) {
-    return std::shared_ptr<MrpChannel>(new MrpChannel(std::move(socket)));
+std::shared_ptr<MrpChannel> MrpChannel::create(asio::ip::tcp::socket socket,
+                                               std::unique_ptr<MessageFraming> framing) {
+    return std::shared_ptr<MrpChannel>(new MrpChannel(std::move(socket), std::move(framing)));
 }
 
-MrpChannel::MrpChannel(asio::ip::tcp::socket socket)
+MrpChannel::MrpChannel(asio::ip::tcp::socket socket, std::unique_ptr<MessageFraming> framing)
     : socket_(std::move(socket)),
+      framing_(std::move(framing)),
       heartbeat_timer_(socket_.get_executor()),
       tasks_done_(socket_.get_executor()) {}
 
@@ -168,10 +170,18 @@ void MrpChannel::send(const ProtocolMessage& message) {
     }
     spdlog::debug("mrp: sending {}", type_name(message.type()));
     Bytes payload = serialize(message);
+    if (framing_) {
+        queue(framing_->frame(payload));
+        return;
+    }
     if (cipher_) {
         payload = cipher_->seal(payload);
     }
-    outbox_.push_back(encode_frame(payload));
+    queue(encode_frame(payload));
+}
+
+void MrpChannel::queue(Bytes wire) {
+    outbox_.push_back(std::move(wire));
     if (!writing_) {
         writing_ = true;
         spawn([self = shared_from_this()]() { return self->write_loop(); });
@@ -235,6 +245,17 @@ asio::awaitable<void> MrpChannel::read_loop() {
 
 void MrpChannel::feed(ByteView bytes) {
     try {
+        if (framing_) {
+            std::vector<Bytes> messages;
+            Bytes reply;
+            framing_->unframe(bytes, messages, reply);
+            if (!reply.empty() && is_open()) queue(std::move(reply));
+            for (const Bytes& message : messages) {
+                if (!is_open()) break;
+                handle_message(message);
+            }
+            return;
+        }
         reader_.feed(bytes);
         while (is_open()) {
             auto frame = reader_.next();
@@ -304,10 +325,14 @@ void MrpChannel::handle_frame(ByteView frame) {
         plaintext = std::move(*opened);
         frame = plaintext;
     }
-    auto message = parse(frame);
+    handle_message(frame);
+}
+
+void MrpChannel::handle_message(ByteView plaintext) {
+    auto message = parse(plaintext);
     if (!message) {
         spdlog::warn("mrp: ignoring a message of {} bytes that is not a ProtocolMessage",
-                     frame.size());
+                     plaintext.size());
         return;
     }
     dispatch(std::move(*message));

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "mrp/framing.hpp"
 #include "mrp/messages.hpp"
@@ -30,6 +31,19 @@ class MessageCipher {
     virtual Bytes seal(ByteView plaintext) = 0;
     // nullopt when the payload fails authentication.
     virtual std::optional<Bytes> open(ByteView ciphertext) = 0;
+};
+
+// How messages travel when not in MRP's own varint frames, e.g. inside AirPlay 2's data channel.
+// Owns whatever encryption that transport has; the channel's MessageCipher is not used with it.
+class MessageFraming {
+  public:
+    virtual ~MessageFraming() = default;
+    // The bytes that carry one serialized ProtocolMessage.
+    virtual Bytes frame(ByteView message) = 0;
+    // Bytes from the socket in; every complete ProtocolMessage appended to `messages`, and
+    // whatever the framing itself must answer (acknowledgements) appended to `reply`. Throws
+    // atv::Error(connection_failed) on malformed input.
+    virtual void unframe(ByteView bytes, std::vector<Bytes>& messages, Bytes& reply) = 0;
 };
 
 inline constexpr std::chrono::milliseconds default_request_timeout{5000};
@@ -49,8 +63,10 @@ class MrpChannel : public std::enable_shared_from_this<MrpChannel> {
     using LostHandler = std::function<void(const std::string& reason)>;
     using MessageHandler = std::function<void(const ProtocolMessage&)>;
 
-    // Takes a connected socket; call start() to begin reading.
-    static std::shared_ptr<MrpChannel> create(asio::ip::tcp::socket socket);
+    // Takes a connected socket; call start() to begin reading. Without `framing`, messages
+    // travel in MRP's varint frames.
+    static std::shared_ptr<MrpChannel> create(asio::ip::tcp::socket socket,
+                                              std::unique_ptr<MessageFraming> framing = nullptr);
 
     MrpChannel(const MrpChannel&) = delete;
     MrpChannel& operator=(const MrpChannel&) = delete;
@@ -97,7 +113,7 @@ class MrpChannel : public std::enable_shared_from_this<MrpChannel> {
     struct Waiter;
     class WaiterRegistration;
 
-    explicit MrpChannel(asio::ip::tcp::socket socket);
+    MrpChannel(asio::ip::tcp::socket socket, std::unique_ptr<MessageFraming> framing);
 
     template <typename Body>
     void spawn(Body body);
@@ -107,7 +123,9 @@ class MrpChannel : public std::enable_shared_from_this<MrpChannel> {
     asio::awaitable<void> write_loop();
     asio::awaitable<void> heartbeat_loop(std::chrono::milliseconds interval,
                                          std::chrono::milliseconds timeout);
+    void queue(Bytes wire);
     void handle_frame(ByteView frame);
+    void handle_message(ByteView plaintext);
     void dispatch(ProtocolMessage message);
     void fail(const std::string& reason);
     void report_lost();
@@ -115,6 +133,7 @@ class MrpChannel : public std::enable_shared_from_this<MrpChannel> {
 
     asio::ip::tcp::socket socket_;
     FrameReader reader_;
+    std::unique_ptr<MessageFraming> framing_;
     std::unique_ptr<MessageCipher> cipher_;
     std::deque<Bytes> outbox_;
     bool writing_ = false;

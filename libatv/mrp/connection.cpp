@@ -44,12 +44,16 @@ asio::awaitable<void> run_connect_sequence(MrpChannel& channel,
     ClientDescription client{to_string(credentials.client_id), options.client_name};
     co_await exchange_device_information(channel, client, timeout);
     co_await verify_credentials(channel, credentials, timeout);
+    co_await start_session(channel, timeout);
+}
+
+}  // namespace
+
+asio::awaitable<void> start_session(MrpChannel& channel, std::chrono::milliseconds timeout) {
     channel.send(set_connection_state(proto::SetConnectionStateMessage::Connected));
     co_await channel.request(client_updates_config(), timeout);
     co_await channel.request(get_keyboard_session(), timeout);
 }
-
-}  // namespace
 
 MrpConnection::~MrpConnection() {
     channel_->abort();

@@ -46,6 +46,10 @@ asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_mrp(
     asio::any_io_executor executor, std::string address, std::uint16_t port,
     const hap::HapCredentials& credentials, std::chrono::milliseconds timeout);
 
+// What follows DEVICE_INFO and encryption: SET_CONNECTION_STATE, CLIENT_UPDATES_CONFIG and
+// GET_KEYBOARD_SESSION. Also run inside AirPlay's tunnel, which brings its own encryption.
+asio::awaitable<void> start_session(MrpChannel& channel, std::chrono::milliseconds timeout);
+
 // Options by value: a coroutine keeps its parameters, and a reference could dangle.
 asio::awaitable<std::unique_ptr<MrpConnection>> connect_mrp(asio::any_io_executor executor,
                                                             std::string address, std::uint16_t port,

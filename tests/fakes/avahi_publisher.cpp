@@ -14,15 +14,24 @@ namespace atv::fakes {
 
 namespace {
 
-// Ports of services the fake only announces (for discovery tests); nothing listens there.
+// Default ports of services the fake announces; fake-atv replaces them with the ports it serves.
 constexpr std::uint16_t airplay_port = 7000;
 constexpr std::uint16_t companion_port = 49153;
 
-const char* const features = "0x5A7FFFF7,0x1E";
+struct ShapeFacts {
+    const char* features;
+    const char* model;
+    const char* os_version;
+    const char* build_version;
+};
+
+constexpr ShapeFacts tvos13_facts{"0x5A7FFFF7,0x1E", "AppleTV6,2", "13.3", "17K795"};
+// AirPlay 2 features (bits 38 and 48: HAP pairing and the MRP tunnel); no MRP service.
+constexpr ShapeFacts tvos15_facts{"0x4A7FDFD5,0xBC157FDE", "AppleTV11,1", "15.1", "19J572"};
+// A HomePod mini: AirPlay 2 with transient pairing, no MRP and no Companion pairing.
+constexpr ShapeFacts homepod_facts{"0x4A7FCA00,0xBC354BD0", "AudioAccessory5,1", "15.4", "19L440"};
+
 const char* const status_flags = "0x244";
-const char* const model = "AppleTV6,2";
-const char* const os_version = "13.3";
-const char* const build_version = "17K795";
 
 std::string without_colons(std::string text) {
     text.erase(std::remove(text.begin(), text.end(), ':'), text.end());
@@ -40,16 +49,25 @@ std::string lower(std::string text) {
 std::vector<PublishedService> apple_tv_services(const std::string& name, const std::string& mac,
                                                 const std::string& unique_identifier,
                                                 const std::string& public_key_hex,
-                                                std::uint16_t mrp_port) {
+                                                std::uint16_t mrp_port, AppleTvShape shape) {
+    const ShapeFacts& facts = shape == AppleTvShape::tvos15    ? tvos15_facts
+                              : shape == AppleTvShape::homepod ? homepod_facts
+                                                               : tvos13_facts;
+    const char* const features = facts.features;
+    const char* const model = facts.model;
+    const char* const os_version = facts.os_version;
+    const char* const build_version = facts.build_version;
     std::vector<PublishedService> services;
-    services.push_back(
-        {name,
-         "_mediaremotetv._tcp",
-         mrp_port,
-         {"ModelName=Apple TV", "AllowPairing=YES", "macAddress=" + lower(mac),
-          "BluetoothAddress=" + lower(mac), "Name=" + name, "UniqueIdentifier=" + unique_identifier,
-          std::string("SystemBuildVersion=") + build_version,
-          "LocalAirPlayReceiverPairingIdentity=" + unique_identifier}});
+    if (shape == AppleTvShape::tvos13) {
+        services.push_back(
+            {name,
+             "_mediaremotetv._tcp",
+             mrp_port,
+             {"ModelName=Apple TV", "AllowPairing=YES", "macAddress=" + lower(mac),
+              "BluetoothAddress=" + lower(mac), "Name=" + name, "UniqueIdentifier=" + unique_identifier,
+              std::string("SystemBuildVersion=") + build_version,
+              "LocalAirPlayReceiverPairingIdentity=" + unique_identifier}});
+    }
     services.push_back(
         {name,
          "_airplay._tcp",
@@ -58,14 +76,16 @@ std::vector<PublishedService> apple_tv_services(const std::string& name, const s
           std::string("flags=") + status_flags, std::string("model=") + model,
           "pi=" + lower(unique_identifier), "psi=" + unique_identifier, "pk=" + public_key_hex,
           "protovers=1.1", "srcvers=415.3", std::string("osvers=") + os_version, "vv=2"}});
-    services.push_back(
-        {name,
-         "_companion-link._tcp",
-         companion_port,
-         {"rpMac=2", "rpHN=" + lower(without_colons(mac)), "rpFl=0x36782",
-          "rpHA=" + lower(without_colons(mac)), std::string("rpMd=") + model, "rpVr=195.2",
-          "rpAD=" + lower(without_colons(mac)), "rpHI=" + lower(without_colons(mac)), "rpBA=" + mac,
-          "rpMRtID=" + unique_identifier}});
+    if (shape != AppleTvShape::homepod) {
+        services.push_back(
+            {name,
+             "_companion-link._tcp",
+             companion_port,
+             {"rpMac=2", "rpHN=" + lower(without_colons(mac)), "rpFl=0x36782",
+              "rpHA=" + lower(without_colons(mac)), std::string("rpMd=") + model, "rpVr=195.2",
+              "rpAD=" + lower(without_colons(mac)), "rpHI=" + lower(without_colons(mac)), "rpBA=" + mac,
+              "rpMRtID=" + unique_identifier}});
+    }
     services.push_back({without_colons(mac) + "@" + name,
                         "_raop._tcp",
                         airplay_port,
@@ -73,7 +93,9 @@ std::vector<PublishedService> apple_tv_services(const std::string& name, const s
                          std::string("sf=") + status_flags, "md=0,1,2", std::string("am=") + model,
                          "pk=" + public_key_hex, "tp=UDP", "vn=65537", "vs=415.3",
                          std::string("ov=") + os_version, "vv=2"}});
-    services.push_back({name, "_device-info._tcp", 0, {"model=J105aAP"}});
+    if (shape != AppleTvShape::homepod) {
+        services.push_back({name, "_device-info._tcp", 0, {"model=J105aAP"}});
+    }
     return services;
 }
 

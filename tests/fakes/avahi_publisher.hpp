@@ -49,12 +49,20 @@ class AvahiPublisher {
     AvahiEntryGroup* group_ = nullptr;
 };
 
-// The services of an Apple TV 4K (AppleTV6,2, tvOS 13.3 / build 17K795) named `name`, with
-// MRP on `mrp_port`. `mac` is "AA:BB:CC:DD:EE:FF"; `public_key_hex` the accessory's LTPK.
+// Which Apple TV the services describe.
+enum class AppleTvShape : std::uint8_t {
+    tvos13,  // Apple TV 4K (AppleTV6,2, tvOS 13.3 / build 17K795): MRP, AirPlay 1 features
+    tvos15,  // Apple TV 4K 2nd gen (AppleTV11,1, tvOS 15.1 / 19J572): no MRP, AirPlay 2
+    homepod,  // HomePod mini (AudioAccessory5,1, 15.4): AirPlay 2 and RAOP only
+};
+
+// The services of an Apple TV named `name`, with MRP on `mrp_port` (tvOS 13 only).
+// `mac` is "AA:BB:CC:DD:EE:FF"; `public_key_hex` the accessory's LTPK.
 std::vector<PublishedService> apple_tv_services(const std::string& name, const std::string& mac,
                                                 const std::string& unique_identifier,
                                                 const std::string& public_key_hex,
-                                                std::uint16_t mrp_port);
+                                                std::uint16_t mrp_port,
+                                                AppleTvShape shape = AppleTvShape::tvos13);
 
 // The `_touch-able._tcp` service of an Apple TV 3 speaking DMAP on `port`; its identifier
 // (the instance name) is the MAC's 12 hex digits after four zeros.

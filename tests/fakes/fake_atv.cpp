@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/redirect_error.hpp>
@@ -203,6 +204,15 @@ void FakeAtvState::add_controller(const hap::PairedController& controller) {
     if (!config_.state_file.empty()) {
         save();
     }
+}
+
+bool FakeAtvState::has_controller_key(ByteView ltpk) const {
+    for (const auto& [client_id, key] : controllers_) {
+        if (ByteView(key).size() == ltpk.size() && std::equal(key.begin(), key.end(), ltpk.begin())) {
+            return true;
+        }
+    }
+    return false;
 }
 
 std::optional<Bytes> FakeAtvState::controller_ltpk(std::string_view client_id) const {

@@ -104,6 +104,8 @@ class FakeAtvState {
     void add_controller(const hap::PairedController& controller);
     [[nodiscard]] std::optional<Bytes> controller_ltpk(std::string_view client_id) const;
     [[nodiscard]] std::size_t paired_count() const { return controllers_.size(); }
+    // Whether a paired controller has this long-term key (legacy AirPlay verify sends only it).
+    [[nodiscard]] bool has_controller_key(ByteView ltpk) const;
 
     bool answer_heartbeats = true;
     // Every message handled, over all connections (benchmarks count throughput with it).

@@ -1,8 +1,10 @@
-// fake-atv: the fake Apple TV as a program. Serves MRP on 127.0.0.1 and announces itself
-// through avahi-daemon like an Apple TV 4K. Prints "PIN <digits>" when a pairing shows a PIN
-// and "READY <mrp-port>" once it listens and its services are established, and
-// "SESSION-STOP <16 hex digits>" when a Companion client stops its session. With --dmap it also
-// serves DMAP and prints "DMAP LOGIN <session>" and "DMAP LOGOUT <session>".
+// fake-atv: the fake Apple TV as a program. Serves MRP, Companion and AirPlay on 127.0.0.1 and
+// announces itself through avahi-daemon like an Apple TV 4K (tvOS 13, or tvOS 15 with --tvos15).
+// Prints "PIN <digits>" when a pairing shows a PIN, "READY <mrp-port>" once it listens and its
+// services are established, "TUNNEL open" and "TUNNEL closed" as an MRP tunnel through AirPlay
+// opens and closes, and "SESSION-STOP <16 hex digits>" when a Companion client stops its
+// session. With --dmap it also serves DMAP and prints "DMAP LOGIN <session>" and
+// "DMAP LOGOUT <session>".
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -23,6 +25,7 @@
 #include <string_view>
 
 #include "avahi_publisher.hpp"
+#include "fake_airplay.hpp"
 #include "fake_atv.hpp"
 #include "fake_companion.hpp"
 #include "fake_dmap.hpp"
@@ -34,6 +37,7 @@ using atv::fakes::FakeAtvConfig;
 constexpr const char* usage =
     "usage: fake-atv [--name NAME] [--id ID] [--mac AA:BB:CC:DD:EE:FF] [--mrp-port PORT]\n"
     "                [--pin DIGITS] [--state FILE] [--bind ADDRESS] [--no-publish]\n"
+    "                [--tvos15 | --homepod] [--airplay-port PORT]\n"
     "                [--misbehave MODE] [--list-misbehaviours]\n"
     "                [--back-off SECONDS] [--dmap] [--dmap-credentials 0xGUID|UUID]\n"
     "                [--dmap-home-sharing UUID]\n"
@@ -46,6 +50,8 @@ struct Options {
     std::set<std::string> dmap_credentials;
     std::string home_sharing;  // announced as hG and accepted by /login
     bool verbose = false;
+    atv::fakes::AppleTvShape shape = atv::fakes::AppleTvShape::tvos13;
+    std::uint16_t airplay_port = 0;
 };
 
 [[noreturn]] void fail_usage(const std::string& message) {
@@ -96,6 +102,13 @@ Options parse_options(int argc, char** argv) {
             config.state_file = value();
         } else if (arg == "--bind") {
             config.bind_address = value();
+        } else if (arg == "--tvos15") {
+            options.shape = atv::fakes::AppleTvShape::tvos15;
+        } else if (arg == "--homepod") {
+            options.shape = atv::fakes::AppleTvShape::homepod;
+        } else if (arg == "--airplay-port") {
+            options.airplay_port =
+                static_cast<std::uint16_t>(parse_number(value(), 65535, "--airplay-port"));
         } else if (arg == "--no-publish") {
             options.publish = false;
         } else if (arg == "--list-misbehaviours") {
@@ -158,9 +171,13 @@ int main(int argc, char** argv) {
     dmap_config.credentials = options.dmap_credentials;
     atv::fakes::FakeDmap dmap(io.get_executor(), dmap_config);
     dmap.service().on_event([](const std::string& event) { print_line("DMAP " + event); });
+    // AirPlay (pairing and the MRP tunnel) likewise; RAOP is announced on the same port.
+    atv::fakes::FakeAirPlay airplay(io.get_executor(), fake.state(), options.airplay_port);
+    airplay.on_tunnel([](bool open) { print_line(open ? "TUNNEL open" : "TUNNEL closed"); });
     try {
         fake.start();
         companion.start();
+        airplay.start();
         if (options.dmap) {
             dmap.start();
         }
@@ -176,6 +193,7 @@ int main(int argc, char** argv) {
     if (options.dmap) {
         spdlog::info("and DMAP on {}:{}", options.config.bind_address, dmap.port());
     }
+    spdlog::info("and AirPlay on {}:{}", options.config.bind_address, airplay.port());
 
     asio::signal_set signals(io, SIGTERM, SIGINT);
     int exit_code = 0;
@@ -192,6 +210,7 @@ int main(int argc, char** argv) {
                 co_await fake.stop();
                 co_await companion.stop();
                 co_await dmap.stop();
+                co_await airplay.stop();
                 signals.cancel();  // the last piece of work: io.run() returns
             },
             asio::detached);
@@ -208,9 +227,12 @@ int main(int argc, char** argv) {
     if (options.publish) {
         auto services = atv::fakes::apple_tv_services(
             options.config.name, options.config.mac, fake.state().unique_identifier(),
-            atv::to_hex(fake.state().identity().keys.public_key), port);
+            atv::to_hex(fake.state().identity().keys.public_key), port, options.shape);
         for (auto& service : services) {
             if (service.type == "_companion-link._tcp") service.port = companion.port();
+            if (service.type == "_airplay._tcp" || service.type == "_raop._tcp") {
+                service.port = airplay.port();
+            }
         }
         if (options.dmap) {
             services.push_back(atv::fakes::dmap_service(options.config.name, options.config.mac,
