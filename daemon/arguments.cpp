@@ -40,6 +40,10 @@ bool is_digits(const std::string& text) {
 }  // namespace
 
 bool is_ip_address(const std::string& text) {
+    // inet_pton reads a C string: "10.0.0.1\0junk" must not pass as 10.0.0.1.
+    if (text.find('\0') != std::string::npos) {
+        return false;
+    }
     in6_addr buffer{};
     return inet_pton(AF_INET, text.c_str(), &buffer) == 1 ||
            inet_pton(AF_INET6, text.c_str(), &buffer) == 1;

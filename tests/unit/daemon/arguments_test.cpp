@@ -93,6 +93,9 @@ TEST(Arguments, ProtocolNamesAndAddresses) {
     EXPECT_FALSE(atvd::is_ip_address("192.168.1"));
     EXPECT_FALSE(atvd::is_ip_address("apple-tv.local"));
     EXPECT_FALSE(atvd::is_ip_address(""));
+    // Found by fuzz-dbus_arguments: what followed a NUL byte went unchecked. (A bus never
+    // delivers a string with a NUL in it; the check must not rely on that.)
+    EXPECT_FALSE(atvd::is_ip_address(std::string("::34\0\0junk", 10)));
 }
 
 }  // namespace
