@@ -7,6 +7,7 @@
 #include <asio/detached.hpp>
 #include <chrono>
 
+#include "arguments.hpp"
 #include "bus_errors.hpp"
 #include "properties.hpp"
 
@@ -18,43 +19,6 @@ std::uint64_t now_us() {
     return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                           std::chrono::system_clock::now().time_since_epoch())
                                           .count());
-}
-
-template <typename T>
-T option_value(const std::string& key, const sdbus::Variant& value, const char* type_name) {
-    try {
-        return value.get<T>();
-    } catch (const sdbus::Error&) {
-        throw bus_error(atv::ErrorKind::invalid_arguments,
-                        "option '" + key + "' must be of type '" + type_name + "'");
-    }
-}
-
-struct PairOptions {
-    atv::PairingOptions pairing;
-    std::optional<std::chrono::milliseconds> timeout;
-};
-
-PairOptions parse_pair_options(const std::map<std::string, sdbus::Variant>& options) {
-    PairOptions parsed;
-    for (const auto& [key, value] : options) {
-        if (key == "Name") {
-            parsed.pairing.name = option_value<std::string>(key, value, "s");
-        } else if (key == "PairingGuid") {
-            parsed.pairing.pairing_guid = option_value<std::string>(key, value, "s");
-        } else if (key == "Timeout") {
-            const auto ms = option_value<std::uint32_t>(key, value, "u");
-            if (ms == 0) {
-                throw bus_error(atv::ErrorKind::invalid_arguments,
-                                "option 'Timeout' must be greater than zero");
-            }
-            parsed.timeout = std::chrono::milliseconds(ms);
-        } else {
-            throw bus_error(atv::ErrorKind::invalid_arguments,
-                            "unknown option '" + key + "' (known: Name, PairingGuid, Timeout)");
-        }
-    }
-    return parsed;
 }
 
 }  // namespace
@@ -248,13 +212,7 @@ void DeviceObject::set_present(bool present) {
 }
 
 atv::Protocol DeviceObject::parse_protocol(const std::string& name) const {
-    auto protocol = atv::protocol_from_string(name);
-    if (!protocol) {
-        throw bus_error(atv::ErrorKind::invalid_arguments,
-                        "unknown protocol '" + name +
-                            "' (known: mrp, airplay, companion, dmap, raop)");
-    }
-    return *protocol;
+    return protocol_argument(name);
 }
 
 void DeviceObject::Pair(sdbus::Result<sdbus::ObjectPath>&& result, std::string protocol_name,

@@ -78,14 +78,8 @@ int run(const atvd::Options& options) {
         exit_code = EXIT_FAILURE;
         io.stop();
     });
-    bus->requestName(bus_name);
-    loop.start();
-    discovery.start();
-    spdlog::info("atvd {} running as {} on the bus, credentials in {}", ATVD_VERSION, bus_name,
-                 options.state_dir.string());
-    spdlog::debug("settings: log level {}, vanish grace {} ms", options.log_level,
-                  options.settings.vanish_grace.count());
-
+    // Before the name is taken: whoever sees the name may stop us at once, and a SIGTERM
+    // before this point would kill the daemon without a clean shutdown.
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](std::error_code ec, int signal) {
         if (ec) {
@@ -95,6 +89,14 @@ int run(const atvd::Options& options) {
         discovery.stop();
         asio::co_spawn(io, manager.shut_down(), [&](std::exception_ptr) { io.stop(); });
     });
+    bus->requestName(bus_name);
+    loop.start();
+    discovery.start();
+    spdlog::info("atvd {} running as {} on the bus, credentials in {}", ATVD_VERSION, bus_name,
+                 options.state_dir.string());
+    spdlog::debug("settings: log level {}, vanish grace {} ms", options.log_level,
+                  options.settings.vanish_grace.count());
+
     // A handler that throws must not take every device and client down with it.
     while (true) {
         try {

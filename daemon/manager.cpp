@@ -1,6 +1,5 @@
 #include "manager.hpp"
 
-#include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -19,31 +18,6 @@ namespace atvd {
 
 namespace {
 
-std::vector<std::string> string_list(const std::string& key, const sdbus::Variant& value) {
-    try {
-        return value.get<std::vector<std::string>>();
-    } catch (const sdbus::Error&) {
-        throw bus_error(atv::ErrorKind::invalid_arguments,
-                        "filter key '" + key + "' must be of type 'as'");
-    }
-}
-
-atv::Protocol protocol_argument(const std::string& name) {
-    auto protocol = atv::protocol_from_string(name);
-    if (!protocol) {
-        throw bus_error(atv::ErrorKind::invalid_arguments,
-                        "unknown protocol '" + name +
-                            "' (known: mrp, airplay, companion, dmap, raop)");
-    }
-    return *protocol;
-}
-
-bool is_ip_address(const std::string& text) {
-    in6_addr buffer{};
-    return inet_pton(AF_INET, text.c_str(), &buffer) == 1 ||
-           inet_pton(AF_INET6, text.c_str(), &buffer) == 1;
-}
-
 std::string short_hash(std::string_view text) {
     // FNV-1a: stable across runs and builds, which std::hash does not promise.
     std::uint32_t hash = 2166136261U;
@@ -60,41 +34,6 @@ std::string short_hash(std::string_view text) {
 }
 
 }  // namespace
-
-ScanFilter parse_scan_filter(const std::map<std::string, sdbus::Variant>& filter,
-                             std::chrono::milliseconds default_timeout) {
-    ScanFilter parsed;
-    parsed.timeout = default_timeout;
-    for (const auto& [key, value] : filter) {
-        if (key == "Identifiers") {
-            parsed.identifiers = string_list(key, value);
-        } else if (key == "Hosts") {
-            parsed.hosts = string_list(key, value);
-            for (const std::string& host : parsed.hosts) {
-                if (!is_ip_address(host)) {
-                    throw bus_error(atv::ErrorKind::invalid_arguments,
-                                    "'" + host + "' in Hosts is not an IPv4 or IPv6 address");
-                }
-            }
-        } else if (key == "Protocols") {
-            for (const std::string& name : string_list(key, value)) {
-                parsed.protocols.insert(protocol_argument(name));
-            }
-        } else if (key == "Timeout") {
-            try {
-                parsed.timeout = std::chrono::milliseconds(value.get<std::uint32_t>());
-            } catch (const sdbus::Error&) {
-                throw bus_error(atv::ErrorKind::invalid_arguments,
-                                "filter key 'Timeout' must be of type 'u' (milliseconds)");
-            }
-        } else {
-            throw bus_error(atv::ErrorKind::invalid_arguments,
-                            "unknown filter key '" + key +
-                                "' (known: Identifiers, Hosts, Protocols, Timeout)");
-        }
-    }
-    return parsed;
-}
 
 std::string device_object_name(std::string_view identifier) {
     std::string name;

@@ -13,23 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "arguments.hpp"
 #include "atv/discovery.hpp"
 #include "context.hpp"
 #include "device_object.hpp"
 #include "org.atvd.Manager1.adaptor.h"
 
 namespace atvd {
-
-struct ScanFilter {
-    std::vector<std::string> identifiers;
-    std::vector<std::string> hosts;
-    std::set<atv::Protocol> protocols;
-    std::chrono::milliseconds timeout{3000};
-};
-
-// Throws InvalidArguments naming the key for an unknown key or a value of the wrong type.
-ScanFilter parse_scan_filter(const std::map<std::string, sdbus::Variant>& filter,
-                             std::chrono::milliseconds default_timeout);
 
 // The object name of a device under /org/atvd/devices: its identifier with every character
 // outside [A-Za-z0-9] replaced by '_', prefixed with "d_" when it starts with a digit.

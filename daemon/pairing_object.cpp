@@ -8,20 +8,11 @@
 #include <asio/use_awaitable.hpp>
 #include <cctype>
 
+#include "arguments.hpp"
 #include "bus_errors.hpp"
 #include "properties.hpp"
 
 namespace atvd {
-
-namespace {
-
-bool is_digits(const std::string& text) {
-    return !text.empty() && text.size() <= 16 &&
-           std::all_of(text.begin(), text.end(),
-                       [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; });
-}
-
-}  // namespace
 
 PairingObject::PairingObject(Context& context, std::string path,
                              std::unique_ptr<atv::PairingHandler> handler, uid_t owner,
@@ -153,10 +144,7 @@ asio::awaitable<void> PairingObject::begin_step() {
 void PairingObject::Pin(sdbus::Result<>&& result, std::string pin) {
     guarded([&] {
         Authorization::require_owner(current_caller(getObject()), owner_);
-        if (!is_digits(pin)) {
-            throw bus_error(atv::ErrorKind::invalid_arguments,
-                            "a PIN is made of digits only (1 to 16 of them)");
-        }
+        check_pin(pin);
         if (state_ == State::closed || state_ == State::finished) {
             throw bus_error(atv::ErrorKind::invalid_state,
                             "this pairing is over; create a new one with Device1.Pair");
