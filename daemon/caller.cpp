@@ -1,6 +1,7 @@
 #include "caller.hpp"
 
 #include <grp.h>
+#include <pwd.h>
 
 #include <algorithm>
 #include <sdbus-c++/Message.h>
@@ -11,6 +12,29 @@
 
 namespace atvd {
 
+namespace {
+
+// The groups of a user in the user database, as the bus policy's <policy group="..."> sees
+// them. The sender's own process groups would come from its /proc entry, which the unit's
+// ProtectProc=invisible hides from atvd: asking sd-bus for them fails for every caller.
+std::vector<gid_t> groups_of(uid_t uid) {
+    std::vector<char> buffer(16384);
+    passwd entry{};
+    passwd* found = nullptr;
+    if (getpwuid_r(uid, &entry, buffer.data(), buffer.size(), &found) != 0 || found == nullptr) {
+        return {};
+    }
+    int count = 32;
+    std::vector<gid_t> groups(static_cast<std::size_t>(count));
+    while (getgrouplist(entry.pw_name, entry.pw_gid, groups.data(), &count) == -1) {
+        groups.resize(static_cast<std::size_t>(count));
+    }
+    groups.resize(static_cast<std::size_t>(count));
+    return groups;
+}
+
+}  // namespace
+
 Caller current_caller(const sdbus::IObject& object) {
     const sdbus::Message* message = object.getCurrentlyProcessedMessage();
     Caller caller;
@@ -18,8 +42,7 @@ Caller current_caller(const sdbus::IObject& object) {
         return caller;
     }
     caller.uid = message->getCredsEuid();
-    caller.groups = message->getCredsSupplementaryGids();
-    caller.groups.push_back(message->getCredsEgid());
+    caller.groups = groups_of(caller.uid);
     return caller;
 }
 

@@ -12,7 +12,7 @@ namespace atvd {
 
 struct Caller {
     uid_t uid = static_cast<uid_t>(-1);
-    std::vector<gid_t> groups;  // primary and supplementary
+    std::vector<gid_t> groups;  // primary and supplementary, from the user database
 };
 
 // The sender of the message currently dispatched on `object`.

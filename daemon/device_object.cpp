@@ -9,6 +9,7 @@
 
 #include "arguments.hpp"
 #include "bus_errors.hpp"
+#include "logging.hpp"
 #include "properties.hpp"
 
 namespace atvd {
@@ -200,14 +201,16 @@ void DeviceObject::set_present(bool present) {
     changed.add("Present");
     changed.emit(getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
     if (present) {
-        std::string protocols;
+        LogFields fields{device_id_, {}};
         for (const atv::ServiceConfig& service : config_.services) {
-            protocols += (protocols.empty() ? "" : " ") + std::string(atv::to_string(service.protocol));
+            fields.protocols.push_back(atv::to_string(service.protocol));
         }
-        spdlog::info("+ {} ({}) at {} [{}] {}", config_.name, atv::to_string(config_.info.model),
-                     config_.address, protocols, path_);
+        log_about(spdlog::level::info, fields, "+ {} ({}) at {} [{}] {}", config_.name,
+                  atv::to_string(config_.info.model), config_.address,
+                  fmt::join(fields.protocols, " "), path_);
     } else {
-        spdlog::info("- {} left the network {}", config_.name, path_);
+        log_about(spdlog::level::info, {device_id_, {}}, "- {} left the network {}", config_.name,
+                  path_);
     }
 }
 
@@ -265,7 +268,8 @@ void DeviceObject::Pair(sdbus::Result<sdbus::ObjectPath>&& result, std::string p
             parsed.timeout.value_or(context_.settings.default_pairing_timeout), std::move(hooks));
         object->start();
         pairings_.emplace(protocol, std::move(object));
-        spdlog::info("pairing {} with {} ({}) started", protocol_name, config_.name, device_id_);
+        log_about(spdlog::level::info, {device_id_, {protocol_name}}, "pairing {} with {} ({}) started",
+                  protocol_name, config_.name, device_id_);
         result.returnResults(sdbus::ObjectPath(path));
     });
 }
@@ -284,8 +288,9 @@ asio::awaitable<void> DeviceObject::store_credentials(atv::Protocol protocol,
     credentials_ = std::move(updated);
     sync_services();
     context_.loop.kick();
-    spdlog::info("credentials for {} of {} ({}) stored", atv::to_string(protocol), config_.name,
-                 device_id_);
+    log_about(spdlog::level::info, {device_id_, {atv::to_string(protocol)}},
+              "credentials for {} of {} ({}) stored", atv::to_string(protocol), config_.name,
+              device_id_);
 }
 
 void DeviceObject::Connect(sdbus::Result<>&& result) {
@@ -324,11 +329,15 @@ asio::awaitable<void> DeviceObject::connect() {
     if (origin_ == Origin::manual) {
         set_present(true);
     }
-    spdlog::info("connected to {} ({})", config_.name, device_id_);
+    const std::vector<std::string> protocols = ConnectedProtocols();
+    log_about(spdlog::level::info, {device_id_, {protocols.begin(), protocols.end()}},
+              "connected to {} ({})", config_.name, device_id_);
 }
 
 void DeviceObject::connection_lost(const std::string& reason) {
-    spdlog::warn("connection to {} ({}) lost: {}", config_.name, device_id_, reason);
+    const std::vector<std::string> protocols = ConnectedProtocols();
+    log_about(spdlog::level::warn, {device_id_, {protocols.begin(), protocols.end()}},
+              "connection to {} ({}) lost: {}", config_.name, device_id_, reason);
     emitConnectionLost(reason);
     asio::co_spawn(context_.io, close_connection(), asio::detached);
 }
@@ -347,6 +356,7 @@ asio::awaitable<void> DeviceObject::close_connection() {
     if (connection_ == nullptr) {
         co_return;
     }
+    const std::vector<std::string> protocols = ConnectedProtocols();
     auto connection = std::move(connection_);
     co_await connection->close();
     ChangedProperties changed;
@@ -357,7 +367,8 @@ asio::awaitable<void> DeviceObject::close_connection() {
     if (!present_) {
         schedule_expiry();
     }
-    spdlog::info("connection to {} ({}) closed", config_.name, device_id_);
+    log_about(spdlog::level::info, {device_id_, {protocols.begin(), protocols.end()}},
+              "connection to {} ({}) closed", config_.name, device_id_);
 }
 
 void DeviceObject::SetCredentials(sdbus::Result<bool>&& result, std::string protocol_name,

@@ -1,7 +1,6 @@
 // atvd: finds Apple TVs and AirPlay devices and offers pairing and connecting on D-Bus.
 #include <unistd.h>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <asio/co_spawn.hpp>
@@ -17,6 +16,7 @@
 #include "bus_loop.hpp"
 #include "caller.hpp"
 #include "context.hpp"
+#include "logging.hpp"
 #include "manager.hpp"
 #include "options.hpp"
 
@@ -25,17 +25,61 @@ namespace {
 constexpr const char* bus_name = "org.atvd";
 constexpr const char* admin_group = "atvd";
 
-void setup_logging(const std::string& level) {
-    auto logger = spdlog::stderr_color_mt("atvd");
-    // Under systemd the journal adds time and process; a "<N>" prefix carries the level.
-    if (std::getenv("JOURNAL_STREAM") != nullptr) {
-        logger->set_pattern("<%l> %v");
-    } else {
-        logger->set_pattern("%H:%M:%S.%e %^%-5l%$ %v");
+// The command line, kept to read the configuration again on SIGHUP with the same precedence.
+struct CommandLine {
+    int argc;
+    char** argv;
+};
+
+// SIGHUP: reads atvd.conf again and applies what can change while running (log level and
+// target, vanish grace). A refused file keeps every current setting.
+class Reloader {
+public:
+    Reloader(asio::io_context& io, CommandLine command_line, atvd::Options current,
+             atvd::Settings& settings)
+        : hangup_(io, SIGHUP),
+          command_line_(command_line),
+          current_(std::move(current)),
+          settings_(settings) {}
+
+    void start() {
+        hangup_.async_wait([this](std::error_code ec, int) {
+            if (ec) {
+                return;
+            }
+            reload();
+            start();
+        });
     }
-    spdlog::set_default_logger(logger);
-    spdlog::set_level(spdlog::level::from_str(level == "warning" ? "warn" : level));
-}
+
+    void stop() { hangup_.cancel(); }
+
+private:
+    void reload() {
+        atvd::Options next = atvd::reparse_options(command_line_.argc, command_line_.argv);
+        if (!next.problem.empty()) {
+            spdlog::error("configuration not reloaded, keeping the current settings: {}",
+                          next.problem);
+            return;
+        }
+        atvd::setup_logging(next.log_target, next.log_level);
+        settings_.vanish_grace = next.settings.vanish_grace;
+        if (next.state_dir != current_.state_dir) {
+            spdlog::warn("the state folder stays {} until atvd restarts",
+                         current_.state_dir.string());
+            next.state_dir = current_.state_dir;
+        }
+        spdlog::info("configuration reloaded from {}: log level {}, vanish grace {} ms",
+                     next.config_file.string(), next.log_level,
+                     next.settings.vanish_grace.count());
+        current_ = std::move(next);
+    }
+
+    asio::signal_set hangup_;
+    CommandLine command_line_;
+    atvd::Options current_;
+    atvd::Settings& settings_;
+};
 
 std::unique_ptr<sdbus::IConnection> open_bus(const atvd::Options& options) {
     switch (options.bus) {
@@ -52,7 +96,7 @@ atv::Identity load_identity(atv::SecretsStore& store) {
     return atv::Identity{std::move(stored.client_id), std::move(stored.seed)};
 }
 
-int run(const atvd::Options& options) {
+int run(const atvd::Options& options, CommandLine command_line) {
     asio::io_context io(1);
     auto bus = open_bus(options);
     atvd::BusLoop loop(io, *bus);
@@ -78,14 +122,17 @@ int run(const atvd::Options& options) {
         exit_code = EXIT_FAILURE;
         io.stop();
     });
-    // Before the name is taken: whoever sees the name may stop us at once, and a SIGTERM
-    // before this point would kill the daemon without a clean shutdown.
+    // Signals are handled before the name is taken: from then on systemd (Type=dbus) and
+    // tests may stop or reload atvd at any moment.
+    Reloader reloader(io, command_line, options, context.settings);
+    reloader.start();
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](std::error_code ec, int signal) {
         if (ec) {
             return;
         }
         spdlog::info("signal {} received; shutting down", signal);
+        reloader.stop();
         discovery.stop();
         asio::co_spawn(io, manager.shut_down(), [&](std::exception_ptr) { io.stop(); });
     });
@@ -116,9 +163,9 @@ int main(int argc, char** argv) {
     if (options.exit_now) {
         return options.exit_code;
     }
-    setup_logging(options.log_level);
+    atvd::setup_logging(options.log_target, options.log_level);
     try {
-        return run(options);
+        return run(options, CommandLine{argc, argv});
     } catch (const sdbus::Error& error) {
         spdlog::critical("D-Bus: {} ({})", error.getMessage(), error.getName());
     } catch (const std::exception& error) {

@@ -12,6 +12,7 @@
 
 #include "atvd-config.h"
 #include "bus_errors.hpp"
+#include "logging.hpp"
 #include "properties.hpp"
 
 namespace atvd {
@@ -202,7 +203,8 @@ std::shared_ptr<DeviceObject> Manager::create_device(const std::string& identifi
 }
 
 void Manager::device_expired(DeviceObject& device) {
-    spdlog::debug("device {} gone for good", device.device_id());
+    log_about(spdlog::level::debug, {device.device_id(), {}}, "device {} gone for good",
+              device.device_id());
     auto found = devices_.find(device.path());
     if (found != devices_.end()) {
         auto keep = found->second;
@@ -393,7 +395,8 @@ asio::awaitable<void> Manager::remove_device(std::shared_ptr<DeviceObject> devic
     co_await device->shut_down();
     device->retire();
     co_await context_.store.remove_async(device->device_id());
-    spdlog::info("device {} removed with its credentials", device->device_id());
+    log_about(spdlog::level::info, {device->device_id(), {}},
+              "device {} removed with its credentials", device->device_id());
     device.reset();
     // Still on the network: back at once, as a new unpaired device.
     for (std::uint64_t key : keys) {

@@ -26,6 +26,8 @@ connecting to them on D-Bus (org.atvd).
   --state-dir DIR        keep credentials in DIR
   -v, --verbose          log more (repeat for the most)
   --log-level LEVEL      trace, debug, info, warning, error or off (default info)
+  --log-target TARGET    auto, journal or stderr (default auto: the journal when stderr
+                         is connected to it)
   --vanish-grace MS      how long a vanished unpaired device stays before it is removed
                          (default 5000)
   --config FILE          read settings from FILE (default /etc/atvd/atvd.conf if it exists);
@@ -85,6 +87,12 @@ std::string apply_config_file(Options& options, const std::string& path, bool re
                 return where + "unknown log level '" + value + "'";
             }
             options.log_level = value;
+        } else if (key == "log-target") {
+            const auto target = log_target_from_string(value);
+            if (!target) {
+                return where + "unknown log target '" + value + "' (known: auto, journal, stderr)";
+            }
+            options.log_target = *target;
         } else if (key == "vanish-grace-ms") {
             char* end = nullptr;
             const long ms = std::strtol(value.c_str(), &end, 10);
@@ -95,7 +103,8 @@ std::string apply_config_file(Options& options, const std::string& path, bool re
         } else if (key == "state-dir") {
             options.state_dir = value;
         } else {
-            return where + "unknown key '" + key + "' (known: log-level, vanish-grace-ms, state-dir)";
+            return where + "unknown key '" + key +
+                   "' (known: log-level, log-target, vanish-grace-ms, state-dir)";
         }
     }
     return {};
@@ -124,15 +133,26 @@ bool valid_level(std::string_view level) {
     return false;
 }
 
-}  // namespace
+Options refuse(Options options, std::string problem, bool print) {
+    if (print) {
+        std::fprintf(stderr, "atvd: %s\n", problem.c_str());
+    }
+    options.problem = std::move(problem);
+    options.exit_now = true;
+    options.exit_code = 2;
+    return options;
+}
 
-Options parse_options(int argc, char** argv) {
+// The options of argv over those of the configuration file. With print, answers --help and
+// --version and prints problems; without, only reports them (SIGHUP).
+Options parse(int argc, char** argv, bool print) {
     enum {
         opt_system = 256,
         opt_user,
         opt_bus,
         opt_state,
         opt_level,
+        opt_target,
         opt_grace,
         opt_config,
         opt_help,
@@ -145,6 +165,7 @@ Options parse_options(int argc, char** argv) {
         {"state-dir", required_argument, nullptr, opt_state},
         {"verbose", no_argument, nullptr, 'v'},
         {"log-level", required_argument, nullptr, opt_level},
+        {"log-target", required_argument, nullptr, opt_target},
         {"vanish-grace", required_argument, nullptr, opt_grace},
         {"config", required_argument, nullptr, opt_config},
         {"help", no_argument, nullptr, opt_help},
@@ -153,17 +174,16 @@ Options parse_options(int argc, char** argv) {
     };
     Options options;
     const auto config = config_argument(argc, argv);
-    if (const std::string problem =
-            apply_config_file(options, config.value_or(default_config), config.has_value());
+    options.config_file = config.value_or(default_config);
+    if (std::string problem =
+            apply_config_file(options, options.config_file.string(), config.has_value());
         !problem.empty()) {
-        std::fprintf(stderr, "atvd: %s\n", problem.c_str());
-        options.exit_now = true;
-        options.exit_code = 2;
-        return options;
+        return refuse(std::move(options), std::move(problem), print);
     }
     int verbosity = 0;
     int choice = 0;
-    opterr = 1;
+    opterr = print ? 1 : 0;
+    optind = 0;  // getopt starts afresh: this runs again on SIGHUP
     while ((choice = getopt_long(argc, argv, "v", long_options, nullptr)) != -1) {
         switch (choice) {
             case opt_system: options.bus = BusKind::system; break;
@@ -176,46 +196,57 @@ Options parse_options(int argc, char** argv) {
             case 'v': ++verbosity; break;
             case opt_level:
                 if (!valid_level(optarg)) {
-                    std::fprintf(stderr, "atvd: unknown log level '%s'\n", optarg);
-                    options.exit_now = true;
-                    options.exit_code = 2;
-                    return options;
+                    return refuse(std::move(options),
+                                  "unknown log level '" + std::string(optarg) + "'", print);
                 }
                 options.log_level = optarg;
                 break;
+            case opt_target: {
+                const auto target = log_target_from_string(optarg);
+                if (!target) {
+                    return refuse(std::move(options),
+                                  "unknown log target '" + std::string(optarg) + "'", print);
+                }
+                options.log_target = *target;
+                break;
+            }
             case opt_grace: {
                 char* end = nullptr;
                 const long ms = std::strtol(optarg, &end, 10);
                 if (end == optarg || *end != '\0' || ms < 0) {
-                    std::fprintf(stderr, "atvd: --vanish-grace takes milliseconds\n");
-                    options.exit_now = true;
-                    options.exit_code = 2;
-                    return options;
+                    return refuse(std::move(options), "--vanish-grace takes milliseconds", print);
                 }
                 options.settings.vanish_grace = std::chrono::milliseconds(ms);
                 break;
             }
             case opt_config: break;  // read before the other options
             case opt_help:
-                std::fputs(usage, stdout);
+                if (print) {
+                    std::fputs(usage, stdout);
+                }
                 options.exit_now = true;
                 return options;
             case opt_version:
-                std::printf("atvd %s\n", ATVD_VERSION);
+                if (print) {
+                    std::printf("atvd %s\n", ATVD_VERSION);
+                }
                 options.exit_now = true;
                 return options;
             default:
-                std::fputs("Try 'atvd --help'.\n", stderr);
+                if (print) {
+                    std::fputs("Try 'atvd --help'.\n", stderr);
+                }
                 options.exit_now = true;
                 options.exit_code = 2;
+                options.problem = "bad command line";
                 return options;
         }
     }
     if (optind < argc) {
-        std::fprintf(stderr, "atvd: unexpected argument '%s'\nTry 'atvd --help'.\n", argv[optind]);
-        options.exit_now = true;
-        options.exit_code = 2;
-        return options;
+        return refuse(std::move(options),
+                      "unexpected argument '" + std::string(argv[optind]) +
+                          "'\nTry 'atvd --help'.",
+                      print);
     }
     if (verbosity == 1) {
         options.log_level = "debug";
@@ -227,5 +258,11 @@ Options parse_options(int argc, char** argv) {
     }
     return options;
 }
+
+}  // namespace
+
+Options parse_options(int argc, char** argv) { return parse(argc, argv, true); }
+
+Options reparse_options(int argc, char** argv) { return parse(argc, argv, false); }
 
 }  // namespace atvd

@@ -122,6 +122,8 @@ void PairingObject::run_step(sdbus::Result<>&& result, const char* name,
 
 void PairingObject::Begin(sdbus::Result<>&& result) {
     guarded([&] {
+        // Another user learns nothing, not even the state, before the owner check.
+        Authorization::require_owner(current_caller(getObject()), owner_);
         if (state_ == State::begun || state_ == State::finished) {
             throw bus_error(atv::ErrorKind::invalid_state,
                             "pairing has begun already; continue with Pin and Finish");
@@ -158,6 +160,7 @@ void PairingObject::Pin(sdbus::Result<>&& result, std::string pin) {
 
 void PairingObject::Finish(sdbus::Result<>&& result) {
     guarded([&] {
+        Authorization::require_owner(current_caller(getObject()), owner_);
         if (state_ != State::begun) {
             throw bus_error(atv::ErrorKind::invalid_state,
                             state_ == State::finished ? "pairing has finished already"
