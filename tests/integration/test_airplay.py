@@ -162,3 +162,26 @@ def test_homepod_connects_with_transient_pairing(client, fake):
     client.atvd(path, DEVICE, "Close")
     device.expect("TUNNEL closed")
     assert client.get(path, DEVICE, "Connected") is False
+
+
+def test_companion_joins_the_tunnel_when_paired(client, fake):
+    """tvOS 15: Connect opens the AirPlay tunnel and Companion together, and Close ends both."""
+    device = fake("Both Room", "fake-atv-a007", "AA:BB:CC:00:0A:07")
+    path = find(client, "AA:BB:CC:00:0A:07")
+    client.wait_for(lambda: all(path + "/" + protocol in client.managed_objects()
+                                for protocol in ("airplay", "companion")),
+                    what="AirPlay and Companion services")
+    pair(client, device, path)
+    handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["companion", {}])[0]
+    client.atvd(handler, HANDLER, "Begin")
+    client.atvd(handler, HANDLER, "Pin", "s", [device.pin()])
+    client.atvd(handler, HANDLER, "Finish")
+    client.atvd(handler, HANDLER, "Close")
+
+    client.atvd(path, DEVICE, "Connect")
+    device.expect("TUNNEL open")
+    assert sorted(client.get(path, DEVICE, "ConnectedProtocols")) == ["airplay", "companion"]
+    client.atvd(path, DEVICE, "Close")
+    device.expect("TUNNEL closed")
+    device.expect("SESSION-STOP ")
+    assert client.get(path, DEVICE, "ConnectedProtocols") == []
