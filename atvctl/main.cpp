@@ -214,6 +214,10 @@ void check_protocol(const std::string& protocol) {
     }
 }
 
+// Longer than atvd lets a step wait on the device (Finish of a DMAP pairing waits for the person
+// at the device, up to the handler's five-minute timeout), so atvd's own error arrives.
+constexpr std::chrono::seconds handler_step_limit{310};
+
 // A handler step that may wait on the device, with progress on stderr.
 void handler_step(Client& client, sdbus::IProxy& handler, const std::string& step,
                   const std::string& waiting, const std::string& pin = {}) {
@@ -222,7 +226,7 @@ void handler_step(Client& client, sdbus::IProxy& handler, const std::string& ste
         call << pin;
     }
     Progress progress(waiting);
-    client.call_waiting(handler, call, std::chrono::seconds(120), [&] { progress.tick(); });
+    client.call_waiting(handler, call, handler_step_limit, [&] { progress.tick(); });
 }
 
 void run_pairing(Client& client, sdbus::IProxy& handler, const CommandLine& line,
