@@ -2,8 +2,10 @@
 
 #include <plist/plist.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
+#include <utility>
 
 #include "atv/error.hpp"
 
@@ -33,6 +35,64 @@ std::uint64_t read_be64(ByteView bytes) {
     return value;
 }
 
+std::uint64_t read_be(ByteView bytes, std::size_t offset, std::size_t size) {
+    std::uint64_t value = 0;
+    for (std::size_t i = 0; i < size; ++i) value = (value << 8) | bytes[offset + i];
+    return value;
+}
+
+// The length of the object at `offset` whose marker's low nibble is `nibble`, and where its
+// contents begin; a nibble of 15 means an integer object follows with the length.
+std::pair<std::uint64_t, std::size_t> object_length(ByteView bytes, std::size_t offset,
+                                                   std::uint8_t nibble) {
+    if (nibble != 0x0f) {
+        return {nibble, offset + 1};
+    }
+    if (offset + 2 > bytes.size() || (bytes[offset + 1] & 0xf0) != 0x10) {
+        malformed("a string length that is not an integer");
+    }
+    const std::size_t size = std::size_t{1} << (bytes[offset + 1] & 0x0f);
+    if (size > 8 || offset + 2 + size > bytes.size()) {
+        malformed("a string length out of bounds");
+    }
+    return {read_be(bytes, offset + 2, size), offset + 2 + size};
+}
+
+// libplist 2.2 aborts (an assertion) on a string or key with a NUL inside, and would turn an
+// "ASCII" string holding other bytes into something else when written again: refuse both.
+void check_strings(ByteView bytes, ByteView trailer) {
+    const std::size_t offset_size = trailer[6];
+    const std::uint64_t count = read_be64(trailer.subspan(8));
+    const std::uint64_t table = read_be64(trailer.subspan(24));
+    if (offset_size == 0 || offset_size > 8 || table > bytes.size() ||
+        count > (bytes.size() - table) / offset_size) {
+        malformed("an offset table out of bounds");
+    }
+    for (std::uint64_t i = 0; i < count; ++i) {
+        const std::uint64_t offset = read_be(bytes, table + i * offset_size, offset_size);
+        if (offset >= bytes.size()) {
+            malformed("an object offset out of bounds");
+        }
+        const std::uint8_t marker = bytes[offset];
+        const std::size_t unit = (marker >> 4) == 0x5 ? 1 : (marker >> 4) == 0x6 ? 2 : 0;
+        if (unit == 0) {
+            continue;
+        }
+        const auto [length, begin] = object_length(bytes, offset, marker & 0x0f);
+        if (length > (bytes.size() - begin) / unit) {
+            malformed("a string out of bounds");
+        }
+        for (std::size_t at = begin; at < begin + length * unit; at += unit) {
+            if (bytes[at] == 0 && (unit == 1 || bytes[at + 1] == 0)) {
+                malformed("a string with a NUL character in it");
+            }
+            if (unit == 1 && bytes[at] >= 0x80) {
+                malformed("an ASCII string with a byte that is not ASCII");
+            }
+        }
+    }
+}
+
 // libplist recurses once per nesting level and allocates per object: bound both before it
 // sees the bytes, from the object count in the trailer.
 void check_shape(ByteView bytes, const PlistLimits& limits) {
@@ -48,6 +108,7 @@ void check_shape(ByteView bytes, const PlistLimits& limits) {
     if (read_be64(trailer.subspan(8)) > limits.max_objects) {
         malformed("more than " + std::to_string(limits.max_objects) + " objects");
     }
+    check_strings(bytes, trailer);
 }
 
 PlistValue from_node(plist_t node, std::size_t depth, const PlistLimits& limits);
@@ -72,6 +133,12 @@ PlistValue from_dict(plist_t node, std::size_t depth, const PlistLimits& limits)
         plist_dict_next_item(node, raw_iter, &raw_key, &item);
         const std::unique_ptr<char, MallocFree> key(raw_key);
         if (item == nullptr || key == nullptr) break;
+        const std::string_view name(key.get());
+        if (std::any_of(dict.begin(), dict.end(), [&](const auto& member) {
+                return member.first == name;
+            })) {
+            malformed("a dictionary with the key '" + std::string(name) + "' twice");
+        }
         dict.emplace_back(key.get(), from_node(item, depth + 1, limits));
     }
     return dict;
@@ -98,10 +165,9 @@ PlistValue from_node(plist_t node, std::size_t depth, const PlistLimits& limits)
             return value;
         }
         case PLIST_STRING: {
-            char* raw = nullptr;
-            plist_get_string_val(node, &raw);
-            const std::unique_ptr<char, MallocFree> text(raw);
-            return std::string(text ? text.get() : "");
+            std::uint64_t length = 0;
+            const char* text = plist_get_string_ptr(node, &length);
+            return text ? std::string(text, length) : std::string();
         }
         case PLIST_DATA: {
             char* raw = nullptr;

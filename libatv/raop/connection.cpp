@@ -172,8 +172,10 @@ asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_raop(
     const RtspIdentity identity = RtspIdentity::random();
     const auto step_timeout = std::min<std::chrono::milliseconds>(timeout, request_timeout);
     std::uint32_t cseq = 0;
-    const auto options = co_await request(socket, "OPTIONS", "*", "RTSP/1.0",
-                                          headers(identity, cseq++), {}, step_timeout);
+    // Arguments of a co_await'ed call are named first: GCC 12 mishandles temporaries there.
+    const auto options_fields = headers(identity, cseq++);
+    const auto options = co_await request(socket, "OPTIONS", "*", "RTSP/1.0", options_fields,
+                                          {}, step_timeout);
     check_reply(options, "OPTIONS");
     spdlog::debug("raop: {} offers {}", address, options.header("public").value_or("?"));
     if (needs_auth_setup(properties)) {

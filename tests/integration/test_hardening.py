@@ -164,6 +164,12 @@ hostname atvd-hardened                                   # ProtectHostname: our 
 mount -t tmpfs -o mode=0755 tmpfs /var/lib
 mkdir {state}
 mount --bind {state_dir} {state}
+# The program and the loader, from wherever this checkout lies (/tmp and homes included, which
+# are hidden below), at a path of their own as /usr/sbin/atvd would be.
+mkdir /var/lib/.bin
+touch /var/lib/.bin/atvd /var/lib/.bin/seccomp_exec.py
+mount --bind "$ATVD_BINARY" /var/lib/.bin/atvd
+mount --bind {loader} /var/lib/.bin/seccomp_exec.py
 # PrivateTmp
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t tmpfs -o mode=1777 tmpfs /var/tmp
@@ -195,8 +201,8 @@ findmnt -n -o OPTIONS / | grep -q '^ro'
 umask {umask}
 STATE_DIRECTORY={state} setpriv --reuid {user} --regid {group} --init-groups \\
     --inh-caps=-all --ambient-caps=-all --bounding-set=-all --no-new-privs -- \\
-    /usr/bin/python3 {loader} '{json.dumps(seccomp_spec(unit))}' \\
-    "$ATVD_BINARY" --system --log-level debug --vanish-grace 1500 &
+    /usr/bin/python3 /var/lib/.bin/seccomp_exec.py '{json.dumps(seccomp_spec(unit))}' \\
+    /var/lib/.bin/atvd --system --log-level debug --vanish-grace 1500 &
 echo "ATVD_PID $!"
 status=0
 wait $! || status=$?

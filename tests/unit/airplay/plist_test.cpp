@@ -79,3 +79,36 @@ TEST(AirPlayPlist, RefusesDates) {
 
 }  // namespace
 }  // namespace atv::airplay
+
+namespace atv::airplay {
+namespace {
+
+// {"k": "a\0b"} and {"a\0b": 1} written by Python's plistlib: libplist 2.2 aborts on a string
+// or key with a NUL inside, so the reader refuses them before libplist sees them.
+constexpr std::string_view python_with_nul[] = {
+    "62706c6973743030d10102516b53610062080b0d0000000000000101000000000000000300000000000000000000"
+    "000000000011",
+    "62706c6973743030d10102536100621001080b0f0000000000000101000000000000000300000000000000000000"
+    "000000000011",
+};
+
+TEST(AirPlayPlist, RefusesAStringOrKeyWithANulInside) {
+    for (const std::string_view hex : python_with_nul) {
+        const auto bytes = from_hex(hex);
+        ASSERT_TRUE(bytes);
+        try {
+            plist_decode(*bytes);
+            ADD_FAILURE() << "a NUL inside a string was accepted: " << hex;
+        } catch (const Error& error) {
+            EXPECT_NE(std::string(error.what()).find("NUL"), std::string::npos) << error.what();
+        }
+    }
+}
+
+TEST(AirPlayPlist, ReadsStringsWithEveryOtherCharacter) {
+    const PlistValue value(PlistDict{{"name", std::string("Wohnzimmer \xc3\xa4\x01")}});
+    EXPECT_EQ(plist_decode(plist_encode(value)), value);
+}
+
+}  // namespace
+}  // namespace atv::airplay
