@@ -14,16 +14,6 @@ namespace atv::airplay {
 
 namespace {
 
-// A wrong PIN is the one failure a person can fix right away: say so plainly.
-[[noreturn]] void rethrow_setup_error(const hap::HapError& error) {
-    if (error.code() == hap::HapErrorCode::authentication) {
-        throw Error(ErrorKind::pairing_failed,
-                    "pairing AirPlay with the device failed: the PIN was wrong; start pairing "
-                    "again and enter the PIN shown on the TV");
-    }
-    throw;
-}
-
 // Runs a pairing step; on failure releases the connection and rethrows, a wrong PIN reworded.
 template <typename Step, typename Release>
 asio::awaitable<void> guarded(Step step, Release release, bool release_on_success) {
@@ -32,7 +22,7 @@ asio::awaitable<void> guarded(Step step, Release release, bool release_on_succes
         co_await step();
     } catch (const hap::HapError& error) {
         try {
-            rethrow_setup_error(error);
+            hap::rethrow_wrong_pin_plainly(error, "AirPlay with the device");
         } catch (...) {
             failure = std::current_exception();
         }

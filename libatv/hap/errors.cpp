@@ -87,4 +87,14 @@ void throw_if_device_error(const Tlv8& message, HapStage stage, std::uint8_t seq
     throw HapError::from_device(stage, seq_no, code, back_off);
 }
 
+void rethrow_wrong_pin_plainly(const HapError& error, std::string_view what) {
+    if (error.code() == HapErrorCode::authentication) {
+        throw Error(ErrorKind::pairing_failed,
+                    "pairing " + std::string(what) +
+                        " failed: the PIN was wrong; start pairing again and enter the PIN shown "
+                        "on the TV");
+    }
+    throw;
+}
+
 }  // namespace atv::hap

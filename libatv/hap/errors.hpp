@@ -51,4 +51,9 @@ class HapError : public atv::Error {
 // Throws HapError when the message carries an Error item.
 void throw_if_device_error(const Tlv8& message, HapStage stage, std::uint8_t seq_no);
 
+// A wrong PIN is the one failure a person can fix right away: called while `error` is being
+// handled, rethrows it as pairing_failed saying so plainly ("pairing <what> failed: ..."), and
+// any other error as it is.
+[[noreturn]] void rethrow_wrong_pin_plainly(const HapError& error, std::string_view what);
+
 }  // namespace atv::hap

@@ -12,20 +12,6 @@
 
 namespace atv::mrp {
 
-namespace {
-
-// A wrong PIN is the one failure a person can fix right away: say so plainly.
-[[noreturn]] void rethrow_setup_error(const hap::HapError& error) {
-    if (error.code() == hap::HapErrorCode::authentication) {
-        throw Error(ErrorKind::pairing_failed,
-                    "pairing with the Apple TV failed: the PIN was wrong; start pairing again "
-                    "and enter the PIN shown on the TV");
-    }
-    throw;
-}
-
-}  // namespace
-
 MrpPairingHandler::MrpPairingHandler(asio::any_io_executor executor, std::string address,
                                      std::uint16_t port, hap::ClientIdentity identity,
                                      PairingOptions options)
@@ -50,7 +36,7 @@ asio::awaitable<void> MrpPairingHandler::begin() {
         co_await start_pair_setup();
     } catch (const hap::HapError& error) {
         try {
-            rethrow_setup_error(error);
+            hap::rethrow_wrong_pin_plainly(error, "with the Apple TV");
         } catch (...) {
             failure = std::current_exception();
         }
@@ -102,7 +88,7 @@ asio::awaitable<void> MrpPairingHandler::finish() {
         co_await complete_pair_setup();
     } catch (const hap::HapError& error) {
         try {
-            rethrow_setup_error(error);
+            hap::rethrow_wrong_pin_plainly(error, "with the Apple TV");
         } catch (...) {
             failure = std::current_exception();
         }
