@@ -245,6 +245,24 @@ class FakeAppleTV:
             if line.startswith(prefix):
                 return line
 
+    def expect_all(self, prefixes, timeout=15):
+        """Waits for a line starting with each prefix, in whatever order they come."""
+        import queue
+        deadline = time.monotonic() + timeout
+        missing = list(prefixes)
+        found = []
+        while missing:
+            try:
+                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(f"fake Apple TV printed no line for {missing}")
+            for prefix in missing:
+                if line.startswith(prefix):
+                    missing.remove(prefix)
+                    found.append(line)
+                    break
+        return found
+
     def pin(self, timeout=15):
         return self.expect("PIN ", timeout).split()[1]
 
