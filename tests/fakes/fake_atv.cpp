@@ -23,7 +23,6 @@ namespace atv::fakes {
 
 namespace {
 
-constexpr std::uint8_t hap_error_authentication = 2;
 constexpr std::uint8_t hap_error_back_off = 3;
 constexpr std::uint8_t hap_error_max_peers = 4;
 constexpr std::uint8_t hap_error_max_tries = 5;

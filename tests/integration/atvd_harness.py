@@ -219,14 +219,19 @@ def publish_apple_tv_4k(publisher, name="Living Room", mac="AA:BB:CC:DD:EE:01",
 class FakeAppleTV:
     """The project's fake Apple TV as a process: publishes through Avahi, shows PINs."""
 
+    started = []  # every fake of the running test, whose logs a failed test shows
+
     def __init__(self, name, identifier, mac, *extra):
         import queue
         import threading
         self.lines = queue.Queue()
+        self.name = name
+        self.log = tempfile.NamedTemporaryFile(prefix="fake-atv-", suffix=".log")
         self.process = subprocess.Popen(
             [os.environ["FAKE_ATV_BINARY"], "--name", name, "--id", identifier, "--mac", mac,
              *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            stdout=subprocess.PIPE, stderr=self.log, text=True)
+        FakeAppleTV.started.append(self)
         threading.Thread(target=self._read, daemon=True).start()
         self.port = int(self.expect("READY ").split()[1])
 
@@ -262,6 +267,10 @@ class FakeAppleTV:
                     found.append(line)
                     break
         return found
+
+    def output(self):
+        with open(self.log.name, "rb") as log:
+            return log.read().decode("utf-8", "replace")
 
     def pin(self, timeout=15):
         return self.expect("PIN ", timeout).split()[1]

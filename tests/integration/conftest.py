@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from atvd_harness import Client, Daemon, Publisher  # noqa: E402
+from atvd_harness import Client, Daemon, FakeAppleTV, Publisher  # noqa: E402
 
 
 @pytest.fixture
@@ -19,8 +19,14 @@ def publisher():
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
+    if call.when == "setup":
+        FakeAppleTV.started = [fake for fake in FakeAppleTV.started if fake.process.poll() is None]
     if report.failed:
         item.failed_in = report.when
+        for fake in FakeAppleTV.started:
+            state = fake.process.poll()
+            report.sections.append((f"fake Apple TV '{fake.name}' (exit status {state})",
+                                    fake.output()[-6000:]))
 
 
 @pytest.fixture

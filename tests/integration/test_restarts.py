@@ -67,9 +67,9 @@ def start_bus_and_avahi():
     raise AssertionError("avahi-daemon did not come back")
 
 
-def find(client, timeout=15):
-    paths = client.scan(Identifiers=[IDENTIFIER], timeout=int(timeout * 1000))
-    assert paths, f"{IDENTIFIER} not found"
+def find(client, identifier=IDENTIFIER, timeout=15):
+    paths = client.scan(Identifiers=[identifier], timeout=int(timeout * 1000))
+    assert paths, f"{identifier} not found"
     path = paths[0]
     client.wait_for(lambda: path + "/mrp" in client.managed_objects(),
                     what="the MRP service")
@@ -117,13 +117,15 @@ def test_bus_loss_ends_atvd_with_failure_and_a_restart_brings_everything_back():
 
 
 def test_crashed_atvd_comes_back_with_its_devices():
+    # A device of its own: the last test's, just gone, may linger in Avahi's cache for a second.
+    identifier = "fake-atv-0701"
     state = tempfile.mkdtemp(prefix="fake-state-")
-    fake = FakeAppleTV("Crash Room", IDENTIFIER, "AA:BB:CC:00:07:00", "--state",
+    fake = FakeAppleTV("Crash Room", identifier, "AA:BB:CC:00:07:01", "--state",
                        os.path.join(state, "fake"))
     daemon = Daemon(log_level="info").start()
     client = Client()
     try:
-        path = find(client)
+        path = find(client, identifier)
         handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {}])[0]
         client.atvd(handler, HANDLER, "Begin")
         client.atvd(handler, HANDLER, "Pin", "s", [fake.pin()])
@@ -138,7 +140,7 @@ def test_crashed_atvd_comes_back_with_its_devices():
         assert not name_has_owner("org.atvd")
 
         daemon.start()
-        path = find(client)
+        path = find(client, identifier)
         assert client.get(path + "/mrp", SERVICE, "Paired") is True
         assert client.get(path, DEVICE, "Connected") is False
         client.atvd(path, DEVICE, "Connect")
