@@ -18,7 +18,8 @@ struct Settings {
     std::chrono::milliseconds vanish_grace{5000};
     // A device seen for the first time is exported once its services had this long to arrive
     // together, so that its object path comes from its main identifier, whatever the order in
-    // which Avahi resolves them.
+    // which Avahi resolves them. A device whose MRP service comes first is exported at once:
+    // nothing can outrank MRP's identifier.
     std::chrono::milliseconds new_device_settle{200};
     std::chrono::milliseconds connect_timeout{15000};
     std::chrono::milliseconds default_scan_timeout{3000};

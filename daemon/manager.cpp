@@ -109,14 +109,20 @@ void Manager::discovery_state(bool running) {
 
 void Manager::discovered(std::uint64_t key, const atv::DeviceConfig& config) {
     snapshots_[key] = config;
-    if (!config.ready() || settling_.contains(key)) {
+    if (!config.ready()) {
         return;
     }
     const bool known = by_key_.contains(key) || find_by_identifiers(config.all_identifiers());
-    if (!known && context_.settings.new_device_settle.count() > 0) {
-        settle(key);
+    // A new device waits for its other services unless its main identifier is already final.
+    const bool wait = !known && !config.identifier_is_final() &&
+                      context_.settings.new_device_settle.count() > 0;
+    if (wait) {
+        if (!settling_.contains(key)) {
+            settle(key);
+        }
         return;
     }
+    settling_.erase(key);  // its timer's wait ends, aborted
     upsert(config, key);
     context_.loop.kick();
     notify_change();

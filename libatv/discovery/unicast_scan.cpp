@@ -41,6 +41,20 @@ std::string type_text(ServiceKind kind) {
     return {};
 }
 
+// The name under which a responder lists the service types it offers (RFC 6763 §9).
+const dns::Name& type_list_name() {
+    static const dns::Name name = dns::name_from_text("_services._dns-sd._udp.local");
+    return name;
+}
+
+Bytes type_list_query() {
+    dns::Message message;
+    message.id = dns::query_id;
+    message.flags = dns::query_flags;
+    message.questions.push_back({type_list_name(), dns::type_ptr, dns::class_in_unicast});
+    return dns::encode(message);
+}
+
 bool wanted(const ServiceType& type, const std::set<Protocol>& protocols) {
     if (protocols.empty()) {
         return true;
@@ -76,6 +90,7 @@ HostScan::HostScan(std::string host_address, std::set<Protocol> protocols)
         question_types_.push_back(std::move(types));
     }
     answered_.assign(queries_.size(), false);
+    type_list_query_ = type_list_query();
 }
 
 std::vector<Bytes> HostScan::messages_to_send() const {
@@ -84,6 +99,9 @@ std::vector<Bytes> HostScan::messages_to_send() const {
         if (!answered_[i]) {
             messages.push_back(queries_[i]);
         }
+    }
+    if (!type_list_answered_) {
+        messages.push_back(type_list_query_);
     }
     if (!wake_answered_) {
         messages.insert(messages.end(), wake_queries_.begin(), wake_queries_.end());
@@ -155,6 +173,38 @@ void HostScan::mark_answered(const dns::Message& reply,
     }
 }
 
+bool HostScan::take_type_list(const dns::Message& reply) {
+    const auto is_type_list = [](const auto& entry) {
+        return dns::same_name(entry.name, type_list_name());
+    };
+    const bool asked = std::any_of(reply.questions.begin(), reply.questions.end(), is_type_list);
+    const bool listed = std::any_of(reply.answers.begin(), reply.answers.end(), is_type_list);
+    if (!asked && !listed) {
+        return false;
+    }
+    type_list_answered_ = true;
+    std::set<std::string> offered;
+    for (const dns::Record& record : reply.answers) {
+        if (record.type == dns::type_ptr && is_type_list(record)) {
+            offered.insert(lower(dns::name_to_text(record.ptr)));
+        }
+    }
+    if (offered.empty()) {
+        return true;  // an empty list says nothing of what will come
+    }
+    // A query message asking only for types the host does not offer will get no reply.
+    for (std::size_t i = 0; i < queries_.size(); ++i) {
+        const auto& types = question_types_[i];
+        const bool answerable = std::any_of(types.begin(), types.end(), [&](const auto& type) {
+            return offered.contains(type) && type != "_sleep-proxy._udp.local";
+        });
+        if (!answerable) {
+            answered_[i] = true;
+        }
+    }
+    return true;
+}
+
 void HostScan::add(const dns::FoundService& service) {
     for (const ServiceType& type : service_types()) {
         if (type.kind == service.kind && !wanted(type, protocols_)) {
@@ -191,6 +241,10 @@ bool HostScan::on_datagram(ByteView data, steady_clock::time_point now) {
     if ((reply->flags & dns::flag_response) == 0) {
         return false;
     }
+    last_reply_ = now;
+    if (take_type_list(*reply)) {
+        return true;
+    }
     const std::vector<dns::FoundService> found = dns::parse_services(*reply);
     for (const dns::FoundService& service : found) {
         add(service);
@@ -213,7 +267,6 @@ bool HostScan::on_datagram(ByteView data, steady_clock::time_point now) {
             dns::service_queries(std::span<const dns::Name>(wake_names_), dns::type_any);
     }
     mark_answered(*reply, found);
-    last_reply_ = now;
     return true;
 }
 

@@ -31,8 +31,9 @@ class HostScan {
   public:
     HostScan(std::string host_address, std::set<Protocol> protocols);
 
-    // Query messages to send this round: the unanswered PTR queries, plus ANY queries for the
-    // services a sleep proxy named (§1.3).
+    // Query messages to send this round: the unanswered PTR queries, the service type
+    // enumeration (RFC 6763 §9) until answered, plus ANY queries for the services a sleep
+    // proxy named (§1.3).
     [[nodiscard]] std::vector<Bytes> messages_to_send() const;
     [[nodiscard]] std::size_t query_count() const { return queries_.size(); }
 
@@ -41,11 +42,13 @@ class HostScan {
     bool on_datagram(ByteView data,
                      std::chrono::steady_clock::time_point now = std::chrono::steady_clock::now());
 
-    // One reply per query message is in (and, for a sleeping device, one to the ANY queries).
+    // One reply per query message is in, or the host's list of service types shows that
+    // none will come for it (and, for a sleeping device, one to the ANY queries).
     [[nodiscard]] bool complete() const;
     // Complete, or the host answered and then stayed quiet for `quiet_period`: responders
     // send nothing for a query message they have no records for, and they answer legacy
-    // unicast queries at once, so waiting longer would only wait for the timeout.
+    // unicast queries at once, so waiting longer would only wait for the timeout. The quiet
+    // period serves hosts that do not list their service types.
     [[nodiscard]] bool done(std::chrono::steady_clock::time_point now) const;
     // When done() turns true without another reply; nullopt while no reply came.
     [[nodiscard]] std::optional<std::chrono::steady_clock::time_point> quiet_deadline() const;
@@ -58,6 +61,8 @@ class HostScan {
 
   private:
     void mark_answered(const dns::Message& reply, const std::vector<dns::FoundService>& found);
+    // Takes the host's list of service types if `reply` is one; returns whether it was.
+    bool take_type_list(const dns::Message& reply);
     void add(const dns::FoundService& service);
 
     std::string host_address_;
@@ -65,6 +70,8 @@ class HostScan {
     std::vector<std::vector<std::string>> question_types_;  // lower-case type names per query
     std::vector<Bytes> queries_;
     std::vector<bool> answered_;
+    Bytes type_list_query_;
+    bool type_list_answered_ = false;
     std::vector<dns::Name> wake_names_;
     std::vector<Bytes> wake_queries_;
     bool wake_answered_ = false;

@@ -5,16 +5,26 @@
 
 namespace atv {
 
-std::optional<std::string> DeviceConfig::identifier() const {
-    static constexpr std::array priority{Protocol::mrp, Protocol::dmap, Protocol::airplay,
+namespace {
+
+constexpr std::array identifier_priority{Protocol::mrp, Protocol::dmap, Protocol::airplay,
                                          Protocol::raop, Protocol::companion};
-    for (Protocol protocol : priority) {
+
+}  // namespace
+
+std::optional<std::string> DeviceConfig::identifier() const {
+    for (Protocol protocol : identifier_priority) {
         const ServiceConfig* found = service(protocol);
         if (found != nullptr && !found->identifier.empty()) {
             return found->identifier;
         }
     }
     return std::nullopt;
+}
+
+bool DeviceConfig::identifier_is_final() const {
+    const ServiceConfig* first = service(identifier_priority.front());
+    return first != nullptr && !first->identifier.empty();
 }
 
 std::vector<std::string> DeviceConfig::all_identifiers() const {

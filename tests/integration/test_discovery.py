@@ -66,6 +66,25 @@ def test_apple_tv_4k_is_one_device_with_four_services(client, publisher):
     assert any(s.body[0] == path and DEVICE in s.body[1] for s in added)
 
 
+def test_object_path_comes_from_mrp_whatever_the_announcement_order(client, publisher):
+    """AirPlay resolved first must not give the device a MAC-based path that MRP then changes."""
+    mac, mrp_id = "AA:BB:CC:DD:EE:11", "11111111-2222-4333-8444-555555555511"
+    publisher.publish("Study", "_airplay._tcp", 7000, {
+        "deviceid": mac, "features": "0x5A7FFFF7,0x1E", "flags": "0x244",
+        "model": "AppleTV6,2", "osvers": "13.3.1", "pi": mrp_id.lower()})
+    time.sleep(0.05)
+    publisher.publish("Study", "_mediaremotetv._tcp", 49153, {
+        "Name": "Study", "UniqueIdentifier": mrp_id, "macAddress": mac.lower(),
+        "SystemBuildVersion": "17K795"})
+    path = wait_for_device(client, mrp_id)
+    assert path == "/org/atvd/devices/d_11111111_2222_4333_8444_555555555511"
+    client.wait_for(lambda: path + "/airplay" in client.managed_objects(), what="AirPlay merged")
+    added = [s.body[0] for s in client.signals_named("InterfacesAdded", MANAGER)
+             if DEVICE in s.body[1]]
+    assert added.count(path) == 1
+    assert not any("AA_BB_CC_DD_EE_11" in p for p in added)
+
+
 def test_tvos15_disables_mrp_and_apple_tv_3_speaks_dmap(client, publisher):
     publish_apple_tv_4k(publisher, name="Bedroom", mac="AA:BB:CC:DD:EE:20",
                         mrp_id="11111111-2222-4333-8444-555555555520", build="19J346")

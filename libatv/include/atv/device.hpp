@@ -43,6 +43,9 @@ struct DeviceConfig {
 
     // The main identifier, picked in the order MRP, DMAP, AirPlay, RAOP, Companion.
     [[nodiscard]] std::optional<std::string> identifier() const;
+    // The main identifier comes from the service of the highest priority (MRP), so no
+    // service that arrives later can change it.
+    [[nodiscard]] bool identifier_is_final() const;
     // One identifier per service that has one.
     [[nodiscard]] std::vector<std::string> all_identifiers() const;
     [[nodiscard]] const ServiceConfig* service(Protocol protocol) const;

@@ -9,10 +9,13 @@ Run inside tests/env/isolated (tools/bench does). Prints one table; never pass/f
 - unicast Scan(Hosts) of one responsive host (a real avahi-daemon in a namespace)
 - resident memory idle, with 1,000 devices and with 50 connected; wake-ups per second and CPU
   while idle
+- with --micro, libatv's own figures from Google Benchmark's JSON output (Connect over MRP,
+  the AirPlay tunnel and Companion, messages per second, parsers) join the same table
 """
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import subprocess
@@ -106,8 +109,10 @@ class Bench:
         await self.call(bus, AVAHI, group, "org.freedesktop.Avahi.EntryGroup", "Commit")
         return group
 
-    async def discovery_latency(self, bus, samples=20):
-        """Our own resolver and atvd both learn of the service from the same avahi-daemon."""
+    async def discovery_latency(self, bus, kind="_mediaremotetv._tcp", samples=20):
+        """Our own resolver and atvd both learn of the service from the same avahi-daemon.
+        A device first seen through MRP is exported at once; through another protocol, after
+        the window in which its other services may arrive (Settings::new_device_settle)."""
         added = {}
         resolved = {}
 
@@ -122,16 +127,20 @@ class Bench:
                         "org.freedesktop.DBus", "AddMatch", "s", ["type='signal'"])
         latencies = []
         for i in range(samples):
-            name = f"Latency {i}"
-            ident = f"latency-{i:04d}"
+            name = f"Latency {kind} {i}"
+            if kind == "_mediaremotetv._tcp":
+                txt = {"Name": name, "UniqueIdentifier": f"latency-{i:04d}",
+                       "SystemBuildVersion": "17K795"}
+                path = "/org/atvd/devices/latency_" + f"{i:04d}"
+            else:
+                txt = {"deviceid": f"AA:BB:CC:DD:{i // 256:02X}:{i % 256:02X}",
+                       "model": "AppleTV14,1", "osvers": "17.0", "features": "0x4A7FDFD5,0x3C155FDE"}
+                path = "/org/atvd/devices/AA_BB_CC_DD_" + f"{i // 256:02X}_{i % 256:02X}"
             # Resolve it ourselves the moment it exists, as atvd does.
             await self.call(bus, AVAHI, "/", "org.freedesktop.Avahi.Server",
                             "ServiceResolverNew", "iisssiu",
-                            [IF_UNSPEC, PROTO_INET, name, "_mediaremotetv._tcp", "local",
-                             PROTO_INET, 0])
-            group = await self.publish(bus, [(name, "_mediaremotetv._tcp", 40000 + i, {
-                "Name": name, "UniqueIdentifier": ident, "SystemBuildVersion": "17K795"})])
-            path = "/org/atvd/devices/latency_" + f"{i:04d}"
+                            [IF_UNSPEC, PROTO_INET, name, kind, "local", PROTO_INET, 0])
+            group = await self.publish(bus, [(name, kind, 40000 + i, txt)])
             deadline = time.monotonic() + 10
             while (path not in added or name not in resolved) and time.monotonic() < deadline:
                 await asyncio.sleep(0.005)
@@ -193,7 +202,11 @@ class Bench:
 
         latencies = await self.discovery_latency(bus)
         if latencies:
-            self.row("Avahi resolve → InterfacesAdded (median)", statistics.median(latencies), "ms", "≤ 2")
+            self.row("Avahi resolve → InterfacesAdded, MRP (median)", statistics.median(latencies), "ms", "≤ 2")
+        latencies = await self.discovery_latency(bus, "_airplay._tcp")
+        if latencies:
+            self.row("Avahi resolve → InterfacesAdded, AirPlay first (median)",
+                     statistics.median(latencies), "ms", "settle 200")
         times = await self.scan_round_trip(bus)
         known = await self.wait_devices(bus, 1, 5)
         self.row(f"Scan() round trip, {known} devices known (median)", statistics.median(times), "ms", "≤ 2")
@@ -300,6 +313,34 @@ class Bench:
             fake.terminate()
             fake.wait()
 
+    # Google Benchmark names → (row, what to read, unit, goal).
+    MICRO_ROWS = {
+        "BM_ConnectWithStoredCredentials": ("Connect with stored credentials, MRP (libatv, fake)", "ms", "ms", "≤ 20"),
+        "BM_ConnectThroughTunnel": ("Connect through the AirPlay tunnel (libatv, fake)", "ms", "ms", "≤ 30"),
+        "BM_ConnectMrpAndCompanion": ("Connect MRP + Companion (libatv, fake)", "ms", "ms", "≤ 30"),
+        "BM_PairBeginToFinish": ("pairing, both ends' work in one process (MRP)", "ms", "ms", "-"),
+        "BM_EncryptedMessagesOverTcp": ("messages through an encrypted MRP session", "rate", "k/s", "≥ 100"),
+        "BM_SessionMessageSealOpen": ("MRP message seal + open, one core", "rate", "k/s", "-"),
+        "BM_MergeThousandDevices": ("merging 1,000 devices' services", "ms", "ms", "-"),
+        "BM_UpdateOneServiceAmongThousandDevices": ("one TXT update among 1,000 devices", "ms", "ms", "-"),
+    }
+
+    def add_micro(self, path):
+        """Rows from one Google Benchmark JSON report (--benchmark_format=json)."""
+        with open(path) as report:
+            results = json.load(report)["benchmarks"]
+        to_ms = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+        for result in results:
+            known = self.MICRO_ROWS.get(result["name"])
+            if not known or result.get("run_type") == "aggregate":
+                continue
+            what, reading, unit, goal = known
+            if reading == "rate":
+                value = result["items_per_second"] / 1000
+            else:
+                value = result["real_time"] * to_ms[result["time_unit"]]
+            self.row(what, value, unit, goal)
+
     def print(self):
         width = max(len(r[0]) for r in self.rows)
         print(f"{'measure'.ljust(width)}  {'value':>10}  unit  goal")
@@ -310,9 +351,13 @@ class Bench:
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--atvd", required=True)
+    parser.add_argument("--micro", nargs="*", default=[],
+                        help="Google Benchmark JSON reports whose figures join the table")
     args = parser.parse_args()
     bench = Bench(args.atvd)
     asyncio.run(bench.run())
+    for report in args.micro:
+        bench.add_micro(report)
     bench.print()
 
 

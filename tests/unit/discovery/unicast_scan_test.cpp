@@ -39,9 +39,12 @@ const std::vector<FakeService> apple_tv{
     {"_raop._tcp.local", "AABBCCDDEEFF@Living Room", 7000, {"am=AppleTV6,2"}},
 };
 
-// Answers every question it knows with PTR+SRV+TXT+A (or PTR only when `sleeping`).
+const dns::Name type_list = dns::name_from_text("_services._dns-sd._udp.local");
+
+// Answers every question it knows with PTR+SRV+TXT+A (or PTR only when `sleeping`), and the
+// service type enumeration when `lists_types`.
 dns::Message answer(const dns::Message& query, const std::vector<FakeService>& services,
-                    bool sleeping) {
+                    bool sleeping, bool lists_types = false) {
     dns::Message reply;
     reply.id = query.id;
     reply.flags = 0x8400;
@@ -50,6 +53,12 @@ dns::Message answer(const dns::Message& query, const std::vector<FakeService>& s
     bool any_query = false;
     for (const dns::Question& question : query.questions) {
         any_query = any_query || question.type == dns::type_any;
+        if (lists_types && dns::same_name(question.name, type_list)) {
+            for (const FakeService& service : services) {
+                reply.answers.push_back(
+                    dns::make_ptr(type_list, dns::name_from_text(service.type)));
+            }
+        }
         for (const FakeService& service : services) {
             const dns::Name type = dns::name_from_text(service.type);
             dns::Name instance = type;
@@ -157,7 +166,7 @@ TEST(UnicastScan, PromptHostReturnsEarly) {
     EXPECT_EQ(device.service(Protocol::airplay)->identifier, "AA:BB:CC:DD:EE:FF");
     EXPECT_EQ(device.info.model, DeviceModel::gen4k);
     EXPECT_FALSE(device.deep_sleep);
-    EXPECT_EQ(responder.queries(), 4);  // one round: every message answered at once
+    EXPECT_EQ(responder.queries(), 5);  // one round: four PTR queries and the type list
 }
 
 TEST(UnicastScan, HostWithoutRecordsForSomeQueriesEndsAfterAQuietPeriod) {
@@ -173,6 +182,44 @@ TEST(UnicastScan, HostWithoutRecordsForSomeQueriesEndsAfterAQuietPeriod) {
     EXPECT_LT(result.elapsed, HostScan::quiet_period + 500ms);
     ASSERT_EQ(result.devices.size(), 1U);
     EXPECT_EQ(result.devices[0].services.size(), 3U);
+}
+
+TEST(UnicastScan, HostListingItsServiceTypesEndsWithoutAQuietPeriod) {
+    // A real responder again, which also lists its service types: the messages that ask only
+    // for types it lacks need no wait.
+    asio::io_context io;
+    Responder responder(io, [](const dns::Message& query) {
+        const dns::Message reply = answer(query, apple_tv, false, true);
+        return reply.answers.empty() ? std::vector<Bytes>{}
+                                     : std::vector<Bytes>{dns::encode(reply)};
+    });
+    const ScanResult result = run_scan(io, responder.port(), 5s);
+    EXPECT_LT(result.elapsed, HostScan::quiet_period);
+    ASSERT_EQ(result.devices.size(), 1U);
+    EXPECT_EQ(result.devices[0].services.size(), 3U);
+}
+
+TEST(HostScan, TypeListLeavesOnlyAnswerableMessagesOpen) {
+    HostScan scan("127.0.0.1", {});
+    dns::Message query;
+    query.questions.push_back({type_list, dns::type_ptr, dns::class_in_unicast});
+    EXPECT_TRUE(scan.on_datagram(dns::encode(answer(query, apple_tv, false, true))));
+    EXPECT_FALSE(scan.complete());  // the messages asking for its three types stay open
+    EXPECT_FALSE(scan.messages_to_send().empty());
+    for (const Bytes& message : scan.messages_to_send()) {
+        scan.on_datagram(dns::encode(answer(*dns::decode(message), apple_tv, false, true)));
+    }
+    EXPECT_TRUE(scan.complete());
+    ASSERT_EQ(scan.devices().size(), 1U);
+}
+
+TEST(HostScan, EmptyTypeListClosesNothing) {
+    HostScan scan("127.0.0.1", {});
+    dns::Message query;
+    query.questions.push_back({type_list, dns::type_ptr, dns::class_in_unicast});
+    EXPECT_TRUE(scan.on_datagram(dns::encode(answer(query, apple_tv, false, false))));
+    EXPECT_EQ(scan.messages_to_send().size(), scan.query_count());  // the type list is not resent
+    EXPECT_FALSE(scan.complete());
 }
 
 TEST(HostScan, QuietPeriodStartsWithTheLastReply) {
@@ -196,7 +243,7 @@ TEST(UnicastScan, SilentHostGivesEmptyResultAtTheTimeout) {
     EXPECT_TRUE(result.devices.empty());
     EXPECT_GE(result.elapsed, 1500ms);
     EXPECT_LT(result.elapsed, 2500ms);
-    EXPECT_EQ(responder.queries(), 8);  // resent after a second
+    EXPECT_EQ(responder.queries(), 10);  // resent after a second
 }
 
 TEST(UnicastScan, GarbageRepliesAreIgnored) {
@@ -262,7 +309,7 @@ TEST(HostScan, QueriesCoverEveryTypeAndFilter) {
                                         "_mediaremotetv._tcp.local"}));
     HostScan scan("127.0.0.1", {});
     EXPECT_EQ(scan.query_count(), 4U);
-    EXPECT_EQ(scan.messages_to_send().size(), 4U);
+    EXPECT_EQ(scan.messages_to_send().size(), 5U);  // and the service type enumeration
     EXPECT_FALSE(scan.complete());
     EXPECT_FALSE(scan.done(std::chrono::steady_clock::now()));
 }
