@@ -283,6 +283,9 @@ class FakeAppleTV:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        # In a sanitizer build a report (a leak found at exit, say) fails the test.
+        if "Sanitizer" in self.output():
+            raise AssertionError(f"fake Apple TV '{self.name}':\n{self.output()[-6000:]}")
 
 
 def run_as(user, *args):

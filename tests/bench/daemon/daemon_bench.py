@@ -331,7 +331,7 @@ class Bench:
             results = json.load(report)["benchmarks"]
         to_ms = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
         for result in results:
-            known = self.MICRO_ROWS.get(result["name"])
+            known = self.MICRO_ROWS.get(result["name"].split("/")[0])  # less "/real_time"
             if not known or result.get("run_type") == "aggregate":
                 continue
             what, reading, unit, goal = known
