@@ -39,6 +39,16 @@ def rss_kib(pid):
     return 0
 
 
+def anonymous_kib(pid):
+    """Resident memory not backed by a file: heap and stacks, what atvd itself allocates. The
+    rest of its RSS is the code of the shared libraries it needs, shared with other processes."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1])
+    return 0
+
+
 def private_kib(pid):
     """Memory only this process uses (USS): what it costs beside the shared libraries."""
     total = 0
@@ -196,6 +206,7 @@ class Bench:
         pid = self.process.pid
         self.row("resident memory, idle", rss_kib(pid) / 1024, "MiB", "≤ 6")
         self.row("private memory (USS), idle", private_kib(pid) / 1024, "MiB", "-")
+        self.row("anonymous memory (heap, stacks), idle", anonymous_kib(pid) / 1024, "MiB", "-")
         before = context_switches(pid)
         await asyncio.sleep(5)
         self.row("wake-ups per second, idle", (context_switches(pid) - before) / 5, "/s", "0")
@@ -231,6 +242,7 @@ class Bench:
         self.row(f"Scan() round trip, {known} devices known (median)", statistics.median(times), "ms", "≤ 20")
         self.row(f"resident memory, {known} devices", rss_kib(pid) / 1024, "MiB", "≤ 30")
         self.row(f"private memory (USS), {known} devices", private_kib(pid) / 1024, "MiB", "-")
+        self.row(f"anonymous memory, {known} devices", anonymous_kib(pid) / 1024, "MiB", "-")
         before = context_switches(pid)
         cpu_before = cpu_seconds(pid)
         await asyncio.sleep(5)
