@@ -6,9 +6,11 @@ Services are published through the environment's real avahi-daemon with avahi-pu
 
 import asyncio
 import os
+import queue
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 
 from dbus_next import BusType, Message, MessageType, Variant
@@ -149,8 +151,12 @@ class Daemon:
         return code
 
     def output(self):
-        with open(self.log_path, "rb") as log:
-            return log.read().decode("utf-8", "replace")
+        return read_log(self.log_path)
+
+
+def read_log(path):
+    with open(path, "rb") as log:
+        return log.read().decode("utf-8", "replace")
 
 
 def name_has_owner(name):
@@ -222,8 +228,6 @@ class FakeAppleTV:
     started = []  # every fake of the running test, whose logs a failed test shows
 
     def __init__(self, name, identifier, mac, *extra):
-        import queue
-        import threading
         self.lines = queue.Queue()
         self.name = name
         self.log = tempfile.NamedTemporaryFile(prefix="fake-atv-", suffix=".log")
@@ -240,19 +244,11 @@ class FakeAppleTV:
             self.lines.put(line.strip())
 
     def expect(self, prefix, timeout=15):
-        import queue
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"fake Apple TV printed no '{prefix}' line")
-            if line.startswith(prefix):
-                return line
+        """Waits for a line starting with prefix; the lines before it are dropped."""
+        return self.expect_all([prefix], timeout)[0]
 
     def expect_all(self, prefixes, timeout=15):
         """Waits for a line starting with each prefix, in whatever order they come."""
-        import queue
         deadline = time.monotonic() + timeout
         missing = list(prefixes)
         found = []
@@ -269,8 +265,7 @@ class FakeAppleTV:
         return found
 
     def output(self):
-        with open(self.log.name, "rb") as log:
-            return log.read().decode("utf-8", "replace")
+        return read_log(self.log.name)
 
     def pin(self, timeout=15):
         return self.expect("PIN ", timeout).split()[1]
