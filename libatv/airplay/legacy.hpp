@@ -12,7 +12,7 @@
 #include <string>
 
 #include "airplay/http_client.hpp"
-#include "atv/pairing.hpp"
+#include "core/pin_pairing.hpp"
 #include "hap/credentials.hpp"
 #include "hap/crypto.hpp"
 #include "hap/srp.hpp"
@@ -20,7 +20,8 @@
 
 namespace atv::airplay::legacy {
 
-// The SRP group of legacy pairing: RFC 5054 2048-bit, g = 2, SHA-1, K = SHA-1(S ‖ 0) ‖ SHA-1(S ‖ 1).
+// The SRP group of legacy pairing: RFC 5054 2048-bit, g = 2, SHA-1, K = SHA-1(S ‖ 0) ‖ SHA-1(S ‖
+// 1).
 hap::SrpGroup srp_group();
 // The SRP user: the client id as 16 upper-case hex digits.
 std::string srp_user(ByteView client_id);
@@ -48,37 +49,26 @@ class VerifyStream {
     void* context_;  // EVP_CIPHER_CTX
 };
 
-class LegacyPairingHandler : public atv::PairingHandler {
+class LegacyPairingHandler : public PinOnScreenPairing {
   public:
     LegacyPairingHandler(asio::any_io_executor executor, std::string address, std::uint16_t port);
     ~LegacyPairingHandler() override;
 
     [[nodiscard]] Protocol protocol() const override { return Protocol::airplay; }
-    [[nodiscard]] bool device_provides_pin() const override { return true; }
-    [[nodiscard]] bool has_paired() const override { return credentials_.has_value(); }
-    // Connects and makes the device show a PIN.
-    asio::awaitable<void> begin() override;
-    void pin(const std::string& pin) override;
-    // The three /pair-setup-pin steps, then a /pair-verify proving the new credentials.
-    asio::awaitable<void> finish() override;
-    asio::awaitable<void> close() override;
-    [[nodiscard]] std::string credentials() const override;
-
-    void set_step_timeout(std::chrono::milliseconds timeout) { step_timeout_ = timeout; }
 
   private:
-    asio::awaitable<void> start();
-    asio::awaitable<void> complete();
-    void release();
+    asio::awaitable<void> connect() override;
+    // /pair-pin-start.
+    asio::awaitable<void> request_pin() override;
+    // The three /pair-setup-pin steps, then a /pair-verify proving the new credentials.
+    asio::awaitable<std::string> pair_with_pin(std::string pin) override;
+    asio::awaitable<void> disconnect() override;
+    // Our own reference: close() may drop client_ while a request is under way.
+    [[nodiscard]] std::shared_ptr<HttpClient> client() const;
 
     asio::any_io_executor executor_;
-    std::string address_;
     std::uint16_t port_;
-    std::chrono::milliseconds step_timeout_ = default_request_timeout;
     std::shared_ptr<HttpClient> client_;
-    std::optional<std::string> pin_;
-    std::uint64_t attempt_ = 0;
-    std::optional<std::string> credentials_;
 };
 
 // Pair-verify with legacy credentials on `client`. Throws atv::Error(authentication_failed)

@@ -4,56 +4,37 @@
 #pragma once
 
 #include <asio/any_io_executor.hpp>
-#include <chrono>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "airplay/http_client.hpp"
-#include "atv/pairing.hpp"
-#include "hap/identity.hpp"
-#include "hap/pair_setup.hpp"
+#include "core/pin_pairing.hpp"
 
 namespace atv::airplay {
 
-class AirPlayPairingHandler : public atv::PairingHandler {
+class AirPlayPairingHandler : public HapPinOnScreenPairing {
   public:
     AirPlayPairingHandler(asio::any_io_executor executor, std::string address, std::uint16_t port,
-                          hap::ClientIdentity identity, PairingOptions options);
+                          hap::ClientIdentity identity, const PairingOptions& options);
     ~AirPlayPairingHandler() override;
 
     [[nodiscard]] Protocol protocol() const override { return Protocol::airplay; }
-    [[nodiscard]] bool device_provides_pin() const override { return true; }
-    [[nodiscard]] bool has_paired() const override { return credentials_.has_value(); }
-    // Connects and asks the device to show a PIN (M1 -> M2).
-    asio::awaitable<void> begin() override;
-    void pin(const std::string& pin) override;
-    // Completes pair-setup (M3..M6, sending our name) and proves the result with a pair-verify.
-    asio::awaitable<void> finish() override;
-    asio::awaitable<void> close() override;
-    [[nodiscard]] std::string credentials() const override;
-
-    void set_step_timeout(std::chrono::milliseconds timeout) { step_timeout_ = timeout; }
 
   private:
-    asio::awaitable<void> start_pair_setup();
-    asio::awaitable<void> complete_pair_setup();
-    asio::awaitable<Bytes> post(std::string path, Bytes body);
-    void release();
+    asio::awaitable<void> connect() override;
+    // /pair-pin-start, then pair-setup M1 -> M2.
+    asio::awaitable<void> request_pin() override;
+    asio::awaitable<Bytes> exchange(Bytes message, bool first) override;
+    // /pair-verify, which also leaves the connection encrypted.
+    asio::awaitable<void> verify(const hap::HapCredentials& credentials) override;
+    asio::awaitable<void> close_connection() override;
+    // Our own reference: close() may drop client_ while a request is under way.
+    [[nodiscard]] std::shared_ptr<HttpClient> client() const;
 
     asio::any_io_executor executor_;
-    std::string address_;
     std::uint16_t port_;
-    hap::ClientIdentity identity_;
-    PairingOptions options_;
-    std::chrono::milliseconds step_timeout_ = default_request_timeout;
     std::shared_ptr<HttpClient> client_;
-    std::optional<hap::PairSetupController> setup_;
-    Bytes m2_;
-    bool pin_entered_ = false;
-    std::uint64_t attempt_ = 0;  // bumped by begin() and close(), to notice a close mid-connect
-    std::optional<std::string> credentials_;
 };
 
 }  // namespace atv::airplay

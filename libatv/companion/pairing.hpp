@@ -1,58 +1,38 @@
 // Pairing with an Apple TV over the Companion link: HAP pair-setup in PS_Start/PS_Next frames,
 // the PIN shown on the TV, then a pair-verify on the same connection to prove the credentials.
 #pragma once
+
 #include <asio/any_io_executor.hpp>
-#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 
-#include "atv/pairing.hpp"
 #include "companion/auth.hpp"
 #include "companion/channel.hpp"
-#include "hap/identity.hpp"
-#include "hap/pair_setup.hpp"
+#include "core/pin_pairing.hpp"
 
 namespace atv::companion {
 
-class CompanionPairingHandler : public atv::PairingHandler {
+class CompanionPairingHandler : public HapPinOnScreenPairing {
   public:
     CompanionPairingHandler(asio::any_io_executor executor, std::string address, std::uint16_t port,
-                            hap::ClientIdentity identity, PairingOptions options);
+                            hap::ClientIdentity identity, const PairingOptions& options);
     ~CompanionPairingHandler() override;
 
     [[nodiscard]] Protocol protocol() const override { return Protocol::companion; }
-    [[nodiscard]] bool device_provides_pin() const override { return true; }
-    [[nodiscard]] bool has_paired() const override { return credentials_.has_value(); }
-    // Connects and asks the device to show a PIN.
-    asio::awaitable<void> begin() override;
-    void pin(const std::string& pin) override;
-    // Completes pair-setup (sending our name) and proves the result with a pair-verify.
-    asio::awaitable<void> finish() override;
-    asio::awaitable<void> close() override;
-    [[nodiscard]] std::string credentials() const override;
-
-    void set_step_timeout(std::chrono::milliseconds timeout) { step_timeout_ = timeout; }
 
   private:
-    asio::awaitable<void> start_pair_setup();
-    asio::awaitable<void> complete_pair_setup();
-    asio::awaitable<void> release();
+    asio::awaitable<void> connect() override;
+    asio::awaitable<Bytes> exchange(Bytes message, bool first) override;
+    // PV_Start/PV_Next, which also switches the channel to the session keys.
+    asio::awaitable<void> verify(const hap::HapCredentials& credentials) override;
+    asio::awaitable<void> close_connection() override;
 
     asio::any_io_executor executor_;
-    std::string address_;
     std::uint16_t port_;
-    hap::ClientIdentity identity_;
-    PairingOptions options_;
-    std::chrono::milliseconds step_timeout_ = default_request_timeout;
     std::shared_ptr<CompanionChannel> channel_;
-    std::optional<AuthExchanger> exchange_;
-    std::optional<hap::PairSetupController> setup_;
-    Bytes m2_;
-    bool pin_entered_ = false;
-    std::uint64_t attempt_ = 0;  // bumped by begin() and close(), to notice a close mid-connect
-    std::optional<std::string> credentials_;
+    std::optional<AuthExchanger> setup_exchange_;
 };
 
 }  // namespace atv::companion

@@ -3,57 +3,34 @@
 #pragma once
 
 #include <asio/any_io_executor.hpp>
-#include <chrono>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 
-#include "atv/pairing.hpp"
-#include "hap/identity.hpp"
-#include "hap/pair_setup.hpp"
+#include "core/pin_pairing.hpp"
 #include "mrp/channel.hpp"
 
 namespace atv::mrp {
 
-class MrpPairingHandler : public atv::PairingHandler {
+class MrpPairingHandler : public HapPinOnScreenPairing {
   public:
     MrpPairingHandler(asio::any_io_executor executor, std::string address, std::uint16_t port,
                       hap::ClientIdentity identity, PairingOptions options);
     ~MrpPairingHandler() override;
 
     [[nodiscard]] Protocol protocol() const override { return Protocol::mrp; }
-    [[nodiscard]] bool device_provides_pin() const override { return true; }
-    [[nodiscard]] bool has_paired() const override { return credentials_.has_value(); }
-
-    // Connects, introduces this client and asks the device to show a PIN.
-    asio::awaitable<void> begin() override;
-    void pin(const std::string& pin) override;
-    // Completes pair-setup with the PIN and proves the result with a pair-verify.
-    asio::awaitable<void> finish() override;
-    asio::awaitable<void> close() override;
-    [[nodiscard]] std::string credentials() const override;
-
-    // How long each step waits for the device (5 s unless a test shortens it).
-    void set_step_timeout(std::chrono::milliseconds timeout) { step_timeout_ = timeout; }
 
   private:
-    asio::awaitable<void> start_pair_setup();
-    asio::awaitable<void> complete_pair_setup();
-    asio::awaitable<void> release();
+    asio::awaitable<void> connect() override;
+    // Introduces this client (DEVICE_INFO, which carries our name), then pair-setup M1 -> M2.
+    asio::awaitable<void> request_pin() override;
+    asio::awaitable<Bytes> exchange(Bytes message, bool first) override;
+    asio::awaitable<void> close_connection() override;
 
     asio::any_io_executor executor_;
-    std::string address_;
     std::uint16_t port_;
-    hap::ClientIdentity identity_;
     PairingOptions options_;
-    std::chrono::milliseconds step_timeout_ = default_request_timeout;
     std::shared_ptr<MrpChannel> channel_;
-    std::optional<hap::PairSetupController> setup_;
-    Bytes m2_;
-    bool pin_entered_ = false;
-    std::uint64_t attempt_ = 0;  // bumped by begin() and close(), to notice a close mid-connect
-    std::optional<std::string> credentials_;
 };
 
 }  // namespace atv::mrp
