@@ -1,15 +1,12 @@
 // A Companion link over TCP: frames in both directions, pairing replies matched by frame type,
 // OPACK requests matched to replies by transaction id, encryption after pair-verify and loss
-// detection. Everything runs on the socket's executor; nothing blocks.
+// detection (the connection itself is a StreamChannel's).
 #pragma once
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +15,7 @@
 #include "companion/opack.hpp"
 #include "hap/session.hpp"
 #include "support/bytes.hpp"
+#include "support/stream_channel.hpp"
 
 namespace atv::companion {
 
@@ -32,17 +30,13 @@ asio::awaitable<asio::ip::tcp::socket> connect_companion_tcp(asio::any_io_execut
                                                              std::uint16_t port,
                                                              std::chrono::milliseconds timeout);
 
-class CompanionChannel : public std::enable_shared_from_this<CompanionChannel> {
+class CompanionChannel : public StreamChannel {
   public:
-    using LostHandler = std::function<void(const std::string& reason)>;
     using EventHandler = std::function<void(const OpackValue& message)>;
 
+    // Takes a connected socket; call start() to begin reading.
     static std::shared_ptr<CompanionChannel> create(asio::ip::tcp::socket socket);
-    CompanionChannel(const CompanionChannel&) = delete;
-    CompanionChannel& operator=(const CompanionChannel&) = delete;
-    ~CompanionChannel();
 
-    void start();
     // Queues one frame; the payload is encrypted when the session is and it is not empty.
     void send_frame(FrameType type, ByteView payload);
     // Sends an auth frame and returns the payload of the next frame of `reply_type`.
@@ -64,54 +58,24 @@ class CompanionChannel : public std::enable_shared_from_this<CompanionChannel> {
     void enable_encryption(const hap::SessionKeys& keys);
     [[nodiscard]] bool encrypted() const { return cipher_.has_value(); }
 
-    // Called once, posted, when the peer drops or sends garbage; never after close() began.
-    void on_lost(LostHandler handler);
     // E_OPACK events and requests from the device.
     void on_event(EventHandler handler) { event_handler_ = std::move(handler); }
 
-    // Closes the socket and returns once every coroutine of the channel has finished.
-    asio::awaitable<void> close();
-    // close() without waiting, for destructors.
-    void abort();
-    // Processes bytes as if read from the socket (the read loop and fuzzing use it).
-    void feed(ByteView bytes);
-    [[nodiscard]] bool is_open() const { return !closing_ && !lost_; }
-
   private:
-    struct Waiter;
-    class WaiterRegistration;
+    struct FrameWaiter;
+    struct OpackWaiter;
 
     explicit CompanionChannel(asio::ip::tcp::socket socket);
-    template <typename Body>
-    void spawn(Body body);
-    void task_finished();
-    asio::awaitable<void> read_loop();
-    asio::awaitable<void> write_loop();
+    void consume(ByteView bytes) override;
     // Sends a request and returns the whole reply, `_em` or not.
     asio::awaitable<OpackValue> exchange_opack(const std::string& identifier, OpackValue content,
                                                std::chrono::milliseconds timeout);
-    asio::awaitable<void> wait(Waiter& waiter, std::chrono::milliseconds timeout,
-                               const std::string& what);
     void handle_frame(FrameReader::Complete complete);
     void dispatch_opack(OpackValue message);
-    void fail(const std::string& reason);
-    void report_lost();
-    void wake_waiters(const std::string& reason);
 
-    asio::ip::tcp::socket socket_;
     FrameReader reader_;
     std::optional<hap::CompanionCipher> cipher_;
-    std::deque<Bytes> outbox_;
-    bool writing_ = false;
-    std::list<Waiter*> waiters_;
-    asio::steady_timer tasks_done_;
-    int active_tasks_ = 0;
-    bool started_ = false;
-    bool closing_ = false;
-    bool lost_ = false;
-    std::string lost_reason_;
     std::int64_t next_transaction_;
-    LostHandler lost_handler_;
     EventHandler event_handler_;
 };
 

@@ -1,6 +1,6 @@
 // An MRP channel over TCP: framed ProtocolMessages in both directions, requests matched to
-// their replies, optional encryption after pair-verify, heartbeats and loss detection.
-// Everything runs on the executor it was created with; nothing here blocks.
+// their replies, optional encryption after pair-verify, heartbeats and loss detection (the
+// connection itself is a StreamChannel's).
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -9,9 +9,7 @@
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +18,7 @@
 #include "mrp/framing.hpp"
 #include "mrp/messages.hpp"
 #include "support/bytes.hpp"
+#include "support/stream_channel.hpp"
 
 namespace atv::mrp {
 
@@ -58,9 +57,8 @@ asio::awaitable<asio::ip::tcp::socket> connect_tcp(asio::any_io_executor executo
                                                    const std::string& address, std::uint16_t port,
                                                    std::chrono::milliseconds timeout);
 
-class MrpChannel : public std::enable_shared_from_this<MrpChannel> {
+class MrpChannel : public StreamChannel {
   public:
-    using LostHandler = std::function<void(const std::string& reason)>;
     using MessageHandler = std::function<void(const ProtocolMessage&)>;
 
     // Takes a connected socket; call start() to begin reading. Without `framing`, messages
@@ -68,11 +66,6 @@ class MrpChannel : public std::enable_shared_from_this<MrpChannel> {
     static std::shared_ptr<MrpChannel> create(asio::ip::tcp::socket socket,
                                               std::unique_ptr<MessageFraming> framing = nullptr);
 
-    MrpChannel(const MrpChannel&) = delete;
-    MrpChannel& operator=(const MrpChannel&) = delete;
-    ~MrpChannel();
-
-    void start();
     // Queues one message; messages leave in the order they were sent.
     void send(const ProtocolMessage& message);
     // Sends and waits for the reply: the message with the same identifier, or for messages
@@ -90,62 +83,26 @@ class MrpChannel : public std::enable_shared_from_this<MrpChannel> {
     void start_heartbeat(std::chrono::milliseconds interval = default_heartbeat_interval,
                          std::chrono::milliseconds timeout = default_request_timeout);
 
-    // Called once, posted to the executor, when the peer drops, stops answering or sends
-    // garbage. Never after close() has begun.
-    // A handler set after the loss is still called (once).
-    void on_lost(LostHandler handler);
     // Messages nobody waits for.
     void on_message(MessageHandler handler) { message_handler_ = std::move(handler); }
 
-    // Closes the socket and returns once every coroutine of the channel has finished.
-    asio::awaitable<void> close();
-    // close() without waiting, for destructors: the coroutines wind down on their own.
-    void abort();
-
-    // Processes bytes as if they had been read from the socket: frames are decrypted, parsed
-    // and dispatched. The read loop uses it; fuzzing calls it directly.
-    void feed(ByteView bytes);
-
-    [[nodiscard]] bool is_open() const { return !closing_ && !lost_; }
-    [[nodiscard]] asio::any_io_executor executor() { return socket_.get_executor(); }
-
   private:
-    struct Waiter;
-    class WaiterRegistration;
+    struct MessageWaiter;
 
     MrpChannel(asio::ip::tcp::socket socket, std::unique_ptr<MessageFraming> framing);
 
-    template <typename Body>
-    void spawn(Body body);
-    void task_finished();
-
-    asio::awaitable<void> read_loop();
-    asio::awaitable<void> write_loop();
+    void consume(ByteView bytes) override;
+    void stopping() override;
     asio::awaitable<void> heartbeat_loop(std::chrono::milliseconds interval,
                                          std::chrono::milliseconds timeout);
-    void queue(Bytes wire);
     void handle_frame(ByteView frame);
     void handle_message(ByteView plaintext);
     void dispatch(ProtocolMessage message);
-    void fail(const std::string& reason);
-    void report_lost();
-    void wake_waiters(const std::string& reason);
 
-    asio::ip::tcp::socket socket_;
     FrameReader reader_;
     std::unique_ptr<MessageFraming> framing_;
     std::unique_ptr<MessageCipher> cipher_;
-    std::deque<Bytes> outbox_;
-    bool writing_ = false;
-    std::list<Waiter*> waiters_;
     asio::steady_timer heartbeat_timer_;
-    asio::steady_timer tasks_done_;
-    int active_tasks_ = 0;
-    bool started_ = false;
-    bool closing_ = false;
-    bool lost_ = false;
-    std::string lost_reason_;
-    LostHandler lost_handler_;
     MessageHandler message_handler_;
 };
 

@@ -16,11 +16,11 @@
 
 #include "atv/error.hpp"
 #include "fake_atv.hpp"
-#include "run_coroutine.hpp"
 #include "hap/credentials.hpp"
 #include "hap/identity.hpp"
 #include "mrp/connection.hpp"
 #include "mrp/pairing.hpp"
+#include "run_coroutine.hpp"
 
 namespace atv::mrp {
 namespace {
@@ -221,7 +221,7 @@ TEST_F(MrpLoopback, DroppedHandshakeFailsPairingAndConnecting) {
     auto handler = make_handler();
     const Error pairing = expect_error([&] { run(io_, handler->begin()); });
     EXPECT_EQ(pairing.kind(), ErrorKind::connection_failed);
-    EXPECT_TRUE(contains(pairing, "closed the connection")) << pairing.what();
+    EXPECT_TRUE(contains(pairing, "closed the MRP connection")) << pairing.what();
 
     const Error connecting = expect_error([&] { (void)connect(credentials); });
     EXPECT_EQ(connecting.kind(), ErrorKind::connection_failed);
@@ -297,7 +297,7 @@ TEST_F(MrpLoopback, DroppedConnectionIsReportedOnce) {
     run_until(
         io_, [] { return false; }, 200ms);
     EXPECT_EQ(lost, 1);
-    EXPECT_TRUE(reason.find("closed the connection") != std::string::npos ||
+    EXPECT_TRUE(reason.find("closed the MRP connection") != std::string::npos ||
                 reason.find("broke") != std::string::npos)
         << reason;
     run(io_, connection->close());
