@@ -11,10 +11,6 @@
 #include "atv/error.hpp"
 #include "hap/pair_setup.hpp"
 
-// GCC 12 at -O2 reports asio's own coroutine frame deallocation as mismatched in pair_with_pin
-// (a known false positive of its inliner); the frames are asio's, not ours.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 namespace atv::airplay::legacy {
 
 namespace {
@@ -42,7 +38,8 @@ Bytes setup_iv(ByteView session_key) {
 
 struct CipherContext {
     CipherContext() : context(EVP_CIPHER_CTX_new()) {
-        if (context == nullptr) throw Error(ErrorKind::pairing_failed, "out of memory for AES");
+        if (context == nullptr)
+            throw Error(ErrorKind::pairing_failed, "out of memory for AES");
     }
     ~CipherContext() { EVP_CIPHER_CTX_free(context); }
     CipherContext(const CipherContext&) = delete;
@@ -57,10 +54,12 @@ struct CipherContext {
 Bytes gcm(bool encrypt, ByteView key, ByteView iv, ByteView input, Bytes* tag) {
     CipherContext cipher;
     const int direction = encrypt ? 1 : 0;
-    if (EVP_CipherInit_ex(cipher.context, EVP_aes_128_gcm(), nullptr, nullptr, nullptr, direction) != 1 ||
+    if (EVP_CipherInit_ex(cipher.context, EVP_aes_128_gcm(), nullptr, nullptr, nullptr,
+                          direction) != 1 ||
         EVP_CIPHER_CTX_ctrl(cipher.context, EVP_CTRL_GCM_SET_IVLEN, static_cast<int>(iv.size()),
                             nullptr) != 1 ||
-        EVP_CipherInit_ex(cipher.context, nullptr, nullptr, key.data(), iv.data(), direction) != 1) {
+        EVP_CipherInit_ex(cipher.context, nullptr, nullptr, key.data(), iv.data(), direction) !=
+            1) {
         crypto_failure("GCM setup");
     }
     Bytes output(input.size() + 16);
@@ -90,7 +89,8 @@ Bytes gcm(bool encrypt, ByteView key, ByteView iv, ByteView input, Bytes* tag) {
 }
 
 PlistValue decode_answer(const HttpResponse& response) {
-    if (response.body.empty()) return PlistDict{};
+    if (response.body.empty())
+        return PlistDict{};
     return plist_decode(response.body);
 }
 
@@ -128,7 +128,8 @@ HttpRequest octet_request(std::string path, Bytes body) {
 
 // 200, or a refusal: 470 and 401/403 after the SRP proof mean the PIN was wrong.
 HttpResponse checked(HttpResponse response, const std::string& step, bool pin_step) {
-    if (response.status == 200) return response;
+    if (response.status == 200)
+        return response;
     const std::string what =
         step + " answered " + std::to_string(response.status) + " " + response.reason;
     if (pin_step && (response.status == 470 || response.status == 401 || response.status == 403)) {
@@ -174,7 +175,8 @@ hap::SrpGroup srp_group() {
 
 std::string srp_user(ByteView client_id) {
     std::string hex = to_hex(client_id);
-    for (char& c : hex) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char& c : hex)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return hex;
 }
 
@@ -186,7 +188,8 @@ SealedKey seal_public_key(ByteView session_key, ByteView ed25519_public) {
 }
 
 std::optional<Bytes> open_public_key(ByteView session_key, const SealedKey& sealed) {
-    if (sealed.auth_tag.size() != tag_size) return std::nullopt;
+    if (sealed.auth_tag.size() != tag_size)
+        return std::nullopt;
     const Bytes key = derive("Pair-Setup-AES-Key", session_key);
     Bytes tag = sealed.auth_tag;
     try {
@@ -206,7 +209,9 @@ VerifyStream::VerifyStream(ByteView shared) : context_(EVP_CIPHER_CTX_new()) {
     }
 }
 
-VerifyStream::~VerifyStream() { EVP_CIPHER_CTX_free(static_cast<EVP_CIPHER_CTX*>(context_)); }
+VerifyStream::~VerifyStream() {
+    EVP_CIPHER_CTX_free(static_cast<EVP_CIPHER_CTX*>(context_));
+}
 
 Bytes VerifyStream::apply(ByteView data) {
     Bytes output(data.size() + 16);
@@ -242,8 +247,8 @@ asio::awaitable<void> verify(HttpClient& client, const hap::LegacyCredentials& c
     Bytes signed_keys(exchange.public_key.begin(), exchange.public_key.end());
     signed_keys.insert(signed_keys.end(), device_public.begin(), device_public.end());
     const Bytes signature = stream.apply(signing.sign(signed_keys));
-    auto step2 = client.request(octet_request("/pair-verify", verify_finish_body(signature)),
-                                timeout);
+    auto step2 =
+        client.request(octet_request("/pair-verify", verify_finish_body(signature)), timeout);
     const HttpResponse done = co_await std::move(step2);
     if (done.status != 200) {
         throw Error(ErrorKind::authentication_failed,
@@ -261,7 +266,8 @@ LegacyPairingHandler::LegacyPairingHandler(asio::any_io_executor executor, std::
 LegacyPairingHandler::~LegacyPairingHandler() = default;
 
 std::shared_ptr<HttpClient> LegacyPairingHandler::client() const {
-    if (!client_) throw Error(ErrorKind::invalid_state, "the pairing was closed");
+    if (!client_)
+        throw Error(ErrorKind::invalid_state, "the pairing was closed");
     return client_;
 }
 
@@ -284,8 +290,8 @@ asio::awaitable<std::string> LegacyPairingHandler::pair_with_pin(std::string pin
     const auto signing = hap::Ed25519KeyPair::from_seed(credentials.seed.view());
     const std::string user = srp_user(credentials.client_id);
 
-    auto step1 = client->request(plist_request("/pair-setup-pin", pin_start_body(user)),
-                                 step_timeout());
+    auto step1 =
+        client->request(plist_request("/pair-setup-pin", pin_start_body(user)), step_timeout());
     HttpResponse answer1 = co_await std::move(step1);
     const PlistValue server = decode_answer(checked(std::move(answer1), "/pair-setup-pin", false));
     const Bytes server_public = require_data(server, "pk", "/pair-setup-pin");
@@ -296,15 +302,16 @@ asio::awaitable<std::string> LegacyPairingHandler::pair_with_pin(std::string pin
     auto step2 = client->request(plist_request("/pair-setup-pin", proof_body(srp)), step_timeout());
     HttpResponse answer2 = co_await std::move(step2);
     const PlistValue proof = decode_answer(checked(std::move(answer2), "/pair-setup-pin", true));
-    if (const PlistValue* m2 = proof.find("proof"); m2 != nullptr && m2->data() &&
-                                                     !srp.verify_server_proof(*m2->data())) {
+    if (const PlistValue* m2 = proof.find("proof");
+        m2 != nullptr && m2->data() && !srp.verify_server_proof(*m2->data())) {
         throw Error(ErrorKind::pairing_failed,
                     "the device's SRP proof does not verify; it may not be the device it claims "
                     "to be");
     }
 
     const SealedKey sealed = seal_public_key(srp.session_key_K().view(), signing.public_key);
-    auto step3 = client->request(plist_request("/pair-setup-pin", key_body(sealed)), step_timeout());
+    auto step3 =
+        client->request(plist_request("/pair-setup-pin", key_body(sealed)), step_timeout());
     HttpResponse answer3 = co_await std::move(step3);
     checked(std::move(answer3), "/pair-setup-pin", false);
 
@@ -316,7 +323,8 @@ asio::awaitable<std::string> LegacyPairingHandler::pair_with_pin(std::string pin
 
 // Closing the connection is all it takes: a receiver forgets an unfinished pairing with it.
 asio::awaitable<void> LegacyPairingHandler::disconnect() {
-    if (auto client = std::move(client_)) client->close();
+    if (auto client = std::move(client_))
+        client->close();
     co_return;
 }
 

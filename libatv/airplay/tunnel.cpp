@@ -20,10 +20,6 @@
 #include "mrp/connection.hpp"
 #include "mrp/handshake.hpp"
 
-// GCC 12 at -O2 reports asio's own coroutine frame deallocation as mismatched in two of the
-// coroutines below (a known false positive of its inliner); the frames are asio's, not ours.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 namespace atv::airplay {
 
 namespace {
@@ -35,14 +31,16 @@ constexpr std::uint64_t remote_control_stream = 130;
 std::uint64_t random_u64() {
     const Bytes random = random_bytes(8);
     std::uint64_t value = 0;
-    for (const std::uint8_t byte : random) value = (value << 8) | byte;
+    for (const std::uint8_t byte : random)
+        value = (value << 8) | byte;
     return value;
 }
 
 std::string upper_hex(std::uint64_t value, int digits) {
     static constexpr char hex[] = "0123456789ABCDEF";
     std::string text(static_cast<std::size_t>(digits), '0');
-    for (int i = digits - 1; i >= 0; --i, value >>= 4) text[static_cast<std::size_t>(i)] = hex[value & 0xf];
+    for (int i = digits - 1; i >= 0; --i, value >>= 4)
+        text[static_cast<std::size_t>(i)] = hex[value & 0xf];
     return text;
 }
 
@@ -177,11 +175,12 @@ asio::awaitable<HttpResponse> Tunnel::rtsp(std::string method, std::string targe
 
 asio::awaitable<void> Tunnel::open(const TunnelOptions& options, std::string client_id,
                                    std::chrono::milliseconds connect_timeout) {
-    const std::string base = "rtsp://" + control_->local_address() + "/" +
-                             std::to_string(session_id_);
+    const std::string base =
+        "rtsp://" + control_->local_address() + "/" + std::to_string(session_id_);
     auto session_setup = rtsp("SETUP", base, session_setup_body(options.client_name));
     const HttpResponse setup = co_await std::move(session_setup);
-    const std::uint16_t event_port = port_in(plist_decode(setup.body).find("eventPort"), "eventPort");
+    const std::uint16_t event_port =
+        port_in(plist_decode(setup.body).find("eventPort"), "eventPort");
 
     auto event_socket = co_await mrp::connect_tcp(executor_, address_, event_port, connect_timeout);
     events_ = std::move(event_socket);
@@ -197,10 +196,10 @@ asio::awaitable<void> Tunnel::open(const TunnelOptions& options, std::string cli
     const HttpResponse streams = co_await std::move(stream_setup);
     const PlistValue answer = plist_decode(streams.body);
     const PlistValue* stream_list = answer.find("streams");
-    const PlistValue* first = stream_list != nullptr && stream_list->array() != nullptr &&
-                                      !stream_list->array()->empty()
-                                  ? &stream_list->array()->front()
-                                  : nullptr;
+    const PlistValue* first =
+        stream_list != nullptr && stream_list->array() != nullptr && !stream_list->array()->empty()
+            ? &stream_list->array()->front()
+            : nullptr;
     const std::uint16_t data_port =
         port_in(first != nullptr ? first->find("dataPort") : nullptr, "dataPort");
 
@@ -212,7 +211,8 @@ asio::awaitable<void> Tunnel::open(const TunnelOptions& options, std::string cli
         std::make_unique<DataStreamFraming>(hap::airplay_datastream_keys(shared_.view(), seed),
                                             seqno, "comm"));
     channel_->on_lost([weak = weak_from_this()](const std::string& reason) {
-        if (auto self = weak.lock()) self->fail(reason);
+        if (auto self = weak.lock())
+            self->fail(reason);
     });
     channel_->start();
     spawn([self = shared_from_this(), interval = options.feedback_interval] {
@@ -227,16 +227,18 @@ asio::awaitable<void> Tunnel::open(const TunnelOptions& options, std::string cli
 template <typename Body>
 void Tunnel::spawn(Body body) {
     ++active_tasks_;
-    asio::co_spawn(executor_, std::move(body), [self = shared_from_this()](std::exception_ptr error) {
-        if (error) {
-            try {
-                std::rethrow_exception(error);
-            } catch (const std::exception& e) {
-                self->fail(e.what());
-            }
-        }
-        if (--self->active_tasks_ == 0) self->tasks_done_.cancel();
-    });
+    asio::co_spawn(executor_, std::move(body),
+                   [self = shared_from_this()](std::exception_ptr error) {
+                       if (error) {
+                           try {
+                               std::rethrow_exception(error);
+                           } catch (const std::exception& e) {
+                               self->fail(e.what());
+                           }
+                       }
+                       if (--self->active_tasks_ == 0)
+                           self->tasks_done_.cancel();
+                   });
 }
 
 // The receiver sends RTSP requests here; each needs an answer or it drops the session.
@@ -251,7 +253,8 @@ asio::awaitable<void> Tunnel::event_loop() {
             fail("the AirPlay receiver closed the event channel");
             co_return;
         }
-        if (auto opened = event_cipher_->decrypt(ByteView(chunk.data(), count))) reader.feed(*opened);
+        if (auto opened = event_cipher_->decrypt(ByteView(chunk.data(), count)))
+            reader.feed(*opened);
         Bytes answers;
         while (auto request = reader.next_request()) {
             HttpResponse response;
@@ -263,7 +266,8 @@ asio::awaitable<void> Tunnel::event_loop() {
             const Bytes sealed = event_cipher_->encrypt(encode(response));
             answers.insert(answers.end(), sealed.begin(), sealed.end());
         }
-        if (answers.empty()) continue;
+        if (answers.empty())
+            continue;
         co_await asio::async_write(events_, asio::buffer(answers),
                                    asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
@@ -278,7 +282,8 @@ asio::awaitable<void> Tunnel::feedback_loop(std::chrono::milliseconds interval) 
         feedback_timer_.expires_after(interval);
         std::error_code ec;
         co_await feedback_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        if (ec || closing_ || lost_) co_return;
+        if (ec || closing_ || lost_)
+            co_return;
         try {
             auto feedback = rtsp("POST", "/feedback", std::nullopt);
             co_await std::move(feedback);
@@ -290,7 +295,8 @@ asio::awaitable<void> Tunnel::feedback_loop(std::chrono::milliseconds interval) 
 }
 
 void Tunnel::fail(const std::string& reason) {
-    if (closing_ || lost_) return;
+    if (closing_ || lost_)
+        return;
     lost_ = true;
     lost_reason_ = reason;
     spdlog::info("airplay: tunnel to {} lost: {}", address_, reason);
@@ -298,13 +304,15 @@ void Tunnel::fail(const std::string& reason) {
     events_.close(ignored);
     feedback_timer_.cancel();
     control_->close();
-    if (channel_) channel_->abort();
+    if (channel_)
+        channel_->abort();
     report_lost();
 }
 
 // Posted, so the handler never runs inside a tunnel call; taken out, so it runs once.
 void Tunnel::report_lost() {
-    if (!lost_handler_) return;
+    if (!lost_handler_)
+        return;
     asio::post(executor_, [self = shared_from_this()] {
         if (!self->closing_ && self->lost_handler_) {
             auto handler = std::exchange(self->lost_handler_, nullptr);
@@ -315,24 +323,28 @@ void Tunnel::report_lost() {
 
 void Tunnel::on_lost(std::function<void(const std::string&)> handler) {
     lost_handler_ = std::move(handler);
-    if (lost_) report_lost();
+    if (lost_)
+        report_lost();
 }
 
 void Tunnel::abort() {
-    if (closing_) return;
+    if (closing_)
+        return;
     closing_ = true;
     lost_handler_ = nullptr;
     std::error_code ignored;
     events_.close(ignored);
     feedback_timer_.cancel();
     control_->close();
-    if (channel_) channel_->abort();
+    if (channel_)
+        channel_->abort();
 }
 
 asio::awaitable<void> Tunnel::close() {
     auto self = shared_from_this();
     abort();
-    if (channel_) co_await channel_->close();
+    if (channel_)
+        co_await channel_->close();
     while (active_tasks_ > 0) {
         tasks_done_.expires_at(asio::steady_timer::time_point::max());
         std::error_code ec;
@@ -342,15 +354,21 @@ asio::awaitable<void> Tunnel::close() {
 
 TunnelConnection::TunnelConnection(std::shared_ptr<Tunnel> tunnel) : tunnel_(std::move(tunnel)) {}
 
-TunnelConnection::~TunnelConnection() { tunnel_->abort(); }
+TunnelConnection::~TunnelConnection() {
+    tunnel_->abort();
+}
 
-asio::awaitable<void> TunnelConnection::close() { co_await tunnel_->close(); }
+asio::awaitable<void> TunnelConnection::close() {
+    co_await tunnel_->close();
+}
 
 void TunnelConnection::on_lost(std::function<void(const std::string& reason)> callback) {
     tunnel_->on_lost(std::move(callback));
 }
 
-mrp::MrpChannel& TunnelConnection::channel() { return tunnel_->channel(); }
+mrp::MrpChannel& TunnelConnection::channel() {
+    return tunnel_->channel();
+}
 
 asio::awaitable<std::unique_ptr<TunnelConnection>> connect_tunnel(
     asio::any_io_executor executor, std::string address, std::uint16_t port,
@@ -365,7 +383,8 @@ asio::awaitable<std::unique_ptr<TunnelConnection>> connect_tunnel(
             auto verifying = verify_and_encrypt(*client, *credentials, step_timeout);
             shared = co_await std::move(verifying);
         } catch (const Error& error) {
-            if (error.kind() == ErrorKind::timeout || error.kind() == ErrorKind::connection_failed) {
+            if (error.kind() == ErrorKind::timeout ||
+                error.kind() == ErrorKind::connection_failed) {
                 throw;
             }
             const std::string reason = error.what();

@@ -14,10 +14,6 @@
 #include "hap/tlv8.hpp"
 #include "mrp/framing.hpp"
 
-// GCC 12 at -O2 reports asio's own coroutine frame deallocation as mismatched in the event
-// channel's coroutine (a known false positive of its inliner); the frames are asio's.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-
 namespace atv::fakes {
 
 namespace {
@@ -66,13 +62,15 @@ FakeAirPlaySession::Output FakeAirPlaySession::receive(ByteView data) {
     try {
         if (cipher_) {
             const auto opened = cipher_->decrypt(data);
-            if (opened) reader_.feed(*opened);
+            if (opened)
+                reader_.feed(*opened);
         } else {
             reader_.feed(data);
         }
         while (auto request = reader_.next_request()) {
             handle(*request, out);
-            if (out.close) break;
+            if (out.close)
+                break;
         }
     } catch (const Error& error) {
         spdlog::warn("fake-airplay: closing a connection: {}", error.what());
@@ -86,8 +84,7 @@ void FakeAirPlaySession::handle(const HttpRequest& request, Output& out) {
     ++state_.messages_handled;
     const Misbehaviour misbehaviour = state_.config().misbehaviour;
     const bool pairing = request.target == "/pair-setup" || request.target == "/pair-verify" ||
-                         request.target == "/pair-pin-start" ||
-                         request.target == "/pair-setup-pin";
+                         request.target == "/pair-pin-start" || request.target == "/pair-setup-pin";
     if (pairing && misbehaviour == Misbehaviour::drop_handshake) {
         out.close = true;
         return;
@@ -99,7 +96,8 @@ void FakeAirPlaySession::handle(const HttpRequest& request, Output& out) {
         pin_shown_ = true;
         send(status(200, "OK"), request, out);
     } else if (request.target == "/pair-setup") {
-        if (misbehaviour == Misbehaviour::stall_setup) return;
+        if (misbehaviour == Misbehaviour::stall_setup)
+            return;
         send(pair_setup(request), request, out);
     } else if (request.target == "/pair-setup-pin") {
         send(legacy_setup(request), request, out);
@@ -128,15 +126,17 @@ HttpResponse FakeAirPlaySession::pair_setup(const HttpRequest& request) {
     if (seq_no == 1) {
         // A transient pairing has its fixed PIN and shows none; a normal one uses the PIN on
         // screen.
-        const std::string pin = transient   ? std::string("3939")
+        const std::string pin = transient    ? std::string("3939")
                                 : pin_shown_ ? state_.current_pin()
                                              : state_.show_pin();
         setup_.emplace(state_.identity(), pin);
         pin_shown_ = false;
     }
-    if (!setup_) return status(400, "Bad Request");
+    if (!setup_)
+        return status(400, "Bad Request");
     const Bytes reply = setup_->handle(request.body);
-    if (seq_no == 5 && setup_->paired()) state_.add_controller(*setup_->controller());
+    if (seq_no == 5 && setup_->paired())
+        state_.add_controller(*setup_->controller());
     if (seq_no == 3 && !setup_->srp_session_key().empty()) {
         // Transient: encrypted from the next request on, keyed by the SRP key.
         shared_ = setup_->srp_session_key();
@@ -151,11 +151,13 @@ HttpResponse FakeAirPlaySession::pair_verify(const HttpRequest& request) {
         const bool reject = state_.config().misbehaviour == Misbehaviour::reject_credentials;
         verify_.emplace(state_.identity(),
                         [this, reject](std::string_view client_id) -> std::optional<Bytes> {
-                            if (reject) return std::nullopt;
+                            if (reject)
+                                return std::nullopt;
                             return state_.controller_ltpk(client_id);
                         });
     }
-    if (!verify_) return status(400, "Bad Request");
+    if (!verify_)
+        return status(400, "Bad Request");
     const Bytes reply = verify_->handle(request.body);
     if (verify_->verified() && !cipher_) {
         shared_ = verify_->shared_secret();
@@ -178,7 +180,8 @@ HttpResponse FakeAirPlaySession::legacy_setup(const HttpRequest& request) {
         return plist_answer(
             airplay::PlistDict{{"pk", legacy_srp_->public_B()}, {"salt", legacy_srp_->salt()}});
     }
-    if (!legacy_srp_) return status(400, "Bad Request");
+    if (!legacy_srp_)
+        return status(400, "Bad Request");
     if (body.find("proof") != nullptr) {
         const auto m2 = legacy_srp_->verify_client(data_of(body, "pk"), data_of(body, "proof"));
         if (!m2) {
@@ -188,11 +191,13 @@ HttpResponse FakeAirPlaySession::legacy_setup(const HttpRequest& request) {
         legacy_proven_ = true;
         return plist_answer(airplay::PlistDict{{"proof", *m2}});
     }
-    if (!legacy_proven_) return status(400, "Bad Request");
+    if (!legacy_proven_)
+        return status(400, "Bad Request");
     const legacy::SealedKey sealed{data_of(body, "epk"), data_of(body, "authTag")};
     const auto key = legacy::open_public_key(legacy_srp_->session_key_K().view(), sealed);
     legacy_srp_.reset();
-    if (!key) return status(470, "Connection Authorization Required");
+    if (!key)
+        return status(470, "Connection Authorization Required");
     state_.add_controller(hap::PairedController{legacy_user_, *key, {}});
     return plist_answer(airplay::PlistDict{});
 }
@@ -219,7 +224,8 @@ HttpResponse FakeAirPlaySession::legacy_verify(const HttpRequest& request) {
         legacy_verify_ = std::move(verify);
         return response;
     }
-    if (!legacy_verify_) return status(400, "Bad Request");
+    if (!legacy_verify_)
+        return status(400, "Bad Request");
     LegacyVerify verify = std::move(*legacy_verify_);
     legacy_verify_.reset();
     const Bytes signature = verify.stream->apply(body.subspan(4));
@@ -236,7 +242,8 @@ HttpResponse FakeAirPlaySession::legacy_verify(const HttpRequest& request) {
 
 // The first SETUP opens the session (event channel), the second the MRP data stream.
 HttpResponse FakeAirPlaySession::setup(const HttpRequest& request) {
-    if (hooks_ == nullptr) return status(501, "Not Implemented");
+    if (hooks_ == nullptr)
+        return status(501, "Not Implemented");
     const airplay::PlistValue body = airplay::plist_decode(request.body);
     const airplay::PlistValue* streams = body.find("streams");
     if (streams == nullptr) {
@@ -259,7 +266,8 @@ HttpResponse FakeAirPlaySession::setup(const HttpRequest& request) {
 }
 
 void FakeAirPlaySession::send(HttpResponse response, const HttpRequest& request, Output& out) {
-    if (request.protocol == "RTSP/1.0") response.protocol = "RTSP/1.0";
+    if (request.protocol == "RTSP/1.0")
+        response.protocol = "RTSP/1.0";
     if (const auto cseq = request.headers.get("CSeq")) {
         response.headers.add("CSeq", std::string(*cseq));
     }
@@ -295,7 +303,8 @@ FakeAirPlay::~FakeAirPlay() {
     acceptor_.close(ignored);
     event_acceptor_.close(ignored);
     data_acceptor_.close(ignored);
-    for (auto& socket : sockets_) socket.close(ignored);
+    for (auto& socket : sockets_)
+        socket.close(ignored);
 }
 
 void FakeAirPlay::listen(asio::ip::tcp::acceptor& acceptor, std::uint16_t port) {
@@ -318,31 +327,35 @@ void FakeAirPlay::start() {
          {std::pair{&acceptor_, Channel::control}, std::pair{&event_acceptor_, Channel::events},
           std::pair{&data_acceptor_, Channel::data}}) {
         ++active_tasks_;
-        asio::co_spawn(executor_, accept_loop(*acceptor, channel), [this](std::exception_ptr error) {
-            if (error) spdlog::error("fake-airplay: an accept loop failed");
-            task_finished();
-        });
+        asio::co_spawn(executor_, accept_loop(*acceptor, channel),
+                       [this](std::exception_ptr error) {
+                           if (error)
+                               spdlog::error("fake-airplay: an accept loop failed");
+                           task_finished();
+                       });
     }
 }
 
 void FakeAirPlay::task_finished() {
-    if (--active_tasks_ == 0) tasks_done_.cancel();
+    if (--active_tasks_ == 0)
+        tasks_done_.cancel();
 }
 
-asio::awaitable<void> FakeAirPlay::accept_loop(asio::ip::tcp::acceptor& acceptor,
-                                               Channel channel) {
+asio::awaitable<void> FakeAirPlay::accept_loop(asio::ip::tcp::acceptor& acceptor, Channel channel) {
     while (!stopping_) {
         std::error_code ec;
         asio::ip::tcp::socket socket =
             co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
-            if (stopping_ || ec == asio::error::operation_aborted) co_return;
+            if (stopping_ || ec == asio::error::operation_aborted)
+                co_return;
             continue;
         }
         auto position = sockets_.insert(sockets_.end(), std::move(socket));
         ++active_tasks_;
         const auto finished = [this](std::exception_ptr error) {
-            if (error) spdlog::warn("fake-airplay: a connection ended with an error");
+            if (error)
+                spdlog::warn("fake-airplay: a connection ended with an error");
             task_finished();
         };
         if (channel == Channel::control) {
@@ -384,11 +397,14 @@ asio::awaitable<void> FakeAirPlay::serve_events(std::list<asio::ip::tcp::socket>
     while (!stopping_ && !ec) {
         const std::size_t count = co_await socket->async_read_some(
             asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) break;
+        if (ec)
+            break;
         try {
-            if (auto opened = cipher.decrypt(ByteView(chunk.data(), count))) reader.feed(*opened);
+            if (auto opened = cipher.decrypt(ByteView(chunk.data(), count)))
+                reader.feed(*opened);
             while (auto answer = reader.next_response()) {
-                if (answer->status == 200 && answer->headers.get("CSeq") == "1") ++event_answers_;
+                if (answer->status == 200 && answer->headers.get("CSeq") == "1")
+                    ++event_answers_;
             }
         } catch (const Error& error) {
             spdlog::warn("fake-airplay: closing the event channel: {}", error.what());
@@ -404,7 +420,8 @@ asio::awaitable<void> FakeAirPlay::serve_events(std::list<asio::ip::tcp::socket>
 asio::awaitable<void> FakeAirPlay::serve_data(std::list<asio::ip::tcp::socket>::iterator socket,
                                               SecretBytes shared, std::uint64_t seed) {
     ++open_tunnels_;
-    if (tunnel_handler_) tunnel_handler_(true);
+    if (tunnel_handler_)
+        tunnel_handler_(true);
     airplay::DataStreamFraming framing(
         hap::reversed(hap::airplay_datastream_keys(shared.view(), seed)), 0x1A7D00000ULL, "cmnd");
     FakeDeviceSession session(state_);
@@ -413,7 +430,8 @@ asio::awaitable<void> FakeAirPlay::serve_data(std::list<asio::ip::tcp::socket>::
         std::error_code ec;
         const std::size_t count = co_await socket->async_read_some(
             asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) break;
+        if (ec)
+            break;
         Bytes wire;
         bool close = false;
         try {
@@ -435,10 +453,12 @@ asio::awaitable<void> FakeAirPlay::serve_data(std::list<asio::ip::tcp::socket>::
             co_await asio::async_write(*socket, asio::buffer(wire),
                                        asio::redirect_error(asio::use_awaitable, ec));
         }
-        if (ec || close) break;
+        if (ec || close)
+            break;
     }
     --open_tunnels_;
-    if (tunnel_handler_) tunnel_handler_(false);
+    if (tunnel_handler_)
+        tunnel_handler_(false);
     std::error_code ignored;
     socket->close(ignored);
     sockets_.erase(socket);
@@ -451,7 +471,8 @@ asio::awaitable<void> FakeAirPlay::serve(std::list<asio::ip::tcp::socket>::itera
         std::error_code ec;
         const std::size_t count = co_await socket->async_read_some(
             asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) break;
+        if (ec)
+            break;
         const std::size_t seen_before = session.requests_seen().size();
         auto out = session.receive(ByteView(chunk.data(), count));
         const auto& seen = session.requests_seen();
@@ -460,9 +481,11 @@ asio::awaitable<void> FakeAirPlay::serve(std::list<asio::ip::tcp::socket>::itera
         if (!out.bytes.empty()) {
             co_await asio::async_write(*socket, asio::buffer(out.bytes),
                                        asio::redirect_error(asio::use_awaitable, ec));
-            if (ec) break;
+            if (ec)
+                break;
         }
-        if (out.close) break;
+        if (out.close)
+            break;
     }
     std::error_code ignored;
     socket->close(ignored);
