@@ -32,9 +32,9 @@ T option_value(const std::string& key, const sdbus::Variant& value, const char* 
 }
 
 bool is_digits(const std::string& text) {
-    return !text.empty() && text.size() <= 16 &&
-           std::all_of(text.begin(), text.end(),
-                       [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; });
+    return !text.empty() && text.size() <= 16 && std::all_of(text.begin(), text.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c)) != 0;
+    });
 }
 
 }  // namespace
@@ -76,9 +76,9 @@ ScanFilter parse_scan_filter(const std::map<std::string, sdbus::Variant>& filter
                                 "filter key 'Timeout' must be of type 'u' (milliseconds)");
             }
         } else {
-            throw bus_error(atv::ErrorKind::invalid_arguments,
-                            "unknown filter key '" + key +
-                                "' (known: Identifiers, Hosts, Protocols, Timeout)");
+            throw bus_error(
+                atv::ErrorKind::invalid_arguments,
+                "unknown filter key '" + key + "' (known: Identifiers, Hosts, Protocols, Timeout)");
         }
     }
     return parsed;
@@ -109,9 +109,9 @@ PairOptions parse_pair_options(const std::map<std::string, sdbus::Variant>& opti
 atv::Protocol protocol_argument(const std::string& name) {
     auto protocol = atv::protocol_from_string(name);
     if (!protocol) {
-        throw bus_error(atv::ErrorKind::invalid_arguments,
-                        "unknown protocol '" + name +
-                            "' (known: mrp, airplay, companion, dmap, raop)");
+        throw bus_error(
+            atv::ErrorKind::invalid_arguments,
+            "unknown protocol '" + name + "' (known: mrp, airplay, companion, dmap, raop)");
     }
     return *protocol;
 }

@@ -4,10 +4,11 @@
 // culprit.
 #pragma once
 
+#include <sdbus-c++/Types.h>
+
 #include <chrono>
 #include <map>
 #include <optional>
-#include <sdbus-c++/Types.h>
 #include <set>
 #include <string>
 #include <vector>

@@ -8,7 +8,9 @@ sdbus::Error bus_error(atv::ErrorKind kind, const std::string& message) {
     return sdbus::Error(std::string(error_prefix) + std::string(atv::error_name(kind)), message);
 }
 
-sdbus::Error to_bus_error(const atv::Error& error) { return bus_error(error.kind(), error.what()); }
+sdbus::Error to_bus_error(const atv::Error& error) {
+    return bus_error(error.kind(), error.what());
+}
 
 void send_reply(const std::function<void()>& send) {
     try {

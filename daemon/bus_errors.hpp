@@ -2,6 +2,9 @@
 // make sure no exception other than sdbus::Error ever reaches sd-bus.
 #pragma once
 
+#include <sdbus-c++/Error.h>
+#include <sdbus-c++/MethodResult.h>
+
 #include <asio/awaitable.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
@@ -9,8 +12,6 @@
 #include <exception>
 #include <functional>
 #include <memory>
-#include <sdbus-c++/Error.h>
-#include <sdbus-c++/MethodResult.h>
 #include <string>
 
 #include "atv/error.hpp"

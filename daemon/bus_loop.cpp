@@ -81,8 +81,8 @@ void BusLoop::arm() {
         return;
     }
     // sd-bus reports an absolute CLOCK_MONOTONIC time, which is steady_clock's clock on Linux.
-    timer_.expires_at(std::chrono::steady_clock::time_point(
-        std::chrono::microseconds(poll.timeout_usec)));
+    timer_.expires_at(
+        std::chrono::steady_clock::time_point(std::chrono::microseconds(poll.timeout_usec)));
     timer_.async_wait([this](std::error_code ec) {
         if (!ec) {
             process();

@@ -1,16 +1,17 @@
 // Drives an sdbus-c++ connection from the asio loop: every bus callback runs on the loop thread.
 #pragma once
 
+#include <sdbus-c++/IConnection.h>
+
 #include <asio/io_context.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
 #include <functional>
-#include <sdbus-c++/IConnection.h>
 
 namespace atvd {
 
 class BusLoop {
-public:
+  public:
     BusLoop(asio::io_context& io, sdbus::IConnection& bus);
     ~BusLoop();
     BusLoop(const BusLoop&) = delete;
@@ -23,7 +24,7 @@ public:
     // Called once when the bus connection fails for good.
     void on_disconnect(std::function<void()> callback) { on_disconnect_ = std::move(callback); }
 
-private:
+  private:
     void process();
     void arm();
 

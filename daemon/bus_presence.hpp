@@ -14,7 +14,7 @@
 namespace atvd {
 
 class BusPresence {
-public:
+  public:
     explicit BusPresence(std::function<void()> unregister) : unregister_(std::move(unregister)) {}
     BusPresence(const BusPresence&) = delete;
     BusPresence& operator=(const BusPresence&) = delete;
@@ -33,7 +33,7 @@ public:
         }
     }
 
-private:
+  private:
     void unregister_now() {
         if (!gone_) {
             gone_ = true;

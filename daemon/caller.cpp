@@ -2,9 +2,9 @@
 
 #include <grp.h>
 #include <pwd.h>
+#include <sdbus-c++/Message.h>
 
 #include <algorithm>
-#include <sdbus-c++/Message.h>
 #include <string>
 
 #include "atv/error.hpp"
@@ -56,8 +56,8 @@ void Authorization::require_admin(const Caller& caller, const char* action) cons
     if (caller.uid == 0) {
         return;
     }
-    if (admin_gid_ && std::find(caller.groups.begin(), caller.groups.end(), *admin_gid_) !=
-                          caller.groups.end()) {
+    if (admin_gid_ &&
+        std::find(caller.groups.begin(), caller.groups.end(), *admin_gid_) != caller.groups.end()) {
         return;
     }
     throw bus_error(atv::ErrorKind::not_authorized,

@@ -2,10 +2,10 @@
 // them, and the rules of the API's Security section.
 #pragma once
 
+#include <sdbus-c++/IObject.h>
 #include <sys/types.h>
 
 #include <optional>
-#include <sdbus-c++/IObject.h>
 #include <vector>
 
 namespace atvd {
@@ -19,7 +19,7 @@ struct Caller {
 Caller current_caller(const sdbus::IObject& object);
 
 class Authorization {
-public:
+  public:
     // `admin_group` is the group whose members may change state (normally "atvd"); when it does
     // not exist only root may.
     explicit Authorization(const char* admin_group);
@@ -30,7 +30,7 @@ public:
     // A pairing handler: root or the user who created it.
     static void require_owner(const Caller& caller, uid_t owner);
 
-private:
+  private:
     std::optional<gid_t> admin_gid_;
     std::string admin_group_;
 };

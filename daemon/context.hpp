@@ -1,9 +1,10 @@
 // What every bus object of the daemon shares.
 #pragma once
 
+#include <sdbus-c++/IConnection.h>
+
 #include <asio/io_context.hpp>
 #include <chrono>
-#include <sdbus-c++/IConnection.h>
 
 #include "atv/atv.hpp"
 #include "atv/storage.hpp"

@@ -39,7 +39,9 @@ DeviceObject::DeviceObject(Context& context, DeviceOwner& owner, std::string pat
     emitInterfacesAddedSignal({org::atvd::Device1_adaptor::INTERFACE_NAME});
 }
 
-DeviceObject::~DeviceObject() { retire(); }
+DeviceObject::~DeviceObject() {
+    retire();
+}
 
 void DeviceObject::retire() {
     if (!registered_) {
@@ -56,7 +58,9 @@ void DeviceObject::retire() {
     presence_.leave();
 }
 
-ReplyOwner DeviceObject::reply_owner() { return {shared_from_this(), &presence_}; }
+ReplyOwner DeviceObject::reply_owner() {
+    return {shared_from_this(), &presence_};
+}
 
 void DeviceObject::require_listed() const {
     if (!registered_) {
@@ -65,7 +69,9 @@ void DeviceObject::require_listed() const {
     }
 }
 
-void DeviceObject::configure(const atv::DeviceConfig& config) { apply(config); }
+void DeviceObject::configure(const atv::DeviceConfig& config) {
+    apply(config);
+}
 
 bool DeviceObject::answers_to(const std::vector<std::string>& identifiers) const {
     return std::any_of(identifiers.begin(), identifiers.end(), [this](const std::string& id) {
@@ -164,8 +170,8 @@ void DeviceObject::apply(const atv::DeviceConfig& config) {
 
 void DeviceObject::add_identifiers(const std::vector<std::string>& identifiers) {
     for (const std::string& id : identifiers) {
-        if (!id.empty() && std::find(identifiers_.begin(), identifiers_.end(), id) ==
-                               identifiers_.end()) {
+        if (!id.empty() &&
+            std::find(identifiers_.begin(), identifiers_.end(), id) == identifiers_.end()) {
             identifiers_.push_back(id);
         }
     }
@@ -239,18 +245,18 @@ void DeviceObject::Pair(sdbus::Result<sdbus::ObjectPath>&& result, std::string p
                                 " on this device (its access settings or model do not allow it)");
         }
         if (pairings_.contains(protocol)) {
-            throw bus_error(atv::ErrorKind::in_progress,
-                            "a " + protocol_name +
-                                " pairing handler exists already; Close it first");
+            throw bus_error(
+                atv::ErrorKind::in_progress,
+                "a " + protocol_name + " pairing handler exists already; Close it first");
         }
         atv::PairingOptions pairing = parsed.pairing;
         pairing.timeout = parsed.timeout.value_or(context_.settings.default_pairing_timeout);
-        auto handler = atv::pair(context_.io.get_executor(), config_, protocol, pairing,
-                                 context_.identity);
+        auto handler =
+            atv::pair(context_.io.get_executor(), config_, protocol, pairing, context_.identity);
         const std::string path = path_ + "/" + protocol_name + "/pairing";
         PairingObject::Hooks hooks;
-        hooks.store_credentials = [weak = weak_from_this(), protocol](std::string credentials)
-            -> asio::awaitable<void> {
+        hooks.store_credentials = [weak = weak_from_this(),
+                                   protocol](std::string credentials) -> asio::awaitable<void> {
             auto self = weak.lock();
             if (!self) {
                 throw atv::Error(atv::ErrorKind::pairing_failed,
@@ -268,8 +274,8 @@ void DeviceObject::Pair(sdbus::Result<sdbus::ObjectPath>&& result, std::string p
             parsed.timeout.value_or(context_.settings.default_pairing_timeout), std::move(hooks));
         object->start();
         pairings_.emplace(protocol, std::move(object));
-        log_about(spdlog::level::info, {device_id_, {protocol_name}}, "pairing {} with {} ({}) started",
-                  protocol_name, config_.name, device_id_);
+        log_about(spdlog::level::info, {device_id_, {protocol_name}},
+                  "pairing {} with {} ({}) started", protocol_name, config_.name, device_id_);
         result.returnResults(sdbus::ObjectPath(path));
     });
 }
@@ -401,9 +407,13 @@ asio::awaitable<void> DeviceObject::shut_down() {
     co_await close_connection();
 }
 
-std::string DeviceObject::Model() { return std::string(atv::to_string(config_.info.model)); }
+std::string DeviceObject::Model() {
+    return std::string(atv::to_string(config_.info.model));
+}
 
-std::string DeviceObject::OperatingSystem() { return std::string(atv::to_string(config_.info.os)); }
+std::string DeviceObject::OperatingSystem() {
+    return std::string(atv::to_string(config_.info.os));
+}
 
 std::vector<std::string> DeviceObject::ConnectedProtocols() {
     std::vector<std::string> names;

@@ -2,11 +2,12 @@
 // connection.
 #pragma once
 
+#include <sdbus-c++/sdbus-c++.h>
+
 #include <asio/awaitable.hpp>
 #include <asio/steady_timer.hpp>
 #include <map>
 #include <memory>
-#include <sdbus-c++/sdbus-c++.h>
 #include <set>
 #include <string>
 #include <vector>
@@ -24,7 +25,7 @@ class DeviceObject;
 
 // What a device needs from whoever keeps the set of devices.
 class DeviceOwner {
-public:
+  public:
     virtual ~DeviceOwner() = default;
     // The device left the network, is unpaired and its grace period is over.
     virtual void device_expired(DeviceObject& device) = 0;
@@ -34,7 +35,7 @@ class DeviceObject final
     : public sdbus::AdaptorInterfaces<org::atvd::Device1_adaptor, sdbus::ManagedObject_adaptor,
                                       sdbus::Properties_adaptor>,
       public std::enable_shared_from_this<DeviceObject> {
-public:
+  public:
     enum class Origin { discovered, manual, stored };
 
     DeviceObject(Context& context, DeviceOwner& owner, std::string path, std::string device_id,
@@ -70,7 +71,7 @@ public:
     // bus once it owes no reply.
     void retire();
 
-private:
+  private:
     // What a deferred reply of this object holds until it is sent.
     ReplyOwner reply_owner();
     // Calls that reach a removed object while it still owes replies are refused.

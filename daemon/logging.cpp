@@ -4,12 +4,11 @@
 #include <sys/uio.h>
 // sd_journal_sendv() would add this file's own CODE_FILE and CODE_LINE to every entry.
 #define SD_JOURNAL_SUPPRESS_LOCATION
-#include <systemd/sd-journal.h>
-#include <unistd.h>
-
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -25,20 +24,26 @@ thread_local const LogFields* current_fields = nullptr;
 int syslog_priority(spdlog::level::level_enum level) {
     switch (level) {
         case spdlog::level::trace:
-        case spdlog::level::debug: return 7;
-        case spdlog::level::info: return 6;
-        case spdlog::level::warn: return 4;
-        case spdlog::level::err: return 3;
-        case spdlog::level::critical: return 2;
-        default: return 6;
+        case spdlog::level::debug:
+            return 7;
+        case spdlog::level::info:
+            return 6;
+        case spdlog::level::warn:
+            return 4;
+        case spdlog::level::err:
+            return 3;
+        case spdlog::level::critical:
+            return 2;
+        default:
+            return 6;
     }
 }
 
 class JournalSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
-public:
+  public:
     explicit JournalSink(JournalSender send) : send_(std::move(send)) {}
 
-protected:
+  protected:
     void sink_it_(const spdlog::details::log_msg& msg) override {
         std::vector<std::string> fields;
         fields.push_back("PRIORITY=" + std::to_string(syslog_priority(msg.level)));
@@ -59,7 +64,7 @@ protected:
 
     void flush_() override {}
 
-private:
+  private:
     static void add_fields(std::vector<std::string>& fields, const LogFields& about) {
         if (!about.device.empty()) {
             fields.push_back("ATVD_DEVICE=" + std::string(about.device));
@@ -124,10 +129,9 @@ bool is_journal_stream(const char* journal_stream, int fd) {
 }
 
 void setup_logging(LogTarget target, const std::string& level) {
-    const bool journal =
-        target == LogTarget::journal ||
-        (target == LogTarget::automatic &&
-         is_journal_stream(std::getenv("JOURNAL_STREAM"), STDERR_FILENO));
+    const bool journal = target == LogTarget::journal ||
+                         (target == LogTarget::automatic &&
+                          is_journal_stream(std::getenv("JOURNAL_STREAM"), STDERR_FILENO));
     std::shared_ptr<spdlog::logger> logger;
     if (journal) {
         logger = std::make_shared<spdlog::logger>("atvd", make_journal_sink(sd_journal_sender()));

@@ -27,7 +27,7 @@ std::optional<LogTarget> log_target_from_string(std::string_view name);
 
 // What a log line is about. Empty parts are left out of the entry.
 struct LogFields {
-    std::string_view device;                // ATVD_DEVICE: the device's main identifier
+    std::string_view device;                  // ATVD_DEVICE: the device's main identifier
     std::vector<std::string_view> protocols;  // one ATVD_PROTOCOL field each
 };
 

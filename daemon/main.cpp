@@ -1,18 +1,17 @@
 // atvd: finds Apple TVs and AirPlay devices and offers pairing and connecting on D-Bus.
-#include <unistd.h>
-
+#include <sdbus-c++/sdbus-c++.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <cstdlib>
-#include <sdbus-c++/sdbus-c++.h>
 
 #include "atv/discovery.hpp"
-#include "atvd-config.h"
 #include "atv/storage.hpp"
+#include "atvd-config.h"
 #include "bus_loop.hpp"
 #include "caller.hpp"
 #include "context.hpp"
@@ -34,7 +33,7 @@ struct CommandLine {
 // SIGHUP: reads atvd.conf again and applies what can change while running (log level and
 // target, vanish grace). A refused file keeps every current setting.
 class Reloader {
-public:
+  public:
     Reloader(asio::io_context& io, CommandLine command_line, atvd::Options current,
              atvd::Settings& settings)
         : hangup_(io, SIGHUP),
@@ -54,7 +53,7 @@ public:
 
     void stop() { hangup_.cancel(); }
 
-private:
+  private:
     void reload() {
         atvd::Options next = atvd::reparse_options(command_line_.argc, command_line_.argv);
         if (!next.problem.empty()) {
@@ -70,8 +69,7 @@ private:
             next.state_dir = current_.state_dir;
         }
         spdlog::info("configuration reloaded from {}: log level {}, vanish grace {} ms",
-                     next.config_file.string(), next.log_level,
-                     next.settings.vanish_grace.count());
+                     next.config_file.string(), next.log_level, next.settings.vanish_grace.count());
         current_ = std::move(next);
     }
 
@@ -83,8 +81,10 @@ private:
 
 std::unique_ptr<sdbus::IConnection> open_bus(const atvd::Options& options) {
     switch (options.bus) {
-        case atvd::BusKind::system: return sdbus::createSystemBusConnection();
-        case atvd::BusKind::user: return sdbus::createSessionBusConnection();
+        case atvd::BusKind::system:
+            return sdbus::createSystemBusConnection();
+        case atvd::BusKind::user:
+            return sdbus::createSessionBusConnection();
         case atvd::BusKind::address:
             return sdbus::createSessionBusConnectionWithAddress(options.bus_address);
     }

@@ -50,7 +50,8 @@ std::string device_object_name(std::string_view identifier) {
     return name;
 }
 
-Manager::Manager(Context& context) : AdaptorInterfaces(context.bus, object_path), context_(context) {
+Manager::Manager(Context& context)
+    : AdaptorInterfaces(context.bus, object_path), context_(context) {
     registerAdaptor();
 }
 
@@ -59,7 +60,9 @@ Manager::~Manager() {
     unregisterAdaptor();
 }
 
-std::string Manager::Version() { return ATVD_VERSION; }
+std::string Manager::Version() {
+    return ATVD_VERSION;
+}
 
 std::vector<std::string> Manager::Protocols() {
     std::vector<std::string> names;
@@ -114,8 +117,8 @@ void Manager::discovered(std::uint64_t key, const atv::DeviceConfig& config) {
     }
     const bool known = by_key_.contains(key) || find_by_identifiers(config.all_identifiers());
     // A new device waits for its other services unless its main identifier is already final.
-    const bool wait = !known && !config.identifier_is_final() &&
-                      context_.settings.new_device_settle.count() > 0;
+    const bool wait =
+        !known && !config.identifier_is_final() && context_.settings.new_device_settle.count() > 0;
     if (wait) {
         if (!settling_.contains(key)) {
             settle(key);
@@ -129,8 +132,8 @@ void Manager::discovered(std::uint64_t key, const atv::DeviceConfig& config) {
 }
 
 void Manager::settle(std::uint64_t key) {
-    auto timer = std::make_unique<asio::steady_timer>(context_.io,
-                                                      context_.settings.new_device_settle);
+    auto timer =
+        std::make_unique<asio::steady_timer>(context_.io, context_.settings.new_device_settle);
     timer->async_wait([this, key](std::error_code ec) {
         if (ec) {
             return;
@@ -192,7 +195,8 @@ std::shared_ptr<DeviceObject> Manager::find_by_identifiers(
 }
 
 std::string Manager::unique_path(const std::string& identifier) const {
-    const std::string base = std::string(object_path) + "/devices/" + device_object_name(identifier);
+    const std::string base =
+        std::string(object_path) + "/devices/" + device_object_name(identifier);
     if (!devices_.contains(base)) {
         return base;
     }
@@ -215,9 +219,8 @@ void Manager::device_expired(DeviceObject& device) {
     if (found != devices_.end()) {
         auto keep = found->second;
         devices_.erase(found);
-        asio::co_spawn(context_.io, keep->shut_down(), [keep, this](std::exception_ptr) {
-            context_.loop.kick();
-        });
+        asio::co_spawn(context_.io, keep->shut_down(),
+                       [keep, this](std::exception_ptr) { context_.loop.kick(); });
     }
 }
 
@@ -363,12 +366,13 @@ sdbus::ObjectPath Manager::AddDevice(
         device->configure(config);
         for (auto& [protocol, secret] : credentials) {
             spawn_outside_dispatch(context_.io, device->store_credentials(protocol, secret),
-                           [](std::exception_ptr error) {
-                               if (error) {
-                                   spdlog::error("storing credentials of a manual device: {}",
-                                                 to_bus_error(error).getMessage());
-                               }
-                           });
+                                   [](std::exception_ptr error) {
+                                       if (error) {
+                                           spdlog::error(
+                                               "storing credentials of a manual device: {}",
+                                               to_bus_error(error).getMessage());
+                                       }
+                                   });
         }
         return sdbus::ObjectPath(device->path());
     });

@@ -2,13 +2,14 @@
 // discovery, unicast scans, manual configuration and the secrets store.
 #pragma once
 
+#include <sdbus-c++/sdbus-c++.h>
+
 #include <asio/awaitable.hpp>
 #include <asio/steady_timer.hpp>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
-#include <sdbus-c++/sdbus-c++.h>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,7 +30,7 @@ class Manager final
     : public sdbus::AdaptorInterfaces<org::atvd::Manager1_adaptor, sdbus::ObjectManager_adaptor,
                                       sdbus::Properties_adaptor>,
       public DeviceOwner {
-public:
+  public:
     static constexpr const char* object_path = "/org/atvd";
 
     explicit Manager(Context& context);
@@ -48,13 +49,14 @@ public:
     [[nodiscard]] std::size_t device_count() const { return devices_.size(); }
     asio::awaitable<void> shut_down();
 
-private:
+  private:
     void Scan(sdbus::Result<std::vector<sdbus::ObjectPath>>&& result,
               std::map<std::string, sdbus::Variant> filter) override;
-    sdbus::ObjectPath AddDevice(const std::string& address, const std::string& name,
-                                const std::vector<sdbus::Struct<std::string, uint16_t, std::string,
-                                                                std::map<std::string, std::string>,
-                                                                std::string>>& services) override;
+    sdbus::ObjectPath AddDevice(
+        const std::string& address, const std::string& name,
+        const std::vector<sdbus::Struct<std::string, uint16_t, std::string,
+                                        std::map<std::string, std::string>, std::string>>& services)
+        override;
     void RemoveDevice(sdbus::Result<>&& result, sdbus::ObjectPath device) override;
     std::string Version() override;
     bool Discovering() override { return discovering_; }
@@ -82,7 +84,8 @@ private:
     std::map<std::string, std::shared_ptr<DeviceObject>> devices_;  // by object path
     std::map<std::uint64_t, std::weak_ptr<DeviceObject>> by_key_;
     std::map<std::uint64_t, atv::DeviceConfig> snapshots_;  // the latest of each discovery key
-    std::map<std::uint64_t, std::unique_ptr<asio::steady_timer>> settling_;  // new, not exported yet
+    std::map<std::uint64_t, std::unique_ptr<asio::steady_timer>>
+        settling_;  // new, not exported yet
     bool discovering_ = false;
     std::chrono::steady_clock::time_point discovering_since_;
     std::vector<std::weak_ptr<asio::steady_timer>> waiters_;

@@ -186,14 +186,22 @@ Options parse(int argc, char** argv, bool print) {
     optind = 0;  // getopt starts afresh: this runs again on SIGHUP
     while ((choice = getopt_long(argc, argv, "v", long_options, nullptr)) != -1) {
         switch (choice) {
-            case opt_system: options.bus = BusKind::system; break;
-            case opt_user: options.bus = BusKind::user; break;
+            case opt_system:
+                options.bus = BusKind::system;
+                break;
+            case opt_user:
+                options.bus = BusKind::user;
+                break;
             case opt_bus:
                 options.bus = BusKind::address;
                 options.bus_address = optarg;
                 break;
-            case opt_state: options.state_dir = optarg; break;
-            case 'v': ++verbosity; break;
+            case opt_state:
+                options.state_dir = optarg;
+                break;
+            case 'v':
+                ++verbosity;
+                break;
             case opt_level:
                 if (!valid_level(optarg)) {
                     return refuse(std::move(options),
@@ -219,7 +227,8 @@ Options parse(int argc, char** argv, bool print) {
                 options.settings.vanish_grace = std::chrono::milliseconds(ms);
                 break;
             }
-            case opt_config: break;  // read before the other options
+            case opt_config:
+                break;  // read before the other options
             case opt_help:
                 if (print) {
                     std::fputs(usage, stdout);
@@ -244,8 +253,7 @@ Options parse(int argc, char** argv, bool print) {
     }
     if (optind < argc) {
         return refuse(std::move(options),
-                      "unexpected argument '" + std::string(argv[optind]) +
-                          "'\nTry 'atvd --help'.",
+                      "unexpected argument '" + std::string(argv[optind]) + "'\nTry 'atvd --help'.",
                       print);
     }
     if (verbosity == 1) {
@@ -261,8 +269,12 @@ Options parse(int argc, char** argv, bool print) {
 
 }  // namespace
 
-Options parse_options(int argc, char** argv) { return parse(argc, argv, true); }
+Options parse_options(int argc, char** argv) {
+    return parse(argc, argv, true);
+}
 
-Options reparse_options(int argc, char** argv) { return parse(argc, argv, false); }
+Options reparse_options(int argc, char** argv) {
+    return parse(argc, argv, false);
+}
 
 }  // namespace atvd

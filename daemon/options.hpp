@@ -20,7 +20,7 @@ struct Options {
     LogTarget log_target = LogTarget::automatic;
     Settings settings;
     std::filesystem::path config_file;  // the file read, or the default one looked for
-    bool exit_now = false;  // --help or --version was answered, or there is a problem
+    bool exit_now = false;              // --help or --version was answered, or there is a problem
     int exit_code = 0;
     std::string problem;  // why the options or the configuration file were refused
 };

@@ -30,9 +30,13 @@ PairingObject::PairingObject(Context& context, std::string path,
     emitInterfacesAddedSignal({org::atvd::PairingHandler1_adaptor::INTERFACE_NAME});
 }
 
-void PairingObject::start() { restart_idle_timer(); }
+void PairingObject::start() {
+    restart_idle_timer();
+}
 
-PairingObject::~PairingObject() { withdraw(); }
+PairingObject::~PairingObject() {
+    withdraw();
+}
 
 void PairingObject::withdraw() {
     if (!registered_) {
@@ -44,7 +48,9 @@ void PairingObject::withdraw() {
     context_.loop.kick();
 }
 
-ReplyOwner PairingObject::reply_owner() { return {shared_from_this(), &presence_}; }
+ReplyOwner PairingObject::reply_owner() {
+    return {shared_from_this(), &presence_};
+}
 
 asio::awaitable<void> PairingObject::shut_down() {
     if (state_ == State::closed) {
@@ -162,9 +168,9 @@ void PairingObject::Finish(sdbus::Result<>&& result) {
     guarded([&] {
         Authorization::require_owner(current_caller(getObject()), owner_);
         if (state_ != State::begun) {
-            throw bus_error(atv::ErrorKind::invalid_state,
-                            state_ == State::finished ? "pairing has finished already"
-                                                      : "call Begin before Finish");
+            throw bus_error(atv::ErrorKind::invalid_state, state_ == State::finished
+                                                               ? "pairing has finished already"
+                                                               : "call Begin before Finish");
         }
         if (handler_->device_provides_pin() && !pin_given_) {
             throw bus_error(atv::ErrorKind::invalid_state,
@@ -196,15 +202,22 @@ void PairingObject::Close(sdbus::Result<>&& result) {
     });
 }
 
-std::string PairingObject::Protocol() { return std::string(atv::to_string(handler_->protocol())); }
+std::string PairingObject::Protocol() {
+    return std::string(atv::to_string(handler_->protocol()));
+}
 
 std::string PairingObject::State() {
     switch (state_) {
-        case State::created: return "created";
-        case State::begun: return "begun";
-        case State::finished: return "finished";
-        case State::failed: return "failed";
-        case State::closed: return "closed";
+        case State::created:
+            return "created";
+        case State::begun:
+            return "begun";
+        case State::finished:
+            return "finished";
+        case State::failed:
+            return "failed";
+        case State::closed:
+            return "closed";
     }
     return "closed";
 }

@@ -2,13 +2,13 @@
 // handler, driven step by step by the user who asked for it.
 #pragma once
 
+#include <sdbus-c++/sdbus-c++.h>
 #include <sys/types.h>
 
 #include <asio/awaitable.hpp>
 #include <asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
-#include <sdbus-c++/sdbus-c++.h>
 
 #include "atv/pairing.hpp"
 #include "bus_presence.hpp"
@@ -21,7 +21,7 @@ class PairingObject final
     : public sdbus::AdaptorInterfaces<org::atvd::PairingHandler1_adaptor,
                                       sdbus::ManagedObject_adaptor, sdbus::Properties_adaptor>,
       public std::enable_shared_from_this<PairingObject> {
-public:
+  public:
     enum class State { created, begun, finished, failed, closed };
 
     struct Hooks {
@@ -44,7 +44,7 @@ public:
     // Withdraws the object (InterfacesRemoved); it leaves the bus once it owes no reply.
     void withdraw();
 
-private:
+  private:
     void Begin(sdbus::Result<>&& result) override;
     void Pin(sdbus::Result<>&& result, std::string pin) override;
     void Finish(sdbus::Result<>&& result) override;

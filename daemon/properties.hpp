@@ -2,13 +2,14 @@
 #pragma once
 
 #include <sdbus-c++/IObject.h>
+
 #include <string>
 #include <vector>
 
 namespace atvd {
 
 class ChangedProperties {
-public:
+  public:
     template <typename T>
     void note(const char* name, const T& before, const T& after) {
         if (!(before == after)) {
@@ -24,7 +25,7 @@ public:
         }
     }
 
-private:
+  private:
     std::vector<std::string> names_;
 };
 

@@ -29,8 +29,12 @@ void ServiceObject::update(const atv::ServiceConfig& config, bool paired) {
     changed.emit(getObject(), org::atvd::Service1_adaptor::INTERFACE_NAME);
 }
 
-std::string ServiceObject::Protocol() { return std::string(atv::to_string(config_.protocol)); }
+std::string ServiceObject::Protocol() {
+    return std::string(atv::to_string(config_.protocol));
+}
 
-std::string ServiceObject::Pairing() { return std::string(atv::to_string(config_.pairing)); }
+std::string ServiceObject::Pairing() {
+    return std::string(atv::to_string(config_.pairing));
+}
 
 }  // namespace atvd

@@ -11,7 +11,7 @@ namespace atvd {
 class ServiceObject final
     : public sdbus::AdaptorInterfaces<org::atvd::Service1_adaptor, sdbus::ManagedObject_adaptor,
                                       sdbus::Properties_adaptor> {
-public:
+  public:
     ServiceObject(sdbus::IConnection& bus, std::string path, atv::ServiceConfig config,
                   bool paired);
     ~ServiceObject();
@@ -22,7 +22,7 @@ public:
     void update(const atv::ServiceConfig& config, bool paired);
     [[nodiscard]] const atv::ServiceConfig& config() const { return config_; }
 
-private:
+  private:
     std::string Protocol() override;
     uint16_t Port() override { return config_.port; }
     std::string Identifier() override { return config_.identifier; }

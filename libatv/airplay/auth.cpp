@@ -14,7 +14,8 @@ asio::awaitable<Bytes> post_tlv(HttpClient& client, std::string path, Bytes body
     // awaited coroutine throws.
     auto requesting = client.request(pairing_request(path, std::move(body), hkp), timeout);
     const HttpResponse response = co_await std::move(requesting);
-    if (response.status == 200) co_return response.body;
+    if (response.status == 200)
+        co_return response.body;
     const std::string what = "the AirPlay service at " + client.peer() + " answered " + path +
                              " with " + std::to_string(response.status) + " " + response.reason;
     if (response.status == 401 || response.status == 403 || response.status == 470) {
@@ -24,8 +25,9 @@ asio::awaitable<Bytes> post_tlv(HttpClient& client, std::string path, Bytes body
     throw Error(ErrorKind::connection_failed, what);
 }
 
-asio::awaitable<SecretBytes> verify_and_encrypt(HttpClient& client, const hap::HapCredentials& credentials,
-                                         std::chrono::milliseconds timeout) {
+asio::awaitable<SecretBytes> verify_and_encrypt(HttpClient& client,
+                                                const hap::HapCredentials& credentials,
+                                                std::chrono::milliseconds timeout) {
     const hap::TlvExchange exchange = [&client, timeout](Bytes request) {
         return post_tlv(client, "/pair-verify", std::move(request), timeout);
     };

@@ -8,12 +8,14 @@ namespace atv::airplay {
 namespace {
 
 void append_be(Bytes& out, std::uint64_t value, std::size_t width) {
-    for (std::size_t i = width; i-- > 0;) out.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
+    for (std::size_t i = width; i-- > 0;)
+        out.push_back(static_cast<std::uint8_t>(value >> (8 * i)));
 }
 
 std::uint64_t read_be(ByteView bytes) {
     std::uint64_t value = 0;
-    for (const std::uint8_t byte : bytes) value = (value << 8) | byte;
+    for (const std::uint8_t byte : bytes)
+        value = (value << 8) | byte;
     return value;
 }
 
@@ -49,14 +51,16 @@ void DataMessageReader::feed(ByteView bytes) {
 }
 
 std::optional<DataMessage> DataMessageReader::next() {
-    if (pending_.size() < 4) return std::nullopt;
+    if (pending_.size() < 4)
+        return std::nullopt;
     const std::uint64_t size = read_be(ByteView(pending_).first(4));
     if (size < data_header_size || size > max_data_message) {
         throw Error(ErrorKind::connection_failed,
                     "a data channel message of " + std::to_string(size) +
                         " bytes: the header is 32 bytes and no message may exceed 1 MiB");
     }
-    if (pending_.size() < size) return std::nullopt;
+    if (pending_.size() < size)
+        return std::nullopt;
     const ByteView whole(pending_.data(), size);
     DataMessage message;
     message.type = read_padded(whole.subspan(4, 12));
@@ -68,9 +72,8 @@ std::optional<DataMessage> DataMessageReader::next() {
 }
 
 Bytes mrp_payload(ByteView framed_messages) {
-    const PlistValue payload =
-        PlistDict{{"params", PlistDict{{"data", Bytes(framed_messages.begin(),
-                                                      framed_messages.end())}}}};
+    const PlistValue payload = PlistDict{
+        {"params", PlistDict{{"data", Bytes(framed_messages.begin(), framed_messages.end())}}}};
     return plist_encode(payload);
 }
 
@@ -79,14 +82,18 @@ std::vector<Bytes> mrp_messages(ByteView payload) {
     const PlistValue* params = value.find("params");
     const PlistValue* data = params != nullptr ? params->find("data") : nullptr;
     const auto bytes = data != nullptr ? data->data() : std::nullopt;
-    if (!bytes) return {};  // a request of the device that carries no MRP message
-    if (!bytes->empty() && (*bytes)[0] == 0x08) return {Bytes(bytes->begin(), bytes->end())};
+    if (!bytes)
+        return {};  // a request of the device that carries no MRP message
+    if (!bytes->empty() && (*bytes)[0] == 0x08)
+        return {Bytes(bytes->begin(), bytes->end())};
     mrp::FrameReader reader;
     reader.feed(*bytes);
     std::vector<Bytes> messages;
-    while (auto message = reader.next()) messages.push_back(std::move(*message));
+    while (auto message = reader.next())
+        messages.push_back(std::move(*message));
     if (reader.buffered() != 0) {
-        throw Error(ErrorKind::connection_failed, "a data channel message ends inside an MRP message");
+        throw Error(ErrorKind::connection_failed,
+                    "a data channel message ends inside an MRP message");
     }
     return messages;
 }
@@ -105,13 +112,16 @@ Bytes DataStreamFraming::frame_framed(ByteView framed_messages) {
 }
 
 void DataStreamFraming::unframe(ByteView bytes, std::vector<Bytes>& messages, Bytes& reply) {
-    if (auto opened = cipher_.decrypt(bytes)) reader_.feed(*opened);
+    if (auto opened = cipher_.decrypt(bytes))
+        reader_.feed(*opened);
     while (auto message = reader_.next()) {
-        if (message->type != "sync") continue;  // our own messages' acknowledgements
+        if (message->type != "sync")
+            continue;  // our own messages' acknowledgements
         const DataMessage ack{"rply", "", message->seqno, {}};
         const Bytes sealed = cipher_.encrypt(encode_data_message(ack));
         reply.insert(reply.end(), sealed.begin(), sealed.end());
-        for (Bytes& mrp : mrp_messages(message->payload)) messages.push_back(std::move(mrp));
+        for (Bytes& mrp : mrp_messages(message->payload))
+            messages.push_back(std::move(mrp));
     }
 }
 

@@ -44,8 +44,9 @@ class DataMessageReader {
 
 // {"params": {"data": framed}} as a binary plist.
 Bytes mrp_payload(ByteView framed_messages);
-// The ProtocolMessages in a "sync" payload (none when it has no params.data). Some devices send one message without its varint
-// prefix (seen with CONFIGURE_CONNECTION): a payload starting with 0x08 is taken as one message.
+// The ProtocolMessages in a "sync" payload (none when it has no params.data). Some devices send one
+// message without its varint prefix (seen with CONFIGURE_CONNECTION): a payload starting with 0x08
+// is taken as one message.
 std::vector<Bytes> mrp_messages(ByteView payload);
 
 // MrpChannel's framing for the data channel. `command` is "comm" for the client, "cmnd" for a

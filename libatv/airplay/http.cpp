@@ -27,7 +27,8 @@ bool equals_ignoring_case(std::string_view a, std::string_view b) {
 bool is_token(std::string_view text) {
     constexpr std::string_view extra = "!#$%&'*+-.^_`|~";
     return !text.empty() && std::ranges::all_of(text, [&](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || extra.find(c) != std::string_view::npos;
+        return std::isalnum(static_cast<unsigned char>(c)) ||
+               extra.find(c) != std::string_view::npos;
     });
 }
 
@@ -44,8 +45,10 @@ bool is_protocol(std::string_view text) {
 }
 
 std::string_view trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+    while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+        text.remove_prefix(1);
+    while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
+        text.remove_suffix(1);
     return text;
 }
 
@@ -67,11 +70,14 @@ void add_header_line(std::string_view line, HttpHeaders& headers) {
         malformed("folded header lines are not allowed");
     }
     const auto colon = line.find(':');
-    if (colon == std::string_view::npos) malformed("a header line has no colon");
+    if (colon == std::string_view::npos)
+        malformed("a header line has no colon");
     const std::string_view name = line.substr(0, colon);
     const std::string_view value = trim(line.substr(colon + 1));
-    if (!is_token(name)) malformed("a header name has characters headers may not have");
-    if (!is_text(value)) malformed("a header value holds control characters");
+    if (!is_token(name))
+        malformed("a header name has characters headers may not have");
+    if (!is_text(value))
+        malformed("a header value holds control characters");
     headers.add(std::string(name), std::string(value));
 }
 
@@ -79,7 +85,8 @@ std::vector<std::string_view> split_start_line(std::string_view line) {
     std::vector<std::string_view> parts;
     for (std::size_t i = 0; i < 2; ++i) {
         const auto space = line.find(' ');
-        if (space == std::string_view::npos) break;
+        if (space == std::string_view::npos)
+            break;
         parts.push_back(line.substr(0, space));
         line.remove_prefix(space + 1);
     }
@@ -91,13 +98,13 @@ void append(Bytes& out, std::string_view text) {
     out.insert(out.end(), text.begin(), text.end());
 }
 
-Bytes encode_message(const std::string& start_line, const HttpHeaders& headers,
-                     const Bytes& body) {
+Bytes encode_message(const std::string& start_line, const HttpHeaders& headers, const Bytes& body) {
     Bytes out;
     append(out, start_line);
     append(out, crlf);
     for (const auto& [name, value] : headers.items()) {
-        if (equals_ignoring_case(name, "Content-Length")) continue;
+        if (equals_ignoring_case(name, "Content-Length"))
+            continue;
         append(out, name);
         append(out, ": ");
         append(out, value);
@@ -123,7 +130,8 @@ void HttpHeaders::set(std::string name, std::string value) {
 
 std::optional<std::string_view> HttpHeaders::get(std::string_view name) const {
     for (const auto& [key, value] : items_) {
-        if (equals_ignoring_case(key, name)) return value;
+        if (equals_ignoring_case(key, name))
+            return value;
     }
     return std::nullopt;
 }
@@ -156,12 +164,15 @@ std::optional<HttpReader::Message> HttpReader::next_message() {
         if (length > limits_.max_line) {
             malformed("a line is longer than " + std::to_string(limits_.max_line) + " bytes");
         }
-        if (end == std::string_view::npos) return std::nullopt;
+        if (end == std::string_view::npos)
+            return std::nullopt;
         const std::string_view line = text.substr(position, length);
         position = end + crlf.size();
         if (lines == 0) {
-            if (line.empty()) malformed("the message has no start line");
-            if (!is_text(line)) malformed("the start line holds control characters");
+            if (line.empty())
+                malformed("the message has no start line");
+            if (!is_text(line))
+                malformed("the start line holds control characters");
             message.start_line = std::string(line);
         } else if (line.empty()) {
             break;
@@ -179,13 +190,16 @@ std::optional<HttpReader::Message> HttpReader::next_message() {
     std::size_t body_size = 0;
     bool length_seen = false;
     for (const auto& [name, value] : message.headers.items()) {
-        if (!equals_ignoring_case(name, "Content-Length")) continue;
+        if (!equals_ignoring_case(name, "Content-Length"))
+            continue;
         const std::size_t size = parse_content_length(value, limits_.max_body);
-        if (length_seen && size != body_size) malformed("two different Content-Length headers");
+        if (length_seen && size != body_size)
+            malformed("two different Content-Length headers");
         body_size = size;
         length_seen = true;
     }
-    if (pending_.size() - position < body_size) return std::nullopt;
+    if (pending_.size() - position < body_size)
+        return std::nullopt;
     const auto body_begin = pending_.begin() + static_cast<std::ptrdiff_t>(position);
     const auto body_end = body_begin + static_cast<std::ptrdiff_t>(body_size);
     message.body.assign(body_begin, body_end);
@@ -198,7 +212,8 @@ std::optional<HttpRequest> HttpReader::next_request() {
         throw Error(ErrorKind::invalid_state, "this reader reads responses, not requests");
     }
     auto message = next_message();
-    if (!message) return std::nullopt;
+    if (!message)
+        return std::nullopt;
     const auto parts = split_start_line(message->start_line);
     if (parts.size() != 3 || !is_token(parts[0]) || parts[1].empty() ||
         parts[1].find_first_of(" \t") != std::string_view::npos || !is_protocol(parts[2])) {
@@ -218,7 +233,8 @@ std::optional<HttpResponse> HttpReader::next_response() {
         throw Error(ErrorKind::invalid_state, "this reader reads requests, not responses");
     }
     auto message = next_message();
-    if (!message) return std::nullopt;
+    if (!message)
+        return std::nullopt;
     const auto parts = split_start_line(message->start_line);
     if (parts.size() < 2 || !is_protocol(parts[0]) || parts[1].size() != 3 ||
         !std::ranges::all_of(parts[1], [](char c) { return c >= '0' && c <= '9'; }) ||

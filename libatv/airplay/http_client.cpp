@@ -30,7 +30,8 @@ asio::awaitable<std::unique_ptr<HttpClient>> HttpClient::connect(
         auto socket = co_await mrp::connect_tcp(std::move(executor), address, port, timeout);
         co_return std::make_unique<HttpClient>(std::move(socket), peer);
     } catch (const Error& error) {
-        if (error.kind() != ErrorKind::connection_failed) throw;
+        if (error.kind() != ErrorKind::connection_failed)
+            throw;
         throw Error(ErrorKind::connection_failed,
                     "could not connect to the AirPlay service at " + peer +
                         "; the port may have changed, scan for the device again");
@@ -40,7 +41,9 @@ asio::awaitable<std::unique_ptr<HttpClient>> HttpClient::connect(
 HttpClient::HttpClient(asio::ip::tcp::socket socket, std::string peer)
     : socket_(std::move(socket)), peer_(std::move(peer)) {}
 
-HttpClient::~HttpClient() { close(); }
+HttpClient::~HttpClient() {
+    close();
+}
 
 void HttpClient::close() {
     std::error_code ignored;
@@ -54,7 +57,9 @@ std::string HttpClient::local_address() const {
     return ec ? std::string("127.0.0.1") : endpoint.address().to_string();
 }
 
-void HttpClient::enable_encryption(const hap::SessionKeys& keys) { cipher_.emplace(keys); }
+void HttpClient::enable_encryption(const hap::SessionKeys& keys) {
+    cipher_.emplace(keys);
+}
 
 asio::awaitable<HttpResponse> HttpClient::request(HttpRequest request,
                                                   std::chrono::milliseconds timeout) {
@@ -77,7 +82,8 @@ asio::awaitable<HttpResponse> HttpClient::request(HttpRequest request,
     asio::steady_timer deadline(socket_.get_executor());
     deadline.expires_after(timeout);
     deadline.async_wait([this, watch](std::error_code ec) {
-        if (ec || watch->finished) return;
+        if (ec || watch->finished)
+            return;
         watch->timed_out = true;
         close();
     });
@@ -91,11 +97,11 @@ asio::awaitable<HttpResponse> HttpClient::request(HttpRequest request,
     watch->finished = true;
     deadline.cancel();
     if (watch->timed_out) {
-        throw Error(ErrorKind::timeout, "the AirPlay service at " + peer_ +
-                                            " did not answer " + request.target + " within " +
-                                            seconds_text(timeout));
+        throw Error(ErrorKind::timeout, "the AirPlay service at " + peer_ + " did not answer " +
+                                            request.target + " within " + seconds_text(timeout));
     }
-    if (failure) std::rethrow_exception(failure);
+    if (failure)
+        std::rethrow_exception(failure);
     co_return response;
 }
 
@@ -107,10 +113,12 @@ asio::awaitable<HttpResponse> HttpClient::exchange(const HttpRequest& request) {
                                asio::redirect_error(asio::use_awaitable, ec));
     std::array<std::uint8_t, 4096> chunk{};
     while (!ec) {
-        if (auto response = reader_.next_response()) co_return std::move(*response);
+        if (auto response = reader_.next_response())
+            co_return std::move(*response);
         const std::size_t count = co_await socket_.async_read_some(
             asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) break;
+        if (ec)
+            break;
         const ByteView received(chunk.data(), count);
         if (!cipher_) {
             reader_.feed(received);
@@ -118,8 +126,8 @@ asio::awaitable<HttpResponse> HttpClient::exchange(const HttpRequest& request) {
             reader_.feed(*opened);
         }
     }
-    throw Error(ErrorKind::connection_failed,
-                "the AirPlay service at " + peer_ + " closed the connection (" + ec.message() + ")");
+    throw Error(ErrorKind::connection_failed, "the AirPlay service at " + peer_ +
+                                                  " closed the connection (" + ec.message() + ")");
 }
 
 HttpRequest pairing_request(std::string path, Bytes body, std::string_view hkp) {

@@ -34,8 +34,7 @@ class HttpClient {
     // Sends the request and reads the response, within `timeout`. Throws atv::Error: timeout,
     // connection_failed when the peer closes or answers with something malformed. The status is
     // the caller's to judge.
-    asio::awaitable<HttpResponse> request(HttpRequest request,
-                                          std::chrono::milliseconds timeout);
+    asio::awaitable<HttpResponse> request(HttpRequest request, std::chrono::milliseconds timeout);
 
     // Everything after this point travels in HAP frames sealed with these keys.
     void enable_encryption(const hap::SessionKeys& keys);

@@ -31,20 +31,22 @@ struct MallocFree {
 
 std::uint64_t read_be64(ByteView bytes) {
     std::uint64_t value = 0;
-    for (const std::uint8_t byte : bytes.first(8)) value = (value << 8) | byte;
+    for (const std::uint8_t byte : bytes.first(8))
+        value = (value << 8) | byte;
     return value;
 }
 
 std::uint64_t read_be(ByteView bytes, std::size_t offset, std::size_t size) {
     std::uint64_t value = 0;
-    for (std::size_t i = 0; i < size; ++i) value = (value << 8) | bytes[offset + i];
+    for (std::size_t i = 0; i < size; ++i)
+        value = (value << 8) | bytes[offset + i];
     return value;
 }
 
 // The length of the object at `offset` whose marker's low nibble is `nibble`, and where its
 // contents begin; a nibble of 15 means an integer object follows with the length.
 std::pair<std::uint64_t, std::size_t> object_length(ByteView bytes, std::size_t offset,
-                                                   std::uint8_t nibble) {
+                                                    std::uint8_t nibble) {
     if (nibble != 0x0f) {
         return {nibble, offset + 1};
     }
@@ -132,11 +134,11 @@ PlistValue from_dict(plist_t node, std::size_t depth, const PlistLimits& limits)
         plist_t item = nullptr;
         plist_dict_next_item(node, raw_iter, &raw_key, &item);
         const std::unique_ptr<char, MallocFree> key(raw_key);
-        if (item == nullptr || key == nullptr) break;
+        if (item == nullptr || key == nullptr)
+            break;
         const std::string_view name(key.get());
-        if (std::any_of(dict.begin(), dict.end(), [&](const auto& member) {
-                return member.first == name;
-            })) {
+        if (std::any_of(dict.begin(), dict.end(),
+                        [&](const auto& member) { return member.first == name; })) {
             malformed("a dictionary with the key '" + std::string(name) + "' twice");
         }
         dict.emplace_back(key.get(), from_node(item, depth + 1, limits));
@@ -200,7 +202,8 @@ struct NodeBuilder {
     }
     PlistNode operator()(const PlistArray& v) const {
         PlistNode array(plist_new_array());
-        for (const auto& item : v) plist_array_append_item(array.get(), to_node(item).release());
+        for (const auto& item : v)
+            plist_array_append_item(array.get(), to_node(item).release());
         return array;
     }
     PlistNode operator()(const PlistDict& v) const {
@@ -212,15 +215,19 @@ struct NodeBuilder {
     }
 };
 
-PlistNode to_node(const PlistValue& value) { return std::visit(NodeBuilder{}, value.value); }
+PlistNode to_node(const PlistValue& value) {
+    return std::visit(NodeBuilder{}, value.value);
+}
 
 }  // namespace
 
 const PlistValue* PlistValue::find(std::string_view key) const {
     const auto* members = dict();
-    if (members == nullptr) return nullptr;
+    if (members == nullptr)
+        return nullptr;
     for (const auto& [name, item] : *members) {
-        if (name == key) return &item;
+        if (name == key)
+            return &item;
     }
     return nullptr;
 }
@@ -246,7 +253,8 @@ PlistValue plist_decode(ByteView bytes, PlistLimits limits) {
     plist_from_bin(reinterpret_cast<const char*>(bytes.data()),
                    static_cast<std::uint32_t>(bytes.size()), &raw);
     const PlistNode root(raw);
-    if (!root) malformed("libplist could not read it");
+    if (!root)
+        malformed("libplist could not read it");
     return from_node(root.get(), 0, limits);
 }
 
@@ -256,7 +264,8 @@ Bytes plist_encode(const PlistValue& value) {
     std::uint32_t length = 0;
     plist_to_bin(root.get(), &raw, &length);
     const std::unique_ptr<char, MallocFree> bin(raw);
-    if (!bin) throw Error(ErrorKind::invalid_arguments, "the property list could not be written");
+    if (!bin)
+        throw Error(ErrorKind::invalid_arguments, "the property list could not be written");
     const auto* begin = reinterpret_cast<const std::uint8_t*>(bin.get());
     return Bytes(begin, begin + length);
 }

@@ -28,13 +28,13 @@ struct PlistValue {
     PlistValue() : value(false) {}
     PlistValue(bool v) : value(v) {}  // NOLINT(google-explicit-constructor): literal dicts
     PlistValue(int v) : value(static_cast<std::uint64_t>(v)) {}  // NOLINT
-    PlistValue(std::uint64_t v) : value(v) {}                     // NOLINT
-    PlistValue(double v) : value(v) {}                            // NOLINT
-    PlistValue(const char* v) : value(std::string(v)) {}          // NOLINT
-    PlistValue(std::string v) : value(std::move(v)) {}            // NOLINT
-    PlistValue(Bytes v) : value(std::move(v)) {}                  // NOLINT
-    PlistValue(PlistArray v) : value(std::move(v)) {}             // NOLINT
-    PlistValue(PlistDict v) : value(std::move(v)) {}              // NOLINT
+    PlistValue(std::uint64_t v) : value(v) {}                    // NOLINT
+    PlistValue(double v) : value(v) {}                           // NOLINT
+    PlistValue(const char* v) : value(std::string(v)) {}         // NOLINT
+    PlistValue(std::string v) : value(std::move(v)) {}           // NOLINT
+    PlistValue(Bytes v) : value(std::move(v)) {}                 // NOLINT
+    PlistValue(PlistArray v) : value(std::move(v)) {}            // NOLINT
+    PlistValue(PlistDict v) : value(std::move(v)) {}             // NOLINT
 
     // The member `key` of a dictionary; nullptr when this is no dictionary or has no such key.
     [[nodiscard]] const PlistValue* find(std::string_view key) const;

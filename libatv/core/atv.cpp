@@ -3,17 +3,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <asio/io_context.hpp>
 #include <asio/this_coro.hpp>
-#include <algorithm>
 #include <exception>
 #include <optional>
 
-#include "atv/discovery.hpp"
 #include "airplay/features.hpp"
 #include "airplay/legacy.hpp"
 #include "airplay/pairing.hpp"
 #include "airplay/tunnel.hpp"
+#include "atv/discovery.hpp"
 #include "atv/error.hpp"
 #include "companion/connection.hpp"
 #include "companion/pairing.hpp"
@@ -30,7 +30,8 @@ namespace atv {
 namespace {
 
 hap::ClientIdentity client_identity(const Identity& identity) {
-    return hap::ClientIdentity{identity.client_id, hap::Ed25519KeyPair::from_seed(identity.seed.view())};
+    return hap::ClientIdentity{identity.client_id,
+                               hap::Ed25519KeyPair::from_seed(identity.seed.view())};
 }
 
 const ServiceConfig& require_service(const DeviceConfig& device, Protocol protocol) {
@@ -59,7 +60,8 @@ enum class TunnelAccess : std::uint8_t { none, credentials, transient };
 
 TunnelAccess tunnel_access(const DeviceConfig& device, const CredentialsMap& credentials) {
     const ServiceConfig* service = device.service(Protocol::airplay);
-    if (service == nullptr || !service->enabled) return TunnelAccess::none;
+    if (service == nullptr || !service->enabled)
+        return TunnelAccess::none;
     const auto stored = credentials.find(Protocol::airplay);
     if (stored != credentials.end()) {
         return hap::credentials_type(stored->second) == hap::CredentialsType::hap
@@ -67,8 +69,8 @@ TunnelAccess tunnel_access(const DeviceConfig& device, const CredentialsMap& cre
                    : TunnelAccess::none;
     }
     const auto model = service->properties.find("model");
-    const bool speaker = model != service->properties.end() &&
-                         model->second.starts_with("AudioAccessory");
+    const bool speaker =
+        model != service->properties.end() && model->second.starts_with("AudioAccessory");
     return speaker && airplay::supports_transient_pairing(airplay::features_of(service->properties))
                ? TunnelAccess::transient
                : TunnelAccess::none;
@@ -105,12 +107,12 @@ bool raop_only(const DeviceConfig& device) {
         service->pairing == PairingRequirement::unsupported) {
         return false;
     }
-    return std::none_of(device.services.begin(), device.services.end(),
-                        [](const ServiceConfig& other) {
-                            return other.enabled && (other.protocol == Protocol::mrp ||
-                                                     other.protocol == Protocol::companion ||
-                                                     other.protocol == Protocol::dmap);
-                        });
+    return std::none_of(
+        device.services.begin(), device.services.end(), [](const ServiceConfig& other) {
+            return other.enabled &&
+                   (other.protocol == Protocol::mrp || other.protocol == Protocol::companion ||
+                    other.protocol == Protocol::dmap);
+        });
 }
 
 // The io_context behind an executor: Avahi's poll adapter needs the context itself.
@@ -133,7 +135,8 @@ asio::awaitable<void> add_connection(
         failure = std::current_exception();
     }
     if (failure) {
-        for (auto& connection : connections) co_await connection->close();
+        for (auto& connection : connections)
+            co_await connection->close();
         std::rethrow_exception(failure);
     }
 }
@@ -141,8 +144,7 @@ asio::awaitable<void> add_connection(
 }  // namespace
 
 std::vector<Protocol> supported_protocols() {
-    return {Protocol::mrp, Protocol::companion, Protocol::airplay, Protocol::dmap,
-            Protocol::raop};
+    return {Protocol::mrp, Protocol::companion, Protocol::airplay, Protocol::dmap, Protocol::raop};
 }
 
 void validate_credentials(Protocol protocol, std::string_view credentials) {
@@ -169,15 +171,15 @@ std::unique_ptr<PairingHandler> pair(asio::any_io_executor executor, const Devic
                                      const Identity& identity) {
     const ServiceConfig& service = require_service(device, protocol);
     if (!pairing_possible(service)) {
-        throw Error(ErrorKind::not_supported,
-                    "pairing " + std::string(to_string(protocol)) + " is " +
-                        std::string(to_string(service.pairing)) + " on this device");
+        throw Error(ErrorKind::not_supported, "pairing " + std::string(to_string(protocol)) +
+                                                  " is " + std::string(to_string(service.pairing)) +
+                                                  " on this device");
     }
     switch (protocol) {
         case Protocol::mrp:
-            return std::make_unique<mrp::MrpPairingHandler>(
-                std::move(executor), device.address, service.port, client_identity(identity),
-                options);
+            return std::make_unique<mrp::MrpPairingHandler>(std::move(executor), device.address,
+                                                            service.port, client_identity(identity),
+                                                            options);
         case Protocol::companion:
             return std::make_unique<companion::CompanionPairingHandler>(
                 std::move(executor), device.address, service.port, client_identity(identity),
@@ -287,8 +289,8 @@ asio::awaitable<std::unique_ptr<DeviceConnection>> connect(const DeviceConfig& d
     }
     if (connections.empty() && raop_only(device)) {
         const ServiceConfig& service = *device.service(Protocol::raop);
-        auto connecting = raop::connect_raop(executor, device.address, service.port,
-                                             service.properties, timeout);
+        auto connecting =
+            raop::connect_raop(executor, device.address, service.port, service.properties, timeout);
         co_await add_connection(connections, std::move(connecting));
     }
     if (connections.empty()) {

@@ -98,14 +98,14 @@ asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_dmap(
     const HttpMessage reply =
         co_await http_get(executor, address, port, login_target(credentials), timeout);
     if (reply.status == 401 || reply.status == 403 || reply.status == 503) {
-        throw Error(ErrorKind::authentication_failed,
-                    "the Apple TV refused the DMAP login (HTTP " + std::to_string(reply.status) +
-                        "); pair dmap again");
+        throw Error(ErrorKind::authentication_failed, "the Apple TV refused the DMAP login (HTTP " +
+                                                          std::to_string(reply.status) +
+                                                          "); pair dmap again");
     }
     if (reply.status != 200) {
-        throw Error(ErrorKind::connection_failed, "the DMAP login failed with HTTP " +
-                                                      std::to_string(reply.status) + " " +
-                                                      reply.reason);
+        throw Error(
+            ErrorKind::connection_failed,
+            "the DMAP login failed with HTTP " + std::to_string(reply.status) + " " + reply.reason);
     }
     const std::uint32_t session = parse_login_reply(reply.body);
     auto connection = std::make_unique<DmapConnection>(executor, address, port, session);
@@ -114,8 +114,10 @@ asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_dmap(
         co_await connection->get("/ctrl-int/1/playstatusupdate?revision-number=0", timeout);
     if (status.status != 200) {
         co_await connection->close();
-        throw Error(ErrorKind::connection_failed, "the Apple TV answered the first play status "
-                                                  "with HTTP " + std::to_string(status.status));
+        throw Error(ErrorKind::connection_failed,
+                    "the Apple TV answered the first play status "
+                    "with HTTP " +
+                        std::to_string(status.status));
     }
     (void)decode_one(status.body, "cmst");
     spdlog::info("dmap: logged in to {}:{}", address, port);

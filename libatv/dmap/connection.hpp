@@ -50,8 +50,9 @@ class DmapConnection : public atv::ProtocolConnection {
     std::function<void(const std::string&)> on_lost_;
 };
 
-// Logs in and asks for the play status once, within `timeout` each. Throws atv::Error: authentication_failed when the device refuses
-// the credentials, connection_failed or timeout when it cannot be reached or does not answer.
+// Logs in and asks for the play status once, within `timeout` each. Throws atv::Error:
+// authentication_failed when the device refuses the credentials, connection_failed or timeout when
+// it cannot be reached or does not answer.
 asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_dmap(
     asio::any_io_executor executor, std::string address, std::uint16_t port,
     std::string credentials, std::chrono::milliseconds timeout);

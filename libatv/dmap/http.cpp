@@ -1,12 +1,12 @@
 #include "dmap/http.hpp"
 
 #include <algorithm>
+#include <array>
 #include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
-#include <array>
 #include <cctype>
 #include <charconv>
 #include <memory>
@@ -40,7 +40,9 @@ std::string_view trim(std::string_view text) {
 
 bool is_token(std::string_view text) {
     return !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) {
-        return std::isalnum(c) != 0 || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+        return std::isalnum(c) != 0 ||
+               std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) !=
+                   std::string_view::npos;
     });
 }
 
@@ -54,9 +56,12 @@ bool is_version(std::string_view text) {
 }
 
 int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
     return -1;
 }
 
@@ -130,7 +135,9 @@ std::optional<std::string> HttpMessage::header(std::string_view name) const {
     return found->second;
 }
 
-std::string HttpMessage::path() const { return target.substr(0, target.find('?')); }
+std::string HttpMessage::path() const {
+    return target.substr(0, target.find('?'));
+}
 
 std::map<std::string, std::string> HttpMessage::query() const {
     const std::size_t mark = target.find('?');
@@ -152,8 +159,10 @@ std::size_t HttpParser::feed(ByteView data) {
                 parse_head();
             }
         } else {
-            const std::size_t take = std::min(body_size_ - message_.body.size(), data.size() - used);
-            message_.body.insert(message_.body.end(), data.begin() + static_cast<std::ptrdiff_t>(used),
+            const std::size_t take =
+                std::min(body_size_ - message_.body.size(), data.size() - used);
+            message_.body.insert(message_.body.end(),
+                                 data.begin() + static_cast<std::ptrdiff_t>(used),
                                  data.begin() + static_cast<std::ptrdiff_t>(used + take));
             used += take;
             if (message_.body.size() == body_size_) {
@@ -268,8 +277,9 @@ std::map<std::string, std::string> parse_query(std::string_view query) {
         }
         const std::size_t equals = pair.find('=');
         std::string name = percent_decode(pair.substr(0, equals));
-        std::string value =
-            equals == std::string_view::npos ? std::string() : percent_decode(pair.substr(equals + 1));
+        std::string value = equals == std::string_view::npos
+                                ? std::string()
+                                : percent_decode(pair.substr(equals + 1));
         if (!parameters.emplace(std::move(name), std::move(value)).second) {
             malformed("a query parameter is repeated");
         }
@@ -341,10 +351,9 @@ asio::awaitable<asio::ip::tcp::socket> connect_within(asio::any_io_executor exec
     }
     const std::string endpoint = address + ":" + std::to_string(port);
     if (expired) {
-        throw Error(ErrorKind::timeout, std::string(what) + " at " + endpoint +
-                                            " did not accept a connection within " +
-                                            seconds_text(timeout) +
-                                            "; check that the device is awake and reachable");
+        throw Error(ErrorKind::timeout,
+                    std::string(what) + " at " + endpoint + " did not accept a connection within " +
+                        seconds_text(timeout) + "; check that the device is awake and reachable");
     }
     if (connect_error) {
         throw Error(ErrorKind::connection_failed,
@@ -378,7 +387,8 @@ asio::awaitable<std::optional<HttpMessage>> exchange(asio::ip::tcp::socket& sock
             if (ec) {
                 break;
             }
-            buffer.insert(buffer.end(), chunk.begin(), chunk.begin() + static_cast<std::ptrdiff_t>(got));
+            buffer.insert(buffer.end(), chunk.begin(),
+                          chunk.begin() + static_cast<std::ptrdiff_t>(got));
         }
     }
     if (watchdog.expired()) {

@@ -58,8 +58,8 @@ std::string instance_name(std::string_view guid) {
 }  // namespace
 
 std::string normalize_guid(std::string_view guid) {
-    if (guid.size() < 3 || guid.size() > 18 || (guid.substr(0, 2) != "0x" && guid.substr(0, 2) != "0X") ||
-        !is_hex(guid.substr(2))) {
+    if (guid.size() < 3 || guid.size() > 18 ||
+        (guid.substr(0, 2) != "0x" && guid.substr(0, 2) != "0X") || !is_hex(guid.substr(2))) {
         throw Error(ErrorKind::invalid_arguments,
                     "a DMAP pairing GUID is 0x followed by up to 16 hex digits");
     }
@@ -67,7 +67,9 @@ std::string normalize_guid(std::string_view guid) {
     return std::string(16 - digits.size(), '0') + digits;
 }
 
-std::string random_guid() { return upper(to_hex(random_bytes(8))); }
+std::string random_guid() {
+    return upper(to_hex(random_bytes(8)));
+}
 
 void validate_credentials(std::string_view credentials) {
     static const std::regex guid("0x[0-9A-Fa-f]{16}");
@@ -138,8 +140,8 @@ struct DmapPairingHandler::Server : std::enable_shared_from_this<Server> {
     static asio::awaitable<void> accept_loop(std::shared_ptr<Server> self) {
         while (!self->closed) {
             std::error_code ec;
-            asio::ip::tcp::socket socket = co_await self->acceptor.async_accept(
-                asio::redirect_error(asio::use_awaitable, ec));
+            asio::ip::tcp::socket socket =
+                co_await self->acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
             if (ec) {
                 co_return;
             }
@@ -158,8 +160,7 @@ struct DmapPairingHandler::Server : std::enable_shared_from_this<Server> {
         Bytes buffer;
         try {
             while (!self->closed) {
-                auto request =
-                    co_await exchange(*socket, {}, &parser, buffer, request_timeout);
+                auto request = co_await exchange(*socket, {}, &parser, buffer, request_timeout);
                 if (self->closed) {
                     break;
                 }
@@ -226,7 +227,9 @@ DmapPairingHandler::~DmapPairingHandler() {
     }
 }
 
-bool DmapPairingHandler::has_paired() const { return server_ && server_->paired; }
+bool DmapPairingHandler::has_paired() const {
+    return server_ && server_->paired;
+}
 
 std::uint16_t DmapPairingHandler::port() const {
     return server_ ? server_->acceptor.local_endpoint().port() : 0;
@@ -242,12 +245,11 @@ asio::awaitable<void> DmapPairingHandler::begin() {
     }
     server->start();
     server_ = server;
-    ServiceAnnouncement announcement{
-        instance_name(guid_),
-        "_touch-remote._tcp",
-        server->acceptor.local_endpoint().port(),
-        {"DvNm=" + options_.name, "RemV=10000", "DvTy=iPod", "RemN=Remote", "txtvers=1",
-         "Pair=" + guid_}};
+    ServiceAnnouncement announcement{instance_name(guid_),
+                                     "_touch-remote._tcp",
+                                     server->acceptor.local_endpoint().port(),
+                                     {"DvNm=" + options_.name, "RemV=10000", "DvTy=iPod",
+                                      "RemN=Remote", "txtvers=1", "Pair=" + guid_}};
     publisher_ = std::make_unique<RemotePublisher>(io_, std::move(announcement));
     try {
         co_await publisher_->publish(publish_timeout);
@@ -261,8 +263,9 @@ asio::awaitable<void> DmapPairingHandler::begin() {
 }
 
 void DmapPairingHandler::pin(const std::string& pin) {
-    if (pin.empty() || pin.size() > 4 ||
-        !std::all_of(pin.begin(), pin.end(), [](unsigned char c) { return std::isdigit(c) != 0; })) {
+    if (pin.empty() || pin.size() > 4 || !std::all_of(pin.begin(), pin.end(), [](unsigned char c) {
+            return std::isdigit(c) != 0;
+        })) {
         throw Error(ErrorKind::invalid_arguments, "a DMAP PIN has 1 to 4 digits");
     }
     const std::string padded = std::string(4 - pin.size(), '0') + pin;
@@ -289,10 +292,10 @@ asio::awaitable<void> DmapPairingHandler::finish() {
     if (server->closed) {
         throw Error(ErrorKind::invalid_state, "the pairing was closed before the device paired");
     }
-    throw Error(ErrorKind::timeout,
-                "the Apple TV did not pair within " + seconds_text(finish_wait()) +
-                    ": pick the remote '" +
-                    options_.name + "' in its Remote settings and type the PIN given with Pin");
+    throw Error(ErrorKind::timeout, "the Apple TV did not pair within " +
+                                        seconds_text(finish_wait()) + ": pick the remote '" +
+                                        options_.name +
+                                        "' in its Remote settings and type the PIN given with Pin");
 }
 
 asio::awaitable<void> DmapPairingHandler::close() {

@@ -16,7 +16,9 @@ namespace atv::dmap {
 RemotePublisher::RemotePublisher(asio::io_context& io, ServiceAnnouncement service)
     : poll_(io), service_(std::move(service)), wake_(io) {}
 
-RemotePublisher::~RemotePublisher() { withdraw(); }
+RemotePublisher::~RemotePublisher() {
+    withdraw();
+}
 
 void RemotePublisher::withdraw() {
     if (client_ != nullptr) {
@@ -82,8 +84,8 @@ void RemotePublisher::on_client_state(AvahiClient* client, int state) {
 void RemotePublisher::on_group_state(AvahiEntryGroup* group, int state) {
     if (state == AVAHI_ENTRY_GROUP_ESTABLISHED) {
         established_ = true;
-        spdlog::info("dmap: announcing {} as {} on port {}", service_.type,
-                     service_.instance_name, service_.port);
+        spdlog::info("dmap: announcing {} as {} on port {}", service_.type, service_.instance_name,
+                     service_.port);
         wake_.cancel();
     } else if (state == AVAHI_ENTRY_GROUP_COLLISION) {
         fail("another host announces " + service_.instance_name + "." + service_.type +

@@ -15,52 +15,51 @@ constexpr std::size_t header_size = 8;
 // The tags atvd reads or writes, and those seen next to them in replies. A tag missing here
 // decodes as raw, which is always safe: its value is kept, never interpreted.
 constexpr std::array<std::pair<std::string_view, TagType>, 46> known_tags{{
-    {"abro", TagType::container},  // browse reply
-    {"aply", TagType::container},  // playlists
-    {"apso", TagType::container},  // playlist songs
-    {"avdb", TagType::container},  // databases
-    {"caar", TagType::uint},       // available repeat states
-    {"caas", TagType::uint},       // available shuffle states
-    {"caia", TagType::boolean},    // is active
-    {"cana", TagType::string},     // now playing artist
-    {"canl", TagType::string},     // now playing album
-    {"cann", TagType::string},     // now playing title
-    {"canp", TagType::raw},        // now playing ids
-    {"cang", TagType::string},     // now playing genre
-    {"cant", TagType::uint},       // remaining time (ms)
-    {"caps", TagType::uint},       // play state
-    {"carp", TagType::uint},       // repeat state
-    {"cash", TagType::uint},       // shuffle state
-    {"cast", TagType::uint},       // total time (ms)
-    {"casu", TagType::uint},       // speakers update
-    {"cavs", TagType::uint},       // visualizer
-    {"cmcp", TagType::container},  // control prompt reply
-    {"cmgt", TagType::container},  // get property reply
-    {"cmik", TagType::uint},
-    {"cmmk", TagType::uint},       // media kind
-    {"cmnm", TagType::string},     // device name (pairing)
-    {"cmpa", TagType::container},  // pairing reply
-    {"cmpg", TagType::uint},       // pairing guid
-    {"cmsr", TagType::uint},       // status revision
-    {"cmst", TagType::container},  // play status
-    {"cmty", TagType::string},     // device type (pairing)
-    {"cmvo", TagType::uint},       // volume
-    {"mccr", TagType::container},  // content codes reply
-    {"mdcl", TagType::container},  // dictionary
-    {"miid", TagType::uint},       // item id
-    {"mikd", TagType::uint},       // item kind
-    {"minm", TagType::string},     // item name
-    {"mlcl", TagType::container},  // listing
-    {"mlid", TagType::uint},       // session id
-    {"mlit", TagType::container},  // listing item
-    {"mlog", TagType::container},  // login reply
-    {"mper", TagType::uint},       // persistent id
-    {"mrco", TagType::uint},       // returned count
-    {"msrv", TagType::container},  // server info
-    {"mstt", TagType::uint},       // status
-    {"mtco", TagType::uint},       // total count
-    {"mupd", TagType::container},  // update reply
-    {"musr", TagType::uint},       // server revision
+    {"abro", TagType::container},                           // browse reply
+    {"aply", TagType::container},                           // playlists
+    {"apso", TagType::container},                           // playlist songs
+    {"avdb", TagType::container},                           // databases
+    {"caar", TagType::uint},                                // available repeat states
+    {"caas", TagType::uint},                                // available shuffle states
+    {"caia", TagType::boolean},                             // is active
+    {"cana", TagType::string},                              // now playing artist
+    {"canl", TagType::string},                              // now playing album
+    {"cann", TagType::string},                              // now playing title
+    {"canp", TagType::raw},                                 // now playing ids
+    {"cang", TagType::string},                              // now playing genre
+    {"cant", TagType::uint},                                // remaining time (ms)
+    {"caps", TagType::uint},                                // play state
+    {"carp", TagType::uint},                                // repeat state
+    {"cash", TagType::uint},                                // shuffle state
+    {"cast", TagType::uint},                                // total time (ms)
+    {"casu", TagType::uint},                                // speakers update
+    {"cavs", TagType::uint},                                // visualizer
+    {"cmcp", TagType::container},                           // control prompt reply
+    {"cmgt", TagType::container},                           // get property reply
+    {"cmik", TagType::uint},      {"cmmk", TagType::uint},  // media kind
+    {"cmnm", TagType::string},                              // device name (pairing)
+    {"cmpa", TagType::container},                           // pairing reply
+    {"cmpg", TagType::uint},                                // pairing guid
+    {"cmsr", TagType::uint},                                // status revision
+    {"cmst", TagType::container},                           // play status
+    {"cmty", TagType::string},                              // device type (pairing)
+    {"cmvo", TagType::uint},                                // volume
+    {"mccr", TagType::container},                           // content codes reply
+    {"mdcl", TagType::container},                           // dictionary
+    {"miid", TagType::uint},                                // item id
+    {"mikd", TagType::uint},                                // item kind
+    {"minm", TagType::string},                              // item name
+    {"mlcl", TagType::container},                           // listing
+    {"mlid", TagType::uint},                                // session id
+    {"mlit", TagType::container},                           // listing item
+    {"mlog", TagType::container},                           // login reply
+    {"mper", TagType::uint},                                // persistent id
+    {"mrco", TagType::uint},                                // returned count
+    {"msrv", TagType::container},                           // server info
+    {"mstt", TagType::uint},                                // status
+    {"mtco", TagType::uint},                                // total count
+    {"mupd", TagType::container},                           // update reply
+    {"musr", TagType::uint},                                // server revision
 }};
 
 [[noreturn]] void malformed(const std::string& what) {
@@ -73,7 +72,9 @@ void check_name(std::string_view tag) {
     }
 }
 
-bool printable(std::uint8_t c) { return c >= 0x20 && c < 0x7F; }
+bool printable(std::uint8_t c) {
+    return c >= 0x20 && c < 0x7F;
+}
 
 Bytes header(std::string_view tag, std::size_t length) {
     check_name(tag);
@@ -125,8 +126,8 @@ class Decoder {
         }
         const std::size_t start = at + header_size;
         if (length > end - start) {
-            malformed("tag " + tag.name + " claims " + std::to_string(length) +
-                      " bytes but only " + std::to_string(end - start) + " are left");
+            malformed("tag " + tag.name + " claims " + std::to_string(length) + " bytes but only " +
+                      std::to_string(end - start) + " are left");
         }
         tag.type = tag_type(tag.name);
         if (tag.type == TagType::container) {
@@ -140,8 +141,7 @@ class Decoder {
     }
 
     static void check_width(const Tag& tag, std::size_t length) {
-        if (tag.type == TagType::uint && length != 1 && length != 2 && length != 4 &&
-            length != 8) {
+        if (tag.type == TagType::uint && length != 1 && length != 2 && length != 4 && length != 8) {
             malformed("integer tag " + tag.name + " has " + std::to_string(length) + " bytes");
         }
         if (tag.type == TagType::boolean && length != 1) {

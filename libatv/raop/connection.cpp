@@ -49,8 +49,8 @@ std::map<std::string, std::string> headers(const RtspIdentity& identity, std::ui
 // One request and its reply on the session's socket.
 asio::awaitable<dmap::HttpMessage> request(asio::ip::tcp::socket& socket, std::string_view method,
                                            std::string_view target, std::string_view version,
-                                           std::map<std::string, std::string> fields,
-                                           ByteView body, std::chrono::milliseconds timeout) {
+                                           std::map<std::string, std::string> fields, ByteView body,
+                                           std::chrono::milliseconds timeout) {
     const std::string text = dmap::format_request(method, target, version, fields, body);
     dmap::HttpParser parser(dmap::HttpParser::Kind::response);
     Bytes buffer;
@@ -61,9 +61,8 @@ asio::awaitable<dmap::HttpMessage> request(asio::ip::tcp::socket& socket, std::s
 void check_reply(const dmap::HttpMessage& reply, std::string_view what) {
     if (reply.status == 401 || reply.status == 403) {
         throw Error(ErrorKind::authentication_failed,
-                    "the receiver wants a password for " + std::string(what) +
-                        " (HTTP " + std::to_string(reply.status) +
-                        "); atvd cannot give RAOP passwords yet");
+                    "the receiver wants a password for " + std::string(what) + " (HTTP " +
+                        std::to_string(reply.status) + "); atvd cannot give RAOP passwords yet");
     }
     if (reply.status != 200) {
         throw Error(ErrorKind::connection_failed, "the receiver answered " + std::string(what) +
@@ -89,7 +88,8 @@ Bytes auth_setup_body(ByteView public_key) {
 
 RtspIdentity RtspIdentity::random() {
     const Bytes remote = random_bytes(4);
-    const std::uint32_t active = (std::uint32_t{remote[0]} << 24) | (std::uint32_t{remote[1]} << 16) |
+    const std::uint32_t active = (std::uint32_t{remote[0]} << 24) |
+                                 (std::uint32_t{remote[1]} << 16) |
                                  (std::uint32_t{remote[2]} << 8) | remote[3];
     return {upper(to_hex(random_bytes(8))), std::to_string(active)};
 }
@@ -159,14 +159,15 @@ asio::awaitable<void> RaopConnection::close() {
     shared->socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     shared->socket.close(ignored);
     if (shared->watching) {
-        co_await shared->watcher_done.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        co_await shared->watcher_done.async_wait(
+            asio::redirect_error(asio::use_awaitable, ignored));
     }
     spdlog::info("raop: session closed");
 }
 
 asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_raop(
-    asio::any_io_executor executor, std::string address, std::uint16_t port,
-    Properties properties, std::chrono::milliseconds timeout) {
+    asio::any_io_executor executor, std::string address, std::uint16_t port, Properties properties,
+    std::chrono::milliseconds timeout) {
     auto socket =
         co_await dmap::connect_within(executor, address, port, timeout, "the RAOP receiver");
     const RtspIdentity identity = RtspIdentity::random();
@@ -174,8 +175,8 @@ asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_raop(
     std::uint32_t cseq = 0;
     // Arguments of a co_await'ed call are named first: GCC 12 mishandles temporaries there.
     const auto options_fields = headers(identity, cseq++);
-    const auto options = co_await request(socket, "OPTIONS", "*", "RTSP/1.0", options_fields,
-                                          {}, step_timeout);
+    const auto options =
+        co_await request(socket, "OPTIONS", "*", "RTSP/1.0", options_fields, {}, step_timeout);
     check_reply(options, "OPTIONS");
     spdlog::debug("raop: {} offers {}", address, options.header("public").value_or("?"));
     if (needs_auth_setup(properties)) {
@@ -186,8 +187,8 @@ asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_raop(
         auto fields = headers(identity, cseq++);
         fields.emplace("Content-Type", "application/octet-stream");
         const Bytes body = auth_setup_body(public_key);
-        const auto reply = co_await request(socket, "POST", "/auth-setup", "HTTP/1.1", fields,
-                                            body, step_timeout);
+        const auto reply =
+            co_await request(socket, "POST", "/auth-setup", "HTTP/1.1", fields, body, step_timeout);
         check_reply(reply, "/auth-setup");
     }
     spdlog::info("raop: connected to {}:{}", address, port);

@@ -56,7 +56,7 @@ class RaopConnection : public atv::ProtocolConnection {
 // atv::Error: authentication_failed when the receiver wants a password (not supported yet),
 // connection_failed or timeout when it cannot be reached or answers wrongly.
 asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_raop(
-    asio::any_io_executor executor, std::string address, std::uint16_t port,
-    Properties properties, std::chrono::milliseconds timeout);
+    asio::any_io_executor executor, std::string address, std::uint16_t port, Properties properties,
+    std::chrono::milliseconds timeout);
 
 }  // namespace atv::raop

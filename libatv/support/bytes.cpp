@@ -60,9 +60,13 @@ std::optional<Bytes> from_hex(std::string_view text) {
     return bytes;
 }
 
-Bytes to_bytes(std::string_view text) { return Bytes(text.begin(), text.end()); }
+Bytes to_bytes(std::string_view text) {
+    return Bytes(text.begin(), text.end());
+}
 
-std::string to_string(ByteView bytes) { return std::string(bytes.begin(), bytes.end()); }
+std::string to_string(ByteView bytes) {
+    return std::string(bytes.begin(), bytes.end());
+}
 
 void wipe(void* data, std::size_t size) {
     if (data != nullptr && size > 0) {

@@ -28,7 +28,7 @@ void wipe(void* data, std::size_t size);
 
 // A byte buffer for key material: wiped when it goes away.
 class SecretBytes {
-public:
+  public:
     SecretBytes() = default;
     explicit SecretBytes(Bytes bytes) : bytes_(std::move(bytes)) {}
     SecretBytes(const SecretBytes&) = default;
@@ -45,7 +45,7 @@ public:
     void resize(std::size_t size) { bytes_.resize(size); }
     void clear();
 
-private:
+  private:
     Bytes bytes_;
 };
 

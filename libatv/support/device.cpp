@@ -30,9 +30,8 @@ bool DeviceConfig::identifier_is_final() const {
 std::vector<std::string> DeviceConfig::all_identifiers() const {
     std::vector<std::string> identifiers;
     for (const ServiceConfig& entry : services) {
-        if (!entry.identifier.empty() &&
-            std::find(identifiers.begin(), identifiers.end(), entry.identifier) ==
-                identifiers.end()) {
+        if (!entry.identifier.empty() && std::find(identifiers.begin(), identifiers.end(),
+                                                   entry.identifier) == identifiers.end()) {
             identifiers.push_back(entry.identifier);
         }
     }
@@ -40,8 +39,9 @@ std::vector<std::string> DeviceConfig::all_identifiers() const {
 }
 
 const ServiceConfig* DeviceConfig::service(Protocol protocol) const {
-    auto found = std::find_if(services.begin(), services.end(),
-                              [protocol](const ServiceConfig& s) { return s.protocol == protocol; });
+    auto found = std::find_if(services.begin(), services.end(), [protocol](const ServiceConfig& s) {
+        return s.protocol == protocol;
+    });
     return found == services.end() ? nullptr : &*found;
 }
 

@@ -59,14 +59,14 @@ std::vector<PublishedService> apple_tv_services(const std::string& name, const s
     const char* const build_version = facts.build_version;
     std::vector<PublishedService> services;
     if (shape == AppleTvShape::tvos13) {
-        services.push_back(
-            {name,
-             "_mediaremotetv._tcp",
-             mrp_port,
-             {"ModelName=Apple TV", "AllowPairing=YES", "macAddress=" + lower(mac),
-              "BluetoothAddress=" + lower(mac), "Name=" + name, "UniqueIdentifier=" + unique_identifier,
-              std::string("SystemBuildVersion=") + build_version,
-              "LocalAirPlayReceiverPairingIdentity=" + unique_identifier}});
+        services.push_back({name,
+                            "_mediaremotetv._tcp",
+                            mrp_port,
+                            {"ModelName=Apple TV", "AllowPairing=YES", "macAddress=" + lower(mac),
+                             "BluetoothAddress=" + lower(mac), "Name=" + name,
+                             "UniqueIdentifier=" + unique_identifier,
+                             std::string("SystemBuildVersion=") + build_version,
+                             "LocalAirPlayReceiverPairingIdentity=" + unique_identifier}});
     }
     services.push_back(
         {name,
@@ -83,8 +83,8 @@ std::vector<PublishedService> apple_tv_services(const std::string& name, const s
              companion_port,
              {"rpMac=2", "rpHN=" + lower(without_colons(mac)), "rpFl=0x36782",
               "rpHA=" + lower(without_colons(mac)), std::string("rpMd=") + model, "rpVr=195.2",
-              "rpAD=" + lower(without_colons(mac)), "rpHI=" + lower(without_colons(mac)), "rpBA=" + mac,
-              "rpMRtID=" + unique_identifier}});
+              "rpAD=" + lower(without_colons(mac)), "rpHI=" + lower(without_colons(mac)),
+              "rpBA=" + mac, "rpMRtID=" + unique_identifier}});
     }
     services.push_back({without_colons(mac) + "@" + name,
                         "_raop._tcp",

@@ -51,8 +51,8 @@ class AvahiPublisher {
 
 // Which Apple TV the services describe.
 enum class AppleTvShape : std::uint8_t {
-    tvos13,  // Apple TV 4K (AppleTV6,2, tvOS 13.3 / build 17K795): MRP, AirPlay 1 features
-    tvos15,  // Apple TV 4K 2nd gen (AppleTV11,1, tvOS 15.1 / 19J572): no MRP, AirPlay 2
+    tvos13,   // Apple TV 4K (AppleTV6,2, tvOS 13.3 / build 17K795): MRP, AirPlay 1 features
+    tvos15,   // Apple TV 4K 2nd gen (AppleTV11,1, tvOS 15.1 / 19J572): no MRP, AirPlay 2
     homepod,  // HomePod mini (AudioAccessory5,1, 15.4): AirPlay 2 and RAOP only
 };
 

@@ -52,11 +52,16 @@ Bytes tamper_encrypted_data(ByteView message) {
 // The refusal an accessory sends instead of M2 for an error that needs no argument.
 std::optional<std::uint8_t> refusal_error(Misbehaviour mode) {
     switch (mode) {
-        case Misbehaviour::max_peers: return hap_error_max_peers;
-        case Misbehaviour::max_tries: return hap_error_max_tries;
-        case Misbehaviour::unavailable: return hap_error_unavailable;
-        case Misbehaviour::busy: return hap_error_busy;
-        default: return std::nullopt;
+        case Misbehaviour::max_peers:
+            return hap_error_max_peers;
+        case Misbehaviour::max_tries:
+            return hap_error_max_tries;
+        case Misbehaviour::unavailable:
+            return hap_error_unavailable;
+        case Misbehaviour::busy:
+            return hap_error_busy;
+        default:
+            return std::nullopt;
     }
 }
 
@@ -207,7 +212,8 @@ void FakeAtvState::add_controller(const hap::PairedController& controller) {
 
 bool FakeAtvState::has_controller_key(ByteView ltpk) const {
     for (const auto& [client_id, key] : controllers_) {
-        if (ByteView(key).size() == ltpk.size() && std::equal(key.begin(), key.end(), ltpk.begin())) {
+        if (ByteView(key).size() == ltpk.size() &&
+            std::equal(key.begin(), key.end(), ltpk.begin())) {
             return true;
         }
     }

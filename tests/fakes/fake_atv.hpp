@@ -30,27 +30,27 @@ namespace atv::fakes {
 enum class Misbehaviour : std::uint8_t {
     none,
     // Pair-setup
-    stall_device_info,   // DEVICE_INFO is never answered
-    stall_setup,         // pair-setup messages are never answered
-    stall_setup_m4,      // M3 is never answered
-    stall_setup_m6,      // M5 is never answered
-    drop_handshake,      // the connection is closed on the first pairing message
-    reset_setup_m3,      // the connection is closed on M3
-    reset_setup_m5,      // the connection is closed on M5
-    back_off,            // M1 is answered with BackOff
-    max_peers,           // M1 is answered with MaxPeers
-    max_tries,           // M1 is answered with MaxTries
-    unavailable,         // M1 is answered with Unavailable
-    busy,                // M1 is answered with Busy
-    wrong_proof,         // M4 carries a proof that does not verify
-    truncated_tlv,       // M2 ends in the middle of a TLV item
-    oversized_tlv,       // M2's public key is 4 KiB long
-    missing_salt,        // M2 has no salt
-    wrong_seq,           // M2 says it is M6
-    duplicate_reply,     // M2 is sent twice, so the second arrives where M4 is expected
-    bad_m6,              // M6's encrypted data fails authentication
-    huge_frame,          // a frame announces 2^31 bytes
-    garbage_reply,       // DEVICE_INFO is answered with bytes that are no ProtocolMessage
+    stall_device_info,  // DEVICE_INFO is never answered
+    stall_setup,        // pair-setup messages are never answered
+    stall_setup_m4,     // M3 is never answered
+    stall_setup_m6,     // M5 is never answered
+    drop_handshake,     // the connection is closed on the first pairing message
+    reset_setup_m3,     // the connection is closed on M3
+    reset_setup_m5,     // the connection is closed on M5
+    back_off,           // M1 is answered with BackOff
+    max_peers,          // M1 is answered with MaxPeers
+    max_tries,          // M1 is answered with MaxTries
+    unavailable,        // M1 is answered with Unavailable
+    busy,               // M1 is answered with Busy
+    wrong_proof,        // M4 carries a proof that does not verify
+    truncated_tlv,      // M2 ends in the middle of a TLV item
+    oversized_tlv,      // M2's public key is 4 KiB long
+    missing_salt,       // M2 has no salt
+    wrong_seq,          // M2 says it is M6
+    duplicate_reply,    // M2 is sent twice, so the second arrives where M4 is expected
+    bad_m6,             // M6's encrypted data fails authentication
+    huge_frame,         // a frame announces 2^31 bytes
+    garbage_reply,      // DEVICE_INFO is answered with bytes that are no ProtocolMessage
     // Pair-verify and the session
     reject_credentials,  // pair-verify always fails with Authentication
     stall_verify,        // verify M1 is never answered

@@ -229,14 +229,15 @@ int main(int argc, char** argv) {
             options.config.name, options.config.mac, fake.state().unique_identifier(),
             atv::to_hex(fake.state().identity().keys.public_key), port, options.shape);
         for (auto& service : services) {
-            if (service.type == "_companion-link._tcp") service.port = companion.port();
+            if (service.type == "_companion-link._tcp")
+                service.port = companion.port();
             if (service.type == "_airplay._tcp" || service.type == "_raop._tcp") {
                 service.port = airplay.port();
             }
         }
         if (options.dmap) {
-            services.push_back(atv::fakes::dmap_service(options.config.name, options.config.mac,
-                                                        dmap.port()));
+            services.push_back(
+                atv::fakes::dmap_service(options.config.name, options.config.mac, dmap.port()));
             if (!options.home_sharing.empty()) {
                 services.back().txt.push_back("hG=" + options.home_sharing);
             }

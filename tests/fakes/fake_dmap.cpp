@@ -17,10 +17,10 @@ namespace {
 constexpr std::uint32_t status_ok = 200;
 
 std::string tagged(int status, const Bytes& body) {
-    return dmap::format_response(status, status == 200 ? "OK" : "Error",
-                                 {{"Content-Type", "application/x-dmap-tagged"},
-                                  {"DAAP-Server", "iTunes/11.1b37 (OS X)"}},
-                                 body);
+    return dmap::format_response(
+        status, status == 200 ? "OK" : "Error",
+        {{"Content-Type", "application/x-dmap-tagged"}, {"DAAP-Server", "iTunes/11.1b37 (OS X)"}},
+        body);
 }
 
 std::string empty(int status, std::string_view reason) {
@@ -61,8 +61,9 @@ std::string FakeDmapService::answer(const dmap::HttpMessage& request) {
         return logout(query);
     }
     if (path == "/server-info") {
-        return tagged(200, dmap::encode_container("msrv", {dmap::encode_uint("mstt", status_ok, 4),
-                                                           dmap::encode_string("minm", config_.name)}));
+        return tagged(200,
+                      dmap::encode_container("msrv", {dmap::encode_uint("mstt", status_ok, 4),
+                                                      dmap::encode_string("minm", config_.name)}));
     }
     const auto session = session_of(query);
     if (!session || !sessions_.contains(*session)) {
@@ -126,8 +127,8 @@ FakeDmap::~FakeDmap() {
 }
 
 void FakeDmap::start() {
-    const asio::ip::tcp::endpoint endpoint(
-        asio::ip::make_address(service_.config().bind_address), service_.config().port);
+    const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(service_.config().bind_address),
+                                           service_.config().port);
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -171,8 +172,8 @@ asio::awaitable<void> FakeDmap::serve(std::list<asio::ip::tcp::socket>::iterator
     Bytes buffer;
     try {
         while (!stopping_) {
-            auto request = co_await dmap::exchange(*socket, {}, &parser, buffer,
-                                                   std::chrono::seconds(30));
+            auto request =
+                co_await dmap::exchange(*socket, {}, &parser, buffer, std::chrono::seconds(30));
             const std::string reply = service_.answer(*request);
             co_await dmap::exchange(*socket, reply, nullptr, buffer, std::chrono::seconds(5));
             if (request->header("connection").value_or("") == "close")

@@ -1,7 +1,8 @@
 // The DMAP side of the fake Apple TV (an Apple TV 3 speaks it on port 3689): `/login` with a
 // pairing GUID it trusts (or a Home Sharing id) opens a session, `/logout` ends it,
-// `/server-info` answers anyone, `/ctrl-int/1/playstatusupdate` a logged-in session. Which GUIDs it trusts is set by the test: the device learns
-// them through reverse pairing, which the test plays itself.
+// `/server-info` answers anyone, `/ctrl-int/1/playstatusupdate` a logged-in session. Which GUIDs it
+// trusts is set by the test: the device learns them through reverse pairing, which the test plays
+// itself.
 #pragma once
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>

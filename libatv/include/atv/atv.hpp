@@ -47,7 +47,7 @@ std::unique_ptr<PairingHandler> pair(asio::any_io_executor executor, const Devic
 
 // Every connection to one device, opened together and closed together.
 class DeviceConnection {
-public:
+  public:
     explicit DeviceConnection(std::vector<std::unique_ptr<ProtocolConnection>> connections);
     ~DeviceConnection();
     DeviceConnection(const DeviceConnection&) = delete;
@@ -58,7 +58,7 @@ public:
     void on_lost(std::function<void(const std::string& reason)> callback);
     asio::awaitable<void> close();
 
-private:
+  private:
     std::vector<std::unique_ptr<ProtocolConnection>> connections_;
     std::function<void(const std::string&)> on_lost_;
     bool closed_ = false;

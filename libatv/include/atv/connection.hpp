@@ -10,7 +10,7 @@
 namespace atv {
 
 class ProtocolConnection {
-public:
+  public:
     virtual ~ProtocolConnection() = default;
 
     [[nodiscard]] virtual Protocol protocol() const = 0;

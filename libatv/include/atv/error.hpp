@@ -31,11 +31,11 @@ std::string_view error_name(ErrorKind kind);
 // Every failure libatv reports carries a kind and a message a person can act on.
 // Messages never contain credentials or key material.
 class Error : public std::runtime_error {
-public:
+  public:
     Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
     [[nodiscard]] ErrorKind kind() const noexcept { return kind_; }
 
-private:
+  private:
     ErrorKind kind_;
 };
 

@@ -19,7 +19,7 @@ struct PairingOptions {
 // begin() -> pin() -> finish() -> credentials() -> close(). Every step throws atv::Error
 // (pairing_failed, back_off, timeout, connection_failed, invalid_state) on failure.
 class PairingHandler {
-public:
+  public:
     virtual ~PairingHandler() = default;
 
     [[nodiscard]] virtual Protocol protocol() const = 0;

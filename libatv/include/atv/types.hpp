@@ -18,7 +18,13 @@ inline constexpr std::array all_protocols{Protocol::mrp, Protocol::airplay, Prot
 std::string_view to_string(Protocol protocol);
 std::optional<Protocol> protocol_from_string(std::string_view name);
 
-enum class PairingRequirement : std::uint8_t { unsupported, disabled, not_needed, optional, mandatory };
+enum class PairingRequirement : std::uint8_t {
+    unsupported,
+    disabled,
+    not_needed,
+    optional,
+    mandatory
+};
 
 // "unsupported", "disabled", "not-needed", "optional", "mandatory".
 std::string_view to_string(PairingRequirement requirement);

@@ -13,10 +13,10 @@
 #include "companion/opack.hpp"
 #include "companion/pairing.hpp"
 #include "fake_atv.hpp"
-#include "run_coroutine.hpp"
 #include "fake_companion.hpp"
 #include "hap/identity.hpp"
 #include "mrp/pairing.hpp"
+#include "run_coroutine.hpp"
 
 namespace {
 

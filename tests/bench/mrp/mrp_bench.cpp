@@ -11,7 +11,6 @@
 #include <stdexcept>
 
 #include "fake_atv.hpp"
-#include "run_coroutine.hpp"
 #include "hap/credentials.hpp"
 #include "hap/identity.hpp"
 #include "mrp/connection.hpp"
@@ -19,6 +18,7 @@
 #include "mrp/handshake.hpp"
 #include "mrp/messages.hpp"
 #include "mrp/pairing.hpp"
+#include "run_coroutine.hpp"
 
 namespace {
 

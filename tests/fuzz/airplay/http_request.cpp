@@ -16,8 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             atv::airplay::HttpReader again(atv::airplay::HttpReader::Kind::request, limits);
             again.feed(atv::airplay::encode(*request));
             const auto reread = again.next_request();
-            if (!reread || reread->method != request->method ||
-                reread->target != request->target || reread->body != request->body) {
+            if (!reread || reread->method != request->method || reread->target != request->target ||
+                reread->body != request->body) {
                 __builtin_trap();
             }
         }

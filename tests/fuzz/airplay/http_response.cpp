@@ -8,7 +8,8 @@
 #include "atv/error.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    if (size == 0) return 0;
+    if (size == 0)
+        return 0;
     const std::size_t split = data[0] % size;
     const atv::ByteView input(data + 1, size - 1);
     atv::airplay::HttpLimits limits;

@@ -12,15 +12,18 @@ namespace {
 
 // NaN is not equal to itself: such values are compared by re-encoding only.
 bool has_nan(const atv::airplay::PlistValue& value) {
-    if (const auto* real = std::get_if<double>(&value.value)) return std::isnan(*real);
+    if (const auto* real = std::get_if<double>(&value.value))
+        return std::isnan(*real);
     if (const auto* array = value.array()) {
         for (const auto& item : *array) {
-            if (has_nan(item)) return true;
+            if (has_nan(item))
+                return true;
         }
     }
     if (const auto* dict = value.dict()) {
         for (const auto& [key, item] : *dict) {
-            if (has_nan(item)) return true;
+            if (has_nan(item))
+                return true;
         }
     }
     return false;
@@ -33,7 +36,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto value = atv::airplay::plist_decode(atv::ByteView(data, size));
         const auto encoded = atv::airplay::plist_encode(value);
         const auto again = atv::airplay::plist_decode(encoded);
-        if (!has_nan(value) && !(again == value)) __builtin_trap();
+        if (!has_nan(value) && !(again == value))
+            __builtin_trap();
     } catch (const atv::Error&) {
     }
     return 0;

@@ -29,7 +29,7 @@ namespace {
 constexpr std::string_view invalid_arguments = "org.atvd.Error.InvalidArguments";
 
 class Reader {
-public:
+  public:
     Reader(const std::uint8_t* data, std::size_t size) : data_(data), size_(size) {}
 
     [[nodiscard]] bool done() const { return at_ == size_; }
@@ -65,8 +65,10 @@ public:
 
     sdbus::Variant value() {
         switch (byte() % 7) {
-            case 0: return sdbus::Variant(string());
-            case 1: return sdbus::Variant(static_cast<std::uint32_t>(number(4)));
+            case 0:
+                return sdbus::Variant(string());
+            case 1:
+                return sdbus::Variant(static_cast<std::uint32_t>(number(4)));
             case 2: {
                 std::vector<std::string> list(byte() % 8);
                 for (std::string& item : list) {
@@ -74,10 +76,14 @@ public:
                 }
                 return sdbus::Variant(list);
             }
-            case 3: return sdbus::Variant(byte() % 2 == 1);
-            case 4: return sdbus::Variant(static_cast<std::int32_t>(number(4)));
-            case 5: return sdbus::Variant(number(8));
-            default: return sdbus::Variant(static_cast<double>(number(8)));
+            case 3:
+                return sdbus::Variant(byte() % 2 == 1);
+            case 4:
+                return sdbus::Variant(static_cast<std::int32_t>(number(4)));
+            case 5:
+                return sdbus::Variant(number(8));
+            default:
+                return sdbus::Variant(static_cast<double>(number(8)));
         }
     }
 
@@ -95,7 +101,7 @@ public:
         return entries;
     }
 
-private:
+  private:
     const std::uint8_t* data_;
     std::size_t size_;
     std::size_t at_ = 0;
@@ -167,8 +173,8 @@ void credentials(Reader& in) {
 
 void address(Reader& in) {
     const std::string text = in.rest();
-    if (atvd::is_ip_address(text) && text.find_first_not_of("0123456789abcdefABCDEF.:") !=
-                                         std::string::npos) {
+    if (atvd::is_ip_address(text) &&
+        text.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos) {
         __builtin_trap();  // only digits, dots and colons make an address
     }
 }

@@ -9,7 +9,8 @@ TEST(AirPlayFeatures, ParsesOneOrTwoWords) {
     EXPECT_EQ(parse_features("0x5A7FFFF7"), 0x5A7FFFF7u);
     EXPECT_EQ(parse_features("0x5A7FFFF7,0x1E"), 0x1E5A7FFFF7u);
     EXPECT_EQ(parse_features("0X4a7fdfd5,0xBC157FDE"), 0xBC157FDE4A7FDFD5u);
-    for (const char* bad : {"", "5A7FFFF7", "0x", "0x5A7FFFF7,", "0x123456789", "0xZZ", "0x1,0x2,0x3"}) {
+    for (const char* bad :
+         {"", "5A7FFFF7", "0x", "0x5A7FFFF7,", "0x123456789", "0xZZ", "0x1,0x2,0x3"}) {
         EXPECT_FALSE(parse_features(bad)) << bad;
     }
 }

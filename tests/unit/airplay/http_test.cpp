@@ -37,7 +37,8 @@ TEST(AirPlayHttp, ReadsMessagesSplitAnywhereAndBackToBack) {
     std::vector<HttpResponse> responses;
     for (const char c : stream) {
         reader.feed(to_bytes(std::string_view(&c, 1)));
-        while (auto response = reader.next_response()) responses.push_back(std::move(*response));
+        while (auto response = reader.next_response())
+            responses.push_back(std::move(*response));
     }
     ASSERT_EQ(responses.size(), 2u);
     EXPECT_EQ(responses[0].status, 470);
@@ -67,14 +68,14 @@ TEST(AirPlayHttp, AcceptsAnEmptyReason) {
 
 TEST(AirPlayHttp, RefusesMalformedResponses) {
     for (const char* text : {
-             "HTTP/2 200 OK\r\n\r\n",                                       // unknown protocol
-             "HTTP/1.1 20 OK\r\n\r\n",                                      // short status
-             "HTTP/1.1 2x0 OK\r\n\r\n",                                     // not digits
-             "HTTP/1.1 200 OK\r\nNo colon here\r\n\r\n",                    // header without ':'
-             "HTTP/1.1 200 OK\r\n Folded: x\r\n\r\n",                       // obs-fold
-             "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",                      // space in name
-             "HTTP/1.1 200 OK\r\nX: a\x01b\r\n\r\n",                        // control character
-             "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",               // not a number
+             "HTTP/2 200 OK\r\n\r\n",                          // unknown protocol
+             "HTTP/1.1 20 OK\r\n\r\n",                         // short status
+             "HTTP/1.1 2x0 OK\r\n\r\n",                        // not digits
+             "HTTP/1.1 200 OK\r\nNo colon here\r\n\r\n",       // header without ':'
+             "HTTP/1.1 200 OK\r\n Folded: x\r\n\r\n",          // obs-fold
+             "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",         // space in name
+             "HTTP/1.1 200 OK\r\nX: a\x01b\r\n\r\n",           // control character
+             "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",  // not a number
              "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
              "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
              "\r\n\r\n",

@@ -20,7 +20,8 @@ std::map<std::string, Bytes> load_vectors() {
     std::map<std::string, Bytes> values;
     std::string name;
     std::string hex;
-    while (file >> name >> hex) values[name] = from_hex(hex).value();
+    while (file >> name >> hex)
+        values[name] = from_hex(hex).value();
     return values;
 }
 

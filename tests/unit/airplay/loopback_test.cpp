@@ -59,14 +59,16 @@ bool contains(const Error& error, const std::string& text) {
 class AirPlayLoopback : public ::testing::Test {
   protected:
     void start_fake(FakeAtvConfig config = {}) {
-        if (config.pin.empty()) config.pin = "1234";
+        if (config.pin.empty())
+            config.pin = "1234";
         state_ = std::make_unique<FakeAtvState>(std::move(config));
         fake_ = std::make_unique<FakeAirPlay>(io_.get_executor(), *state_);
         fake_->start();
     }
 
     void TearDown() override {
-        if (fake_) run(io_, fake_->stop());
+        if (fake_)
+            run(io_, fake_->stop());
     }
 
     std::unique_ptr<AirPlayPairingHandler> make_handler() {
@@ -88,7 +90,8 @@ class AirPlayLoopback : public ::testing::Test {
     }
 
     std::unique_ptr<HttpClient> connect() {
-        return run(io_, HttpClient::connect(io_.get_executor(), "127.0.0.1", fake_->port(), 1000ms));
+        return run(io_,
+                   HttpClient::connect(io_.get_executor(), "127.0.0.1", fake_->port(), 1000ms));
     }
 
     // A request the fake only answers (404) on a verified, encrypted connection.
@@ -159,7 +162,8 @@ TEST_F(AirPlayLoopback, RejectedCredentialsAreAnAuthenticationFailure) {
     start_fake(config);
     auto client = connect();
     const Error error = expect_error([&] {
-        (void)run(io_, verify_and_encrypt(*client, hap::HapCredentials::parse(credentials), 1000ms));
+        (void)run(io_,
+                  verify_and_encrypt(*client, hap::HapCredentials::parse(credentials), 1000ms));
     });
     EXPECT_EQ(error.kind(), ErrorKind::authentication_failed);
 }
@@ -226,7 +230,8 @@ TEST_F(AirPlayLoopback, TunnelRunsMrpWithStoredCredentialsAndCloses) {
     // DEVICE_INFO, SET_CONNECTION_STATE, CLIENT_UPDATES_CONFIG, GET_KEYBOARD_SESSION went
     // through the data channel, and a message sent now is answered there.
     EXPECT_GE(state_->messages_handled - handled_before, 4u);
-    const auto reply = run(io_, connection->channel().request(mrp::client_updates_config(), 1000ms));
+    const auto reply =
+        run(io_, connection->channel().request(mrp::client_updates_config(), 1000ms));
     EXPECT_EQ(reply.type(), mrp::ProtocolMessage::CLIENT_UPDATES_CONFIG_MESSAGE);
     // The receiver's event channel request was answered.
     run_until(io_, [&] { return fake_->event_answers() == 1; });
@@ -369,12 +374,12 @@ TEST_F(AirPlayLoopback, PairChoosesByFeaturesAndRefusesPasswordProtectedReceiver
     start_fake();
     const Identity identity{"0d3a7c3e-5b7e-4a51-8f3e-6c1f0c9b2a10", SecretBytes(random_bytes(32))};
     DeviceConfig device = airplay_device(fake_->port(), "AppleTV11,1");
-    auto hap_handler = atv::pair(io_.get_executor(), device, Protocol::airplay, PairingOptions{},
-                                 identity);
+    auto hap_handler =
+        atv::pair(io_.get_executor(), device, Protocol::airplay, PairingOptions{}, identity);
     EXPECT_NE(dynamic_cast<AirPlayPairingHandler*>(hap_handler.get()), nullptr);
     device.services[0].properties["features"] = "0x5A7FFFF7,0x1E";
-    auto legacy_handler = atv::pair(io_.get_executor(), device, Protocol::airplay,
-                                    PairingOptions{}, identity);
+    auto legacy_handler =
+        atv::pair(io_.get_executor(), device, Protocol::airplay, PairingOptions{}, identity);
     EXPECT_NE(dynamic_cast<legacy::LegacyPairingHandler*>(legacy_handler.get()), nullptr);
     device.services[0].requires_password = true;
     const Error error = expect_error([&] {

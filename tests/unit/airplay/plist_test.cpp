@@ -55,7 +55,8 @@ TEST(AirPlayPlist, RefusesWhatIsNoBinaryPlist) {
 
 TEST(AirPlayPlist, EnforcesLimits) {
     PlistValue deep = PlistArray{};
-    for (int i = 0; i < 40; ++i) deep = PlistArray{deep};
+    for (int i = 0; i < 40; ++i)
+        deep = PlistArray{deep};
     const Bytes encoded = plist_encode(deep);
     EXPECT_THROW(plist_decode(encoded), Error);  // deeper than 32
     PlistLimits limits;

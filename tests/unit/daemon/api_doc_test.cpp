@@ -33,13 +33,20 @@ std::set<std::string> matches(const std::string& text, const std::regex& pattern
 }
 
 constexpr atv::ErrorKind all_kinds[] = {
-    atv::ErrorKind::no_service,       atv::ErrorKind::device_id_missing,
-    atv::ErrorKind::not_supported,    atv::ErrorKind::pairing_failed,
-    atv::ErrorKind::authentication_failed, atv::ErrorKind::connection_failed,
-    atv::ErrorKind::connection_lost,  atv::ErrorKind::timeout,
-    atv::ErrorKind::back_off,         atv::ErrorKind::invalid_state,
-    atv::ErrorKind::invalid_arguments, atv::ErrorKind::in_progress,
-    atv::ErrorKind::not_authorized,   atv::ErrorKind::not_found,
+    atv::ErrorKind::no_service,
+    atv::ErrorKind::device_id_missing,
+    atv::ErrorKind::not_supported,
+    atv::ErrorKind::pairing_failed,
+    atv::ErrorKind::authentication_failed,
+    atv::ErrorKind::connection_failed,
+    atv::ErrorKind::connection_lost,
+    atv::ErrorKind::timeout,
+    atv::ErrorKind::back_off,
+    atv::ErrorKind::invalid_state,
+    atv::ErrorKind::invalid_arguments,
+    atv::ErrorKind::in_progress,
+    atv::ErrorKind::not_authorized,
+    atv::ErrorKind::not_found,
 };
 
 std::string errors_table(const std::string& doc) {
@@ -89,7 +96,8 @@ TEST_P(InterfaceDoc, EveryMemberIsDocumented) {
             << interface << "." << method << " is not documented";
     }
     for (const std::string& property : properties) {
-        EXPECT_TRUE(std::regex_search(doc, std::regex("`[^`]* " + property + "`|`" + property + "`")))
+        EXPECT_TRUE(
+            std::regex_search(doc, std::regex("`[^`]* " + property + "`|`" + property + "`")))
             << interface << "." << property << " is not documented";
     }
     for (const std::string& signal : signals) {

@@ -3,7 +3,6 @@
 #include "arguments.hpp"
 
 #include <gtest/gtest.h>
-
 #include <sdbus-c++/Error.h>
 
 #include <functional>
@@ -39,10 +38,14 @@ TEST(Arguments, ScanFilterTakesEveryKnownKey) {
 
 TEST(Arguments, ScanFilterRejectsWhatItDoesNotKnow) {
     const std::string prefix = "org.atvd.Error.InvalidArguments: ";
-    EXPECT_EQ(rejection([] { atvd::parse_scan_filter({{"Colour", std::string("red")}}, 1ms); }),
-              prefix +
-                  "unknown filter key 'Colour' (known: Identifiers, Hosts, Protocols, Timeout)");
-    EXPECT_EQ(rejection([] { atvd::parse_scan_filter({{"Hosts", std::string("::1")}}, 1ms); }),
+    EXPECT_EQ(
+        rejection([] {
+            atvd::parse_scan_filter({{"Colour", std::string("red")}}, 1ms);
+        }),
+        prefix + "unknown filter key 'Colour' (known: Identifiers, Hosts, Protocols, Timeout)");
+    EXPECT_EQ(rejection([] {
+                  atvd::parse_scan_filter({{"Hosts", std::string("::1")}}, 1ms);
+              }),
               prefix + "filter key 'Hosts' must be of type 'as'");
     EXPECT_EQ(rejection([] {
                   atvd::parse_scan_filter({{"Hosts", std::vector<std::string>{"tv.local"}}}, 1ms);
@@ -52,14 +55,17 @@ TEST(Arguments, ScanFilterRejectsWhatItDoesNotKnow) {
                   atvd::parse_scan_filter({{"Protocols", std::vector<std::string>{"hap"}}}, 1ms);
               }),
               prefix + "unknown protocol 'hap' (known: mrp, airplay, companion, dmap, raop)");
-    EXPECT_EQ(rejection([] { atvd::parse_scan_filter({{"Timeout", std::int32_t{5}}}, 1ms); }),
+    EXPECT_EQ(rejection([] {
+                  atvd::parse_scan_filter({{"Timeout", std::int32_t{5}}}, 1ms);
+              }),
               prefix + "filter key 'Timeout' must be of type 'u' (milliseconds)");
 }
 
 TEST(Arguments, PairOptions) {
-    const atvd::PairOptions parsed = atvd::parse_pair_options(
-        {{"Name", std::string("Kitchen")}, {"PairingGuid", std::string("0x0123456789ABCDEF")},
-         {"Timeout", std::uint32_t{20000}}});
+    const atvd::PairOptions parsed =
+        atvd::parse_pair_options({{"Name", std::string("Kitchen")},
+                                  {"PairingGuid", std::string("0x0123456789ABCDEF")},
+                                  {"Timeout", std::uint32_t{20000}}});
     EXPECT_EQ(parsed.pairing.name, "Kitchen");
     EXPECT_EQ(parsed.pairing.pairing_guid, "0x0123456789ABCDEF");
     EXPECT_EQ(parsed.timeout, 20000ms);
@@ -67,11 +73,17 @@ TEST(Arguments, PairOptions) {
     EXPECT_FALSE(atvd::parse_pair_options({}).timeout);
 
     const std::string prefix = "org.atvd.Error.InvalidArguments: ";
-    EXPECT_EQ(rejection([] { atvd::parse_pair_options({{"Timeout", std::uint32_t{0}}}); }),
+    EXPECT_EQ(rejection([] {
+                  atvd::parse_pair_options({{"Timeout", std::uint32_t{0}}});
+              }),
               prefix + "option 'Timeout' must be greater than zero");
-    EXPECT_EQ(rejection([] { atvd::parse_pair_options({{"Name", true}}); }),
+    EXPECT_EQ(rejection([] {
+                  atvd::parse_pair_options({{"Name", true}});
+              }),
               prefix + "option 'Name' must be of type 's'");
-    EXPECT_EQ(rejection([] { atvd::parse_pair_options({{"Pin", std::string("1234")}}); }),
+    EXPECT_EQ(rejection([] {
+                  atvd::parse_pair_options({{"Pin", std::string("1234")}});
+              }),
               prefix + "unknown option 'Pin' (known: Name, PairingGuid, Timeout)");
 }
 

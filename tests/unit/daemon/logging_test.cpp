@@ -20,7 +20,7 @@ using ::testing::Not;
 using ::testing::StartsWith;
 
 class JournalSinkTest : public ::testing::Test {
-protected:
+  protected:
     void SetUp() override {
         auto sink = make_journal_sink(
             [this](const std::vector<std::string>& fields) { entries.push_back(fields); });
@@ -33,7 +33,7 @@ protected:
 
     std::vector<std::vector<std::string>> entries;
 
-private:
+  private:
     std::shared_ptr<spdlog::logger> previous_;
 };
 

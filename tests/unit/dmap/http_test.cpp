@@ -26,9 +26,9 @@ void expect_refused(HttpParser::Kind kind, std::string_view text, HttpLimits lim
 }
 
 TEST(DmapHttp, ParsesARequestWithQuery) {
-    const auto request = parse_all(
-        HttpParser::Kind::request,
-        "GET /pair?pairingcode=ABCD&servicename=My%20TV+x HTTP/1.1\r\nHost: a\r\n\r\n");
+    const auto request =
+        parse_all(HttpParser::Kind::request,
+                  "GET /pair?pairingcode=ABCD&servicename=My%20TV+x HTTP/1.1\r\nHost: a\r\n\r\n");
     EXPECT_EQ(request.method, "GET");
     EXPECT_EQ(request.path(), "/pair");
     const auto query = request.query();
@@ -38,8 +38,7 @@ TEST(DmapHttp, ParsesARequestWithQuery) {
 }
 
 TEST(DmapHttp, ParsesAResponseBodyFedByteByByte) {
-    const std::string text =
-        "RTSP/1.0 200 OK\r\nCSeq: 0\r\nContent-Length: 3\r\n\r\nabcGET";
+    const std::string text = "RTSP/1.0 200 OK\r\nCSeq: 0\r\nContent-Length: 3\r\n\r\nabcGET";
     HttpParser parser(HttpParser::Kind::response);
     std::size_t used = 0;
     for (std::size_t i = 0; i < text.size() && !parser.complete(); ++i) {

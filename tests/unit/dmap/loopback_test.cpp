@@ -37,8 +37,8 @@ class DmapLoopback : public ::testing::Test {
     }
 
     std::unique_ptr<ProtocolConnection> connect(const std::string& credentials) {
-        return run(io_, connect_dmap(io_.get_executor(), "127.0.0.1", fake_.port(), credentials,
-                                     2000ms));
+        return run(
+            io_, connect_dmap(io_.get_executor(), "127.0.0.1", fake_.port(), credentials, 2000ms));
     }
 
     asio::io_context io_;
@@ -71,7 +71,8 @@ TEST_F(DmapLoopback, RequestsCarryTheSessionId) {
     auto& dmap = static_cast<DmapConnection&>(*connection);
     // The fake answers 404 to a known session and 403 to anything else.
     EXPECT_EQ(run(io_, dmap.get("/ctrl-int/1/nothing", 2000ms)).status, 404);
-    const auto status = run(io_, dmap.get("/ctrl-int/1/playstatusupdate?revision-number=0", 2000ms));
+    const auto status =
+        run(io_, dmap.get("/ctrl-int/1/playstatusupdate?revision-number=0", 2000ms));
     EXPECT_EQ(status.status, 200);
     EXPECT_EQ(decode_one(status.body, "cmst").find("caps")->as_uint(), 2u);
     run(io_, connection->close());

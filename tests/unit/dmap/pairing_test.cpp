@@ -70,8 +70,7 @@ TEST(DmapPairing, BadGuidOptionIsRefusedAtOnce) {
 }
 
 TEST(DmapLogin, TargetFollowsTheCredentialsForm) {
-    EXPECT_EQ(login_target("0x0123456789ABCDEF"),
-              "/login?pairing-guid=0x0123456789ABCDEF&hasFP=1");
+    EXPECT_EQ(login_target("0x0123456789ABCDEF"), "/login?pairing-guid=0x0123456789ABCDEF&hasFP=1");
     EXPECT_EQ(login_target("12345678-90ab-cdef-1234-567890abcdef"),
               "/login?hsgid=12345678-90ab-cdef-1234-567890abcdef&hasFP=1");
 }
@@ -80,8 +79,7 @@ TEST(DmapLogin, ReplyGivesTheSessionId) {
     EXPECT_EQ(parse_login_reply(encode_container(
                   "mlog", {encode_uint("mstt", 200, 4), encode_uint("mlid", 77, 4)})),
               77u);
-    EXPECT_THROW(parse_login_reply(encode_container("mlog", {encode_uint("mstt", 200, 4)})),
-                 Error);
+    EXPECT_THROW(parse_login_reply(encode_container("mlog", {encode_uint("mstt", 200, 4)})), Error);
     EXPECT_THROW(parse_login_reply(encode_uint("mlid", 77, 4)), Error);
 }
 

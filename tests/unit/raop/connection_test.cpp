@@ -35,7 +35,8 @@ class ScriptedReceiver {
     [[nodiscard]] std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
     void hang_up() {
         std::error_code ignored;
-        if (socket_) socket_->close(ignored);
+        if (socket_)
+            socket_->close(ignored);
     }
 
     std::vector<dmap::HttpMessage> requests;
@@ -50,9 +51,9 @@ class ScriptedReceiver {
             for (int status : statuses_) {
                 auto request = co_await dmap::exchange(*socket_, {}, &parser, buffer, 5s);
                 requests.push_back(*request);
-                const std::string reply =
-                    "RTSP/1.0 " + std::to_string(status) + " X\r\nCSeq: " +
-                    request->header("cseq").value_or("") + "\r\nPublic: OPTIONS, ANNOUNCE\r\n\r\n";
+                const std::string reply = "RTSP/1.0 " + std::to_string(status) +
+                                          " X\r\nCSeq: " + request->header("cseq").value_or("") +
+                                          "\r\nPublic: OPTIONS, ANNOUNCE\r\n\r\n";
                 co_await dmap::exchange(*socket_, reply, nullptr, buffer, 5s);
             }
             co_await dmap::exchange(*socket_, {}, &parser, buffer, 30s);
@@ -76,8 +77,8 @@ void run_until(asio::io_context& io, const std::function<bool()>& condition) {
 
 std::unique_ptr<ProtocolConnection> connect(asio::io_context& io, std::uint16_t port,
                                             Properties properties = {}) {
-    return run(io, connect_raop(io.get_executor(), "127.0.0.1", port, std::move(properties),
-                                2000ms));
+    return run(io,
+               connect_raop(io.get_executor(), "127.0.0.1", port, std::move(properties), 2000ms));
 }
 
 TEST(RaopConnect, SendsOptionsAndKeepsTheSessionUntilClose) {
@@ -107,8 +108,7 @@ TEST(RaopConnect, SendsOptionsAndKeepsTheSessionUntilClose) {
 TEST(RaopConnect, AnAirPortWithMfiSapGetsAuthSetup) {
     asio::io_context io;
     ScriptedReceiver receiver(io, {200, 200});
-    auto connection =
-        connect(io, receiver.port(), {{"et", "0,4"}, {"am", "AirPort10,115"}});
+    auto connection = connect(io, receiver.port(), {{"et", "0,4"}, {"am", "AirPort10,115"}});
     ASSERT_EQ(receiver.requests.size(), 2u);
     const auto& setup = receiver.requests[1];
     EXPECT_EQ(setup.method, "POST");
