@@ -113,8 +113,9 @@ class Client:
 class Daemon:
     """One atvd process with its own state folder."""
 
-    def __init__(self, state_dir=None, extra_args=(), log_level="debug"):
+    def __init__(self, state_dir=None, extra_args=(), log_level="debug", env=None):
         self.binary = os.environ["ATVD_BINARY"]
+        self.env = dict(os.environ, **(env or {}))
         self.state_dir = state_dir or tempfile.mkdtemp(prefix="atvd-state-")
         self.extra_args = list(extra_args)
         self.log_level = log_level
@@ -126,7 +127,7 @@ class Daemon:
         self.process = subprocess.Popen(
             [self.binary, "--system", "--state-dir", self.state_dir,
              "--log-level", self.log_level, "--vanish-grace", "1500", *self.extra_args],
-            stdout=self.log, stderr=subprocess.STDOUT)
+            stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -31,7 +31,8 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def daemon(request):
-    daemon = Daemon().start()
+    # A test module may give atvd environment variables of its own (DAEMON_ENV).
+    daemon = Daemon(env=getattr(request.module, "DAEMON_ENV", None)).start()
     yield daemon
     if getattr(request.node, "failed_in", None):
         # The daemon's own account of a failed test is the first thing anyone needs.
