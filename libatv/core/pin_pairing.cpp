@@ -10,6 +10,14 @@
 #include "hap/tlv8.hpp"
 
 namespace atv {
+namespace {
+
+// close() may come while a step awaits the device; what the step has in hand then is stale.
+Error closed_while(const std::string& step) {
+    return Error(ErrorKind::invalid_state, "the pairing was closed while " + step);
+}
+
+}  // namespace
 
 PinOnScreenPairing::PinOnScreenPairing(std::string address, std::string subject)
     : address_(std::move(address)), subject_(std::move(subject)) {}
@@ -30,10 +38,13 @@ asio::awaitable<void> PinOnScreenPairing::show_pin() {
     const std::uint64_t attempt = ++attempt_;
     co_await connect();
     if (attempt != attempt_) {
-        // close() ran while connecting: the new connection must not outlive it.
-        throw Error(ErrorKind::invalid_state, "the pairing was closed while connecting");
+        // The new connection must not outlive the close().
+        throw closed_while("connecting");
     }
     co_await request_pin();
+    if (attempt != attempt_) {
+        throw closed_while("asking the device for a PIN");
+    }
     pin_shown_ = true;
     spdlog::info("{}: the device at {} now shows a PIN", to_string(protocol()), address_);
 }
@@ -58,8 +69,13 @@ asio::awaitable<void> PinOnScreenPairing::finish() {
 }
 
 asio::awaitable<void> PinOnScreenPairing::complete() {
+    const std::uint64_t attempt = attempt_;
     auto pairing = pair_with_pin(*pin_);
-    credentials_ = co_await std::move(pairing);
+    std::string credentials = co_await std::move(pairing);
+    if (attempt != attempt_) {
+        throw closed_while("pairing");
+    }
+    credentials_ = std::move(credentials);
     spdlog::info("{}: paired with the device at {}", to_string(protocol()), address_);
 }
 
@@ -67,7 +83,8 @@ asio::awaitable<void> PinOnScreenPairing::prove(asio::awaitable<void> verifying)
     try {
         co_await std::move(verifying);
     } catch (const Error& error) {
-        if (error.kind() == ErrorKind::timeout || error.kind() == ErrorKind::connection_failed) {
+        if (error.kind() == ErrorKind::timeout || error.kind() == ErrorKind::connection_failed ||
+            error.kind() == ErrorKind::invalid_state) {
             throw;
         }
         throw Error(ErrorKind::pairing_failed,
@@ -130,18 +147,33 @@ HapPinOnScreenPairing::HapPinOnScreenPairing(std::string address, std::string su
 
 asio::awaitable<void> HapPinOnScreenPairing::request_pin() {
     setup_.emplace(identity_, display_name_);
-    auto m1 = exchange(setup_->m1(), true);
+    auto m1 = send(setup_->m1(), true);
     m2_ = co_await std::move(m1);
     hap::throw_if_device_error(hap::Tlv8::decode(m2_), hap::HapStage::pair_setup, 2);
 }
 
+hap::PairSetupController& HapPinOnScreenPairing::setup() {
+    if (!setup_) {
+        throw closed_while("pairing");
+    }
+    return *setup_;
+}
+
+asio::awaitable<Bytes> HapPinOnScreenPairing::send(Bytes message, bool first) {
+    if (!setup_) {
+        throw closed_while("pairing");
+    }
+    auto exchanging = exchange(std::move(message), first);
+    co_return co_await std::move(exchanging);
+}
+
 asio::awaitable<std::string> HapPinOnScreenPairing::pair_with_pin(std::string pin) {
-    setup_->set_pin(std::move(pin));
-    auto m3 = exchange(setup_->m3(m2_), false);
+    setup().set_pin(std::move(pin));
+    auto m3 = send(setup().m3(m2_), false);
     const Bytes m4 = co_await std::move(m3);
-    auto m5 = exchange(setup_->m5(m4), false);
+    auto m5 = send(setup().m5(m4), false);
     const Bytes m6 = co_await std::move(m5);
-    const hap::HapCredentials credentials = setup_->finish(m6);
+    const hap::HapCredentials credentials = setup().finish(m6);
     auto verifying = verify(credentials);
     auto proving = prove(std::move(verifying));
     co_await std::move(proving);
@@ -150,9 +182,9 @@ asio::awaitable<std::string> HapPinOnScreenPairing::pair_with_pin(std::string pi
 
 asio::awaitable<void> HapPinOnScreenPairing::verify(const hap::HapCredentials& credentials) {
     hap::PairVerifyController verify(credentials);
-    auto m1 = exchange(verify.m1(), false);
+    auto m1 = send(verify.m1(), false);
     const Bytes m2 = co_await std::move(m1);
-    auto m3 = exchange(verify.m3(m2), false);
+    auto m3 = send(verify.m3(m2), false);
     const Bytes m4 = co_await std::move(m3);
     verify.finish(m4);
 }

@@ -77,7 +77,8 @@ class HapPinOnScreenPairing : public PinOnScreenPairing {
     // Sends one pairing message (a TLV8, pair-setup or pair-verify) and returns the answer; first
     // is true for the message that starts a pair-setup.
     virtual asio::awaitable<Bytes> exchange(Bytes message, bool first) = 0;
-    // Proves credentials with a pair-verify: by default its messages go through exchange().
+    // Proves credentials with a pair-verify: by default its messages go through exchange(), none
+    // once close() has ended the pairing.
     virtual asio::awaitable<void> verify(const hap::HapCredentials& credentials);
     // Closes the transport.
     virtual asio::awaitable<void> close_connection() = 0;
@@ -90,6 +91,10 @@ class HapPinOnScreenPairing : public PinOnScreenPairing {
   private:
     asio::awaitable<std::string> pair_with_pin(std::string pin) final;
     asio::awaitable<void> disconnect() final;
+    // The pair-setup in progress; throws once close() has ended it during an exchange.
+    hap::PairSetupController& setup();
+    // exchange(), unless close() has ended the pairing while the last answer was on its way.
+    asio::awaitable<Bytes> send(Bytes message, bool first);
 
     hap::ClientIdentity identity_;
     std::optional<std::string> display_name_;
