@@ -7,6 +7,7 @@
 #include <array>
 #include <exception>
 #include <stdexcept>
+#include <utility>
 
 #include "atv/error.hpp"
 #include "companion/auth.hpp"
@@ -57,6 +58,10 @@ OpackValue session_stop(std::uint64_t session_id) {
     // The combined id fills 64 bits; OPACK carries it as the same eight bytes either way.
     return OpackDict{{"_srvT", std::string(remote_service)},
                      {"_sid", static_cast<std::int64_t>(session_id)}};
+}
+
+OpackValue touch_stop() {
+    return OpackDict{{"_i", 1}};
 }
 
 OpackValue no_content() {
@@ -149,16 +154,34 @@ asio::awaitable<void> CompanionConnection::close() {
     if (!stopping_ && channel->is_open()) {
         stopping_ = true;
         try {
-            for (const std::string& event : session_.events)
-                channel->send_event("_interest", interest("_deregEvents", event));
-            const OpackValue stop = session_stop(session_.id);
-            co_await channel->try_request("_sessionStop", stop, session_stop_timeout_);
+            co_await stop_session(*channel);
         } catch (const Error& error) {
             // The socket closes below either way; a device that stalls or left changes nothing.
             spdlog::debug("companion: stopping the session: {}", error.what());
         }
     }
     co_await channel->close();
+}
+
+// Undoes the introduction as a remote does: the interests, the session, touch and text input.
+// The three answers share one wait, so a stalling device holds close() back once at most.
+asio::awaitable<void> CompanionConnection::stop_session(CompanionChannel& channel) {
+    for (const std::string& event : session_.events)
+        channel.send_event("_interest", interest("_deregEvents", event));
+    const auto deadline = std::chrono::steady_clock::now() + session_stop_timeout_;
+    const std::array<std::pair<std::string, OpackValue>, 3> requests{{
+        {"_sessionStop", session_stop(session_.id)},
+        {"_touchStop", touch_stop()},
+        {"_tiStop", no_content()},
+    }};
+    for (const auto& [identifier, content] : requests) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
+        if (left <= std::chrono::milliseconds::zero())
+            co_return;
+        auto requesting = channel.try_request(identifier, content, left);
+        co_await std::move(requesting);
+    }
 }
 
 void CompanionConnection::on_lost(std::function<void(const std::string& reason)> callback) {

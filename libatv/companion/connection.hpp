@@ -18,7 +18,7 @@
 
 namespace atv::companion {
 
-// The wait for the device's answer to _sessionStop when closing.
+// The wait for the device's answers to _sessionStop, _touchStop and _tiStop when closing.
 inline constexpr std::chrono::milliseconds default_session_stop_timeout{1000};
 
 struct CompanionConnectOptions {
@@ -54,9 +54,9 @@ class CompanionConnection : public atv::ProtocolConnection {
     ~CompanionConnection() override;
 
     [[nodiscard]] Protocol protocol() const override { return Protocol::companion; }
-    // Withdraws the event interests and stops the session (_sessionStop, waiting at most the
-    // session stop timeout for the answer), then closes the socket. A close() or destruction
-    // meanwhile cuts the wait short.
+    // Withdraws the event interests and stops the session, touch and text input (_sessionStop,
+    // _touchStop, _tiStop, waiting at most the session stop timeout for all their answers), then
+    // closes the socket. A close() or destruction meanwhile cuts the wait short.
     asio::awaitable<void> close() override;
     void on_lost(std::function<void(const std::string& reason)> callback) override;
 
@@ -65,6 +65,8 @@ class CompanionConnection : public atv::ProtocolConnection {
     [[nodiscard]] std::optional<AttentionState> attention() const { return session_.attention; }
 
   private:
+    asio::awaitable<void> stop_session(CompanionChannel& channel);
+
     std::shared_ptr<CompanionChannel> channel_;
     CompanionSession session_;
     std::chrono::milliseconds session_stop_timeout_;

@@ -27,11 +27,11 @@ constexpr std::int64_t request_kind = 2;
 constexpr std::int64_t response_kind = 3;
 constexpr std::string_view remote_service = "com.apple.tvremoteservices";
 
-// The message kind each message of the introduction and _sessionStop must have.
+// The message kind each message of the introduction and of the goodbye must have.
 std::optional<std::int64_t> introduction_kind(const std::string& identifier) {
     static const std::set<std::string> requests{
-        "_systemInfo", "_touchStart",         "_sessionStart", "TVRCSessionStart",
-        "_tiStart",    "FetchAttentionState", "_sessionStop"};
+        "_systemInfo",         "_touchStart",  "_sessionStart", "TVRCSessionStart", "_tiStart",
+        "FetchAttentionState", "_sessionStop", "_touchStop",    "_tiStop"};
     if (identifier == "_interest")
         return event_kind;
     if (requests.contains(identifier))
@@ -206,7 +206,8 @@ void FakeCompanionSession::handle_opack(const OpackValue& message, Output& out) 
     } else if (identifier == "FetchAttentionState") {
         reply.emplace_back("_c", OpackDict{{"state", 3}});
     } else if (identifier == "_touchStart" || identifier == "_tiStart" ||
-               identifier == "TVRCSessionStart" || identifier == "_sessionStop") {
+               identifier == "TVRCSessionStart" || identifier == "_sessionStop" ||
+               identifier == "_touchStop" || identifier == "_tiStop") {
         reply.emplace_back("_c", OpackDict{});
     } else {
         reply.emplace_back("_em", "No request handler");
@@ -269,6 +270,14 @@ std::optional<std::string> FakeCompanionSession::check(const CompanionMessage& m
             return "_sessionStop does not name the remote service and this session's id";
         }
     }
+    if (identifier == "_touchStop") {
+        if (!seen("_sessionStop"))
+            return "_touchStop came before _sessionStop";
+        if (!content.int_at("_i"))
+            return "_touchStop lacks _i";
+    }
+    if (identifier == "_tiStop" && !seen("_touchStop"))
+        return "_tiStop came before _touchStop";
     return std::nullopt;
 }
 

@@ -365,12 +365,18 @@ TEST_F(CompanionLoopback, CloseStopsTheSessionBeforeTheSocketCloses) {
     auto connection = connect(pair());
     const std::uint64_t session = connection->session_id();
     run(io_, connection->close());
-    // The fake answered _sessionStop, so it arrived while the connection was open.
+    // The fake answered each, so they arrived while the connection was open.
     ASSERT_EQ(stopped, std::vector<std::uint64_t>{session});
-    EXPECT_EQ(identifiers().back(), "_sessionStop");
+    const std::vector<std::string> seen = identifiers();
+    const std::vector<std::string> goodbye{"_sessionStop", "_touchStop", "_tiStop"};
+    ASSERT_GE(seen.size(), goodbye.size());
+    EXPECT_EQ(std::vector<std::string>(seen.end() - 3, seen.end()), goodbye);
     EXPECT_EQ(interests("_deregEvents"),
               (std::vector<std::string>{"_iMC", "SystemStatus", "TVSystemStatus"}));
-    EXPECT_EQ(fake_->messages().back().content.string_at("_srvT"), "com.apple.tvremoteservices");
+    const auto& messages = fake_->messages();
+    EXPECT_EQ(messages[messages.size() - 3].content.string_at("_srvT"),
+              "com.apple.tvremoteservices");
+    EXPECT_EQ(messages[messages.size() - 2].content.int_at("_i"), 1);
     EXPECT_EQ(fake_->violations(), std::vector<std::string>{});
     expect_fake_connections_closed();
     run(io_, connection->close());
@@ -397,6 +403,35 @@ TEST_F(CompanionLoopback, CloseWaitsBoundedlyForAStalledDevice) {
     EXPECT_GE(took, 250ms);
     EXPECT_LT(took, 2000ms);
     EXPECT_TRUE(fake_saw("_sessionStop"));
+    expect_fake_connections_closed();
+}
+
+TEST_F(CompanionLoopback, CloseWaitsOnceForADeviceStallingOnTheLastStop) {
+    start_fake();
+    fakes::FakeCompanionQuirks quirks;
+    quirks.unanswered.insert("_tiStop");
+    const std::string credentials = pair_with_quirks(quirks);
+    CompanionConnectOptions connect_options = options();
+    connect_options.session_stop_timeout = 300ms;
+    auto connection = connect(credentials, connect_options);
+    const auto started = std::chrono::steady_clock::now();
+    run(io_, connection->close());
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_GE(took, 250ms);
+    EXPECT_LT(took, 2000ms);
+    EXPECT_TRUE(fake_saw("_tiStop"));
+    expect_fake_connections_closed();
+}
+
+TEST_F(CompanionLoopback, CloseGoesOnPastStopsTheDeviceHasNoHandlerFor) {
+    start_fake();
+    fakes::FakeCompanionQuirks quirks;
+    quirks.refused = {"_sessionStop", "_touchStop"};
+    auto connection = connect(pair_with_quirks(quirks));
+    run(io_, connection->close());
+    EXPECT_TRUE(fake_saw("_touchStop"));
+    EXPECT_TRUE(fake_saw("_tiStop"));
+    EXPECT_EQ(fake_->violations(), std::vector<std::string>{});
     expect_fake_connections_closed();
 }
 
