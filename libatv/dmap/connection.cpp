@@ -2,6 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <optional>
+#include <utility>
+
 #include "atv/error.hpp"
 #include "dmap/tags.hpp"
 
@@ -10,8 +19,184 @@ namespace atv::dmap {
 namespace {
 
 constexpr std::chrono::seconds logout_timeout{2};
+constexpr std::chrono::seconds poll_connect_timeout{5};
+// A device that answers a poll without a change is asked again after this pause, not at once.
+constexpr std::chrono::seconds unchanged_poll_pause{1};
 
 }  // namespace
+
+// The play status long poll of a session. Its coroutine shares it, so it outlives close().
+class PlayStatusWatch : public std::enable_shared_from_this<PlayStatusWatch> {
+  public:
+    PlayStatusWatch(asio::any_io_executor executor, std::string address, std::uint16_t port,
+                    std::uint32_t session_id)
+        : executor_(std::move(executor)),
+          address_(std::move(address)),
+          port_(port),
+          session_id_(session_id),
+          pause_(executor_) {}
+
+    void start(std::uint32_t revision, std::chrono::milliseconds poll_wait);
+    // Ends the poll at once; no loss is reported afterwards.
+    void stop();
+    void on_lost(std::function<void(const std::string&)> handler);
+
+  private:
+    asio::awaitable<void> run(std::uint32_t revision);
+    // The reply, or nullopt when nothing changed within the wait.
+    asio::awaitable<std::optional<HttpMessage>> poll(std::uint32_t revision);
+    // The revision to wait for next; throws the reason when the reply says the session is gone.
+    [[nodiscard]] std::uint32_t next_revision(const HttpMessage& reply,
+                                              std::uint32_t revision) const;
+    asio::awaitable<void> pause();
+    void close_socket();
+    void lose(const std::string& reason);
+    void report_lost();
+
+    asio::any_io_executor executor_;
+    std::string address_;
+    std::uint16_t port_;
+    std::uint32_t session_id_;
+    std::chrono::milliseconds poll_wait_{default_play_status_wait};
+    std::optional<asio::ip::tcp::socket> socket_;
+    asio::steady_timer pause_;
+    bool stopped_ = false;
+    bool lost_ = false;
+    std::string lost_reason_;
+    std::function<void(const std::string&)> lost_handler_;
+};
+
+void PlayStatusWatch::start(std::uint32_t revision, std::chrono::milliseconds poll_wait) {
+    poll_wait_ = poll_wait;
+    asio::co_spawn(
+        executor_, [self = shared_from_this(), revision] { return self->run(revision); },
+        asio::detached);
+}
+
+asio::awaitable<void> PlayStatusWatch::run(std::uint32_t revision) {
+    while (!stopped_) {
+        try {
+            auto polling = poll(revision);
+            const std::optional<HttpMessage> reply = co_await std::move(polling);
+            if (stopped_) {
+                co_return;
+            }
+            if (reply) {
+                const std::uint32_t next = next_revision(*reply, revision);
+                if (next == revision) {
+                    co_await pause();
+                }
+                revision = next;
+            }
+        } catch (const std::exception& error) {
+            lose(error.what());
+            co_return;
+        }
+    }
+}
+
+asio::awaitable<std::optional<HttpMessage>> PlayStatusWatch::poll(std::uint32_t revision) {
+    try {
+        auto connecting =
+            connect_within(executor_, address_, port_, poll_connect_timeout, "the DMAP service");
+        socket_.emplace(co_await std::move(connecting));
+    } catch (const Error& error) {
+        throw Error(ErrorKind::connection_lost,
+                    std::string("the Apple TV no longer takes DMAP connections: ") + error.what());
+    }
+    if (stopped_) {
+        close_socket();
+        co_return std::nullopt;
+    }
+    auto headers = request_headers(address_);
+    headers.emplace("Connection", "close");
+    const std::string target =
+        "/ctrl-int/1/playstatusupdate?revision-number=" + std::to_string(revision) +
+        "&session-id=" + std::to_string(session_id_);
+    const std::string request = format_request("GET", target, "HTTP/1.1", headers, {});
+    HttpParser parser(HttpParser::Kind::response);
+    Bytes buffer;
+    std::optional<HttpMessage> reply;
+    try {
+        auto exchanging = exchange(*socket_, request, &parser, buffer, poll_wait_);
+        reply = co_await std::move(exchanging);
+    } catch (const Error& error) {
+        close_socket();
+        if (error.kind() != ErrorKind::timeout) {
+            throw Error(
+                ErrorKind::connection_lost,
+                std::string("the Apple TV dropped the DMAP play status poll: ") + error.what());
+        }
+    }
+    close_socket();
+    co_return reply;
+}
+
+std::uint32_t PlayStatusWatch::next_revision(const HttpMessage& reply,
+                                             std::uint32_t revision) const {
+    if (reply.status == 401 || reply.status == 403) {
+        throw Error(ErrorKind::connection_lost, "the Apple TV ended the DMAP session (HTTP " +
+                                                    std::to_string(reply.status) + ")");
+    }
+    if (reply.status != 200) {
+        throw Error(ErrorKind::connection_lost, "the Apple TV answered the play status with HTTP " +
+                                                    std::to_string(reply.status));
+    }
+    const Tag status = decode_one(reply.body, "cmst");
+    const Tag* changed = status.find("cmsr");
+    return changed != nullptr ? static_cast<std::uint32_t>(changed->as_uint()) : revision;
+}
+
+asio::awaitable<void> PlayStatusWatch::pause() {
+    pause_.expires_after(unchanged_poll_pause);
+    std::error_code ignored;
+    co_await pause_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
+
+void PlayStatusWatch::close_socket() {
+    if (socket_) {
+        std::error_code ignored;
+        socket_->close(ignored);
+        socket_.reset();
+    }
+}
+
+void PlayStatusWatch::stop() {
+    stopped_ = true;
+    lost_handler_ = nullptr;
+    close_socket();
+    pause_.cancel();
+}
+
+void PlayStatusWatch::lose(const std::string& reason) {
+    if (stopped_ || lost_) {
+        return;
+    }
+    lost_ = true;
+    lost_reason_ = reason;
+    spdlog::info("dmap: session with {} lost: {}", address_, reason);
+    report_lost();
+}
+
+// Posted, so the handler never runs inside a call of ours; taken out, so it runs once.
+void PlayStatusWatch::report_lost() {
+    if (!lost_handler_) {
+        return;
+    }
+    asio::post(executor_, [self = shared_from_this()] {
+        if (!self->stopped_ && self->lost_handler_) {
+            auto handler = std::exchange(self->lost_handler_, nullptr);
+            handler(self->lost_reason_);
+        }
+    });
+}
+
+void PlayStatusWatch::on_lost(std::function<void(const std::string&)> handler) {
+    lost_handler_ = std::move(handler);
+    if (lost_) {
+        report_lost();
+    }
+}
 
 std::map<std::string, std::string> request_headers(std::string_view address) {
     return {{"Host", std::string(address)},
@@ -59,12 +244,19 @@ DmapConnection::DmapConnection(asio::any_io_executor executor, std::string addre
     : executor_(std::move(executor)),
       address_(std::move(address)),
       port_(port),
-      session_id_(session_id) {}
+      session_id_(session_id),
+      watch_(std::make_shared<PlayStatusWatch>(executor_, address_, port_, session_id_)) {}
 
-DmapConnection::~DmapConnection() = default;
+DmapConnection::~DmapConnection() {
+    watch_->stop();
+}
+
+void DmapConnection::watch(std::uint32_t revision, std::chrono::milliseconds poll_wait) {
+    watch_->start(revision, poll_wait);
+}
 
 void DmapConnection::on_lost(std::function<void(const std::string& reason)> callback) {
-    on_lost_ = std::move(callback);
+    watch_->on_lost(std::move(callback));
 }
 
 asio::awaitable<HttpMessage> DmapConnection::get(std::string_view target,
@@ -82,6 +274,7 @@ asio::awaitable<void> DmapConnection::close() {
     if (closed_) {
         co_return;
     }
+    watch_->stop();
     try {
         const HttpMessage reply = co_await get("/logout", logout_timeout);
         spdlog::debug("dmap: logged out of {} ({})", address_, reply.status);
@@ -89,12 +282,12 @@ asio::awaitable<void> DmapConnection::close() {
         spdlog::info("dmap: logging out of {} failed: {}", address_, error.what());
     }
     closed_ = true;
-    on_lost_ = nullptr;
 }
 
 asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_dmap(
     asio::any_io_executor executor, std::string address, std::uint16_t port,
-    std::string credentials, std::chrono::milliseconds timeout) {
+    std::string credentials, std::chrono::milliseconds timeout,
+    std::chrono::milliseconds play_status_wait) {
     const HttpMessage reply =
         co_await http_get(executor, address, port, login_target(credentials), timeout);
     if (reply.status == 401 || reply.status == 403 || reply.status == 503) {
@@ -119,7 +312,10 @@ asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_dmap(
                     "with HTTP " +
                         std::to_string(status.status));
     }
-    (void)decode_one(status.body, "cmst");
+    const Tag playing = decode_one(status.body, "cmst");
+    const Tag* revision = playing.find("cmsr");
+    connection->watch(revision != nullptr ? static_cast<std::uint32_t>(revision->as_uint()) : 0,
+                      play_status_wait);
     spdlog::info("dmap: logged in to {}:{}", address, port);
     co_return connection;
 }

@@ -1,7 +1,9 @@
 // A DMAP session with an Apple TV (protocols.md §7.3): `/login` with the pairing GUID (or the
 // Home Sharing id) yields a session id that every later request carries; `/logout` ends it.
 // DMAP is plain request and reply over HTTP, so the session is not tied to one TCP connection:
-// each exchange opens its own.
+// each exchange opens its own. While connected, a play status long poll watches the session as a
+// remote's push updates do: the device answers it when what plays changes, and a reset, a refused
+// connection or a refused session means the session is lost.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -26,6 +28,12 @@ std::string login_target(std::string_view credentials);
 // The session id of a /login reply body (mlog → mlid). Throws atv::Error(connection_failed).
 std::uint32_t parse_login_reply(ByteView body);
 
+// How long one play status poll may wait for a change before it is asked anew; a device gone
+// without a word is noticed when the next poll cannot connect.
+inline constexpr std::chrono::seconds default_play_status_wait{60};
+
+class PlayStatusWatch;
+
 class DmapConnection : public atv::ProtocolConnection {
   public:
     DmapConnection(asio::any_io_executor executor, std::string address, std::uint16_t port,
@@ -33,7 +41,9 @@ class DmapConnection : public atv::ProtocolConnection {
     ~DmapConnection() override;
 
     [[nodiscard]] Protocol protocol() const override { return Protocol::dmap; }
-    // Logs out (best effort: the session is gone on our side either way).
+    // Starts the play status long poll from `revision` (cmsr of the last play status).
+    void watch(std::uint32_t revision, std::chrono::milliseconds poll_wait);
+    // Stops the watch, then logs out (best effort: the session is gone on our side either way).
     asio::awaitable<void> close() override;
     void on_lost(std::function<void(const std::string& reason)> callback) override;
 
@@ -47,15 +57,16 @@ class DmapConnection : public atv::ProtocolConnection {
     std::uint16_t port_;
     std::uint32_t session_id_;
     bool closed_ = false;
-    std::function<void(const std::string&)> on_lost_;
+    std::shared_ptr<PlayStatusWatch> watch_;
 };
 
-// Logs in and asks for the play status once, within `timeout` each. Throws atv::Error:
-// authentication_failed when the device refuses the credentials, connection_failed or timeout when
-// it cannot be reached or does not answer.
+// Logs in and asks for the play status once, within `timeout` each, then watches the session.
+// Throws atv::Error: authentication_failed when the device refuses the credentials,
+// connection_failed or timeout when it cannot be reached or does not answer.
 asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_dmap(
     asio::any_io_executor executor, std::string address, std::uint16_t port,
-    std::string credentials, std::chrono::milliseconds timeout);
+    std::string credentials, std::chrono::milliseconds timeout,
+    std::chrono::milliseconds play_status_wait = default_play_status_wait);
 
 // One GET to address:port within `timeout`, on a connection of its own.
 asio::awaitable<HttpMessage> http_get(asio::any_io_executor executor, const std::string& address,

@@ -54,6 +54,9 @@ std::string FakeDmapService::answer(const dmap::HttpMessage& request) {
         return empty(400, "Bad Request");
     }
     const std::string path = request.path();
+    if (path == "/ctrl-int/1/playstatusupdate") {
+        ++play_status_requests_;
+    }
     if (path == "/login") {
         return login(query);
     }
@@ -71,12 +74,27 @@ std::string FakeDmapService::answer(const dmap::HttpMessage& request) {
     }
     if (path == "/ctrl-int/1/playstatusupdate") {
         constexpr std::uint8_t stopped = 2;
-        ++play_status_requests_;
         return tagged(200, dmap::encode_container("cmst", {dmap::encode_uint("mstt", status_ok, 4),
-                                                           dmap::encode_uint("cmsr", 1, 4),
+                                                           dmap::encode_uint("cmsr", revision_, 4),
                                                            dmap::encode_uint("caps", stopped, 1)}));
     }
     return empty(404, "Not Found");
+}
+
+bool FakeDmapService::holds(const dmap::HttpMessage& request) const {
+    if (request.path() != "/ctrl-int/1/playstatusupdate") {
+        return false;
+    }
+    std::map<std::string, std::string> query;
+    try {
+        query = request.query();
+    } catch (const Error&) {
+        return false;
+    }
+    const auto session = session_of(query);
+    const auto revision = query.find("revision-number");
+    return session && sessions_.contains(*session) && revision != query.end() &&
+           revision->second == std::to_string(revision_);
 }
 
 std::string FakeDmapService::login(const std::map<std::string, std::string>& query) {
@@ -174,6 +192,9 @@ asio::awaitable<void> FakeDmap::serve(std::list<asio::ip::tcp::socket>::iterator
         while (!stopping_) {
             auto request =
                 co_await dmap::exchange(*socket, {}, &parser, buffer, std::chrono::seconds(30));
+            co_await hold_while_unchanged(*request, *socket);
+            if (stopping_ || !socket->is_open())
+                break;
             const std::string reply = service_.answer(*request);
             co_await dmap::exchange(*socket, reply, nullptr, buffer, std::chrono::seconds(5));
             if (request->header("connection").value_or("") == "close")
@@ -187,8 +208,45 @@ asio::awaitable<void> FakeDmap::serve(std::list<asio::ip::tcp::socket>::iterator
     sockets_.erase(socket);
 }
 
+asio::awaitable<void> FakeDmap::hold_while_unchanged(const dmap::HttpMessage& request,
+                                                     const asio::ip::tcp::socket& socket) {
+    asio::steady_timer wake(executor_);
+    while (!stopping_ && socket.is_open() && service_.holds(request)) {
+        wake.expires_at(asio::steady_timer::time_point::max());
+        held_.insert(&wake);
+        std::error_code ec;
+        co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        held_.erase(&wake);
+    }
+}
+
+void FakeDmap::wake_held() {
+    for (asio::steady_timer* timer : held_)
+        timer->cancel();
+}
+
+void FakeDmap::change_playing() {
+    service_.change_playing();
+    wake_held();
+}
+
+void FakeDmap::forget_sessions() {
+    service_.forget_sessions();
+    wake_held();
+}
+
+void FakeDmap::drop_connections() {
+    std::error_code ignored;
+    for (auto& socket : sockets_) {
+        socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+    }
+    wake_held();
+}
+
 asio::awaitable<void> FakeDmap::stop() {
     stopping_ = true;
+    wake_held();
     std::error_code ignored;
     acceptor_.close(ignored);
     for (auto& socket : sockets_) {

@@ -1,8 +1,9 @@
 // The DMAP side of the fake Apple TV (an Apple TV 3 speaks it on port 3689): `/login` with a
 // pairing GUID it trusts (or a Home Sharing id) opens a session, `/logout` ends it,
-// `/server-info` answers anyone, `/ctrl-int/1/playstatusupdate` a logged-in session. Which GUIDs it
-// trusts is set by the test: the device learns them through reverse pairing, which the test plays
-// itself.
+// `/server-info` answers anyone, `/ctrl-int/1/playstatusupdate` a logged-in session: at once for
+// revision 0 or an old revision, and as a long poll for the current one, when what plays changes.
+// Which GUIDs it trusts is set by the test: the device learns them through reverse pairing, which
+// the test plays itself.
 #pragma once
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -35,6 +36,12 @@ class FakeDmapService {
     [[nodiscard]] const FakeDmapConfig& config() const { return config_; }
     [[nodiscard]] const std::set<std::uint32_t>& sessions() const { return sessions_; }
     [[nodiscard]] std::size_t play_status_requests() const { return play_status_requests_; }
+    [[nodiscard]] std::uint32_t revision() const { return revision_; }
+    // True while `request` is a play status poll that waits for a newer revision.
+    [[nodiscard]] bool holds(const dmap::HttpMessage& request) const;
+    void change_playing() { ++revision_; }
+    // As after a restart of the device: every session is gone.
+    void forget_sessions() { sessions_.clear(); }
     // Called with "LOGIN <id>" and "LOGOUT <id>" as sessions open and close.
     void on_event(std::function<void(const std::string&)> handler) { event_ = std::move(handler); }
 
@@ -47,6 +54,7 @@ class FakeDmapService {
     std::set<std::uint32_t> sessions_;
     std::uint32_t next_session_ = 0x1000;
     std::size_t play_status_requests_ = 0;
+    std::uint32_t revision_ = 1;
     std::function<void(const std::string&)> event_;
 };
 
@@ -60,17 +68,28 @@ class FakeDmap {
     void start();
     [[nodiscard]] std::uint16_t port() const { return port_; }
     [[nodiscard]] FakeDmapService& service() { return service_; }
+    // Answers the polls that wait for a change.
+    void change_playing();
+    void forget_sessions();
+    // Resets every connection, as a device that drops off the network; it still listens.
+    void drop_connections();
+    // How many play status polls are waiting for a change now.
+    [[nodiscard]] std::size_t held_polls() const { return held_.size(); }
     asio::awaitable<void> stop();
 
   private:
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(std::list<asio::ip::tcp::socket>::iterator socket);
+    asio::awaitable<void> hold_while_unchanged(const dmap::HttpMessage& request,
+                                               const asio::ip::tcp::socket& socket);
+    void wake_held();
     void task_finished();
 
     asio::any_io_executor executor_;
     FakeDmapService service_;
     asio::ip::tcp::acceptor acceptor_;
     std::list<asio::ip::tcp::socket> sockets_;
+    std::set<asio::steady_timer*> held_;  // one timer per held poll, cancelled to wake it
     std::uint16_t port_ = 0;
     int active_tasks_ = 0;
     bool stopping_ = false;

@@ -203,3 +203,18 @@ def test_connect_with_an_untrusted_guid_fails_and_credentials_are_checked(client
     assert error.value.name == ERROR_PREFIX + "AuthenticationFailed"
     assert GUID not in error.value.text
     assert client.get(path, DEVICE, "Connected") is False
+
+
+def test_connection_lost_when_the_device_goes(client, fake):
+    # The play status long poll notices: the device's DMAP side goes with it.
+    home_sharing = "12345678-90AB-CDEF-1234-567890ABCDE5"
+    device = fake("Dmap Leaving", "fake-atv-d005", "AA:BB:CC:00:0D:05",
+                  "--dmap-home-sharing", home_sharing)
+    path = find_dmap_device(client, "fake-atv-d005")
+    client.atvd(path, DEVICE, "Connect")
+    assert client.get(path, DEVICE, "ConnectedProtocols") == ["dmap"]
+    device.stop()
+    client.wait_for(lambda: client.signals_named("ConnectionLost", path), timeout=10,
+                    what="ConnectionLost")
+    assert "DMAP" in client.signals_named("ConnectionLost", path)[0].body[0]
+    client.wait_for(lambda: client.get(path, DEVICE, "Connected") is False, what="disconnected")

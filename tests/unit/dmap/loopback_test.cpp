@@ -3,7 +3,9 @@
 
 #include <asio/io_context.hpp>
 #include <chrono>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,16 @@ using fakes::run;
 constexpr const char* trusted = "0x0123456789ABCDEF";
 constexpr const char* home_sharing = "12345678-90ab-cdef-1234-567890abcdef";
 
+// Lets the loop work until `condition` holds or `limit` passes.
+void run_until(asio::io_context& io, const std::function<bool()>& condition,
+               std::chrono::milliseconds limit = 5000ms) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!condition() && std::chrono::steady_clock::now() < deadline) {
+        io.restart();
+        io.run_one_for(20ms);
+    }
+}
+
 class DmapLoopback : public ::testing::Test {
   protected:
     DmapLoopback() : fake_(io_.get_executor(), config()) {
@@ -36,14 +48,29 @@ class DmapLoopback : public ::testing::Test {
         return config;
     }
 
-    std::unique_ptr<ProtocolConnection> connect(const std::string& credentials) {
-        return run(
-            io_, connect_dmap(io_.get_executor(), "127.0.0.1", fake_.port(), credentials, 2000ms));
+    std::unique_ptr<ProtocolConnection> connect(
+        const std::string& credentials,
+        std::chrono::milliseconds play_status_wait = default_play_status_wait) {
+        return run(io_, connect_dmap(io_.get_executor(), "127.0.0.1", fake_.port(), credentials,
+                                     2000ms, play_status_wait));
+    }
+
+    // A connection whose loss lands in lost_, once its play status poll waits at the fake.
+    std::unique_ptr<ProtocolConnection> connect_watched() {
+        auto connection = connect(trusted);
+        connection->on_lost([this](const std::string& reason) {
+            EXPECT_FALSE(lost_.has_value()) << "the loss was reported twice";
+            lost_ = reason;
+        });
+        run_until(io_, [&] { return fake_.held_polls() == 1; });
+        EXPECT_EQ(fake_.held_polls(), 1u);
+        return connection;
     }
 
     asio::io_context io_;
     fakes::FakeDmap fake_;
     std::vector<std::string> events_;
+    std::optional<std::string> lost_;
 };
 
 TEST_F(DmapLoopback, LogsInWithThePairingGuidAndOutOnClose) {
@@ -51,7 +78,7 @@ TEST_F(DmapLoopback, LogsInWithThePairingGuidAndOutOnClose) {
     EXPECT_EQ(connection->protocol(), Protocol::dmap);
     const auto session = static_cast<DmapConnection&>(*connection).session_id();
     EXPECT_EQ(fake_.service().sessions().count(session), 1u);
-    EXPECT_EQ(fake_.service().play_status_requests(), 1u);  // asked once while connecting
+    EXPECT_EQ(fake_.service().play_status_requests(), 1u);  // answered once while connecting
     run(io_, connection->close());
     EXPECT_TRUE(fake_.service().sessions().empty());
     EXPECT_EQ(events_, (std::vector<std::string>{"LOGIN " + std::to_string(session),
@@ -99,6 +126,72 @@ TEST_F(DmapLoopback, NobodyListeningIsAConnectionFailure) {
     } catch (const Error& error) {
         EXPECT_EQ(error.kind(), ErrorKind::connection_failed);
     }
+}
+
+TEST_F(DmapLoopback, WatchesTheSessionWithAPlayStatusLongPoll) {
+    auto connection = connect_watched();
+    run_until(
+        io_, [] { return false; }, 200ms);
+    EXPECT_EQ(fake_.held_polls(), 1u);
+    EXPECT_FALSE(lost_.has_value());
+
+    // A change answers the poll, and the next one waits for the revision after it.
+    fake_.change_playing();
+    run_until(io_, [&] { return fake_.service().play_status_requests() == 2; });
+    run_until(io_, [&] { return fake_.held_polls() == 1; });
+    EXPECT_EQ(fake_.service().play_status_requests(), 2u);
+    EXPECT_EQ(fake_.held_polls(), 1u);
+    EXPECT_FALSE(lost_.has_value());
+    run(io_, connection->close());
+}
+
+TEST_F(DmapLoopback, APollWithoutAChangeIsAskedAnew) {
+    auto connection = connect(trusted, 100ms);
+    bool lost = false;
+    connection->on_lost([&](const std::string&) { lost = true; });
+    // The fake holds each abandoned poll until it stops: three held means three asked.
+    run_until(io_, [&] { return fake_.held_polls() >= 3; });
+    EXPECT_GE(fake_.held_polls(), 3u);
+    EXPECT_FALSE(lost);
+    run(io_, connection->close());
+}
+
+TEST_F(DmapLoopback, ADeviceDroppingThePollLosesTheSession) {
+    auto connection = connect_watched();
+    fake_.drop_connections();
+    run_until(io_, [&] { return lost_.has_value(); });
+    ASSERT_TRUE(lost_.has_value());
+    EXPECT_FALSE(lost_->empty());
+    run(io_, connection->close());
+}
+
+TEST_F(DmapLoopback, ADeviceThatForgotTheSessionLosesIt) {
+    auto connection = connect_watched();
+    fake_.forget_sessions();
+    run_until(io_, [&] { return lost_.has_value(); });
+    ASSERT_TRUE(lost_.has_value());
+    EXPECT_EQ(*lost_, "the Apple TV ended the DMAP session (HTTP 403)");
+    run(io_, connection->close());
+}
+
+TEST_F(DmapLoopback, ADeviceNoLongerListeningLosesTheSession) {
+    auto connection = connect_watched();
+    run(io_, fake_.stop());
+    run_until(io_, [&] { return lost_.has_value(); });
+    ASSERT_TRUE(lost_.has_value());
+    run(io_, connection->close());
+}
+
+TEST_F(DmapLoopback, CloseEndsTheWatchAndReportsNoLoss) {
+    auto connection = connect_watched();
+    const auto started = std::chrono::steady_clock::now();
+    run(io_, connection->close());
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 1000ms);
+    EXPECT_EQ(events_.size(), 2u);  // LOGIN, LOGOUT
+    fake_.drop_connections();
+    run_until(
+        io_, [] { return false; }, 200ms);
+    EXPECT_FALSE(lost_.has_value());
 }
 
 }  // namespace
