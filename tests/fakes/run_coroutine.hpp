@@ -1,5 +1,5 @@
-// Runs one coroutine on a test's io_context until it finishes, for tests and benchmarks that
-// drive libatv against the fakes from plain functions.
+// Runs one coroutine on a test's io_context until it finishes (or the loop until a condition
+// holds), for tests and benchmarks that drive libatv against the fakes from plain functions.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -7,6 +7,7 @@
 #include <asio/io_context.hpp>
 #include <chrono>
 #include <exception>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -53,6 +54,17 @@ inline void run(asio::io_context& io, asio::awaitable<void> task,
             co_return true;
         }(std::move(task)),
         limit);
+}
+
+// Lets the loop work until `condition` holds or `limit` passes, for what arrives on its own
+// (a loss report, a message at the fake); the caller checks `condition` again.
+inline void run_until(asio::io_context& io, const std::function<bool()>& condition,
+                      std::chrono::steady_clock::duration limit = std::chrono::seconds(5)) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!condition() && std::chrono::steady_clock::now() < deadline) {
+        io.restart();
+        io.run_one_for(std::chrono::milliseconds(20));
+    }
 }
 
 }  // namespace atv::fakes

@@ -16,6 +16,7 @@
 #include "airplay/tunnel.hpp"
 #include "atv/atv.hpp"
 #include "atv/error.hpp"
+#include "expect_error.hpp"
 #include "fake_airplay.hpp"
 #include "hap/credentials.hpp"
 #include "hap/identity.hpp"
@@ -26,35 +27,14 @@ namespace atv::airplay {
 namespace {
 
 using namespace std::chrono_literals;
+using fakes::contains;
+using fakes::expect_error;
 using fakes::FakeAirPlay;
 using fakes::FakeAtvConfig;
 using fakes::FakeAtvState;
 using fakes::Misbehaviour;
 using fakes::run;
-
-void run_until(asio::io_context& io, const std::function<bool()>& condition,
-               std::chrono::milliseconds limit = 5000ms) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!condition() && std::chrono::steady_clock::now() < deadline) {
-        io.restart();
-        io.run_one_for(20ms);
-    }
-}
-
-template <typename Body>
-Error expect_error(Body body) {
-    try {
-        body();
-    } catch (const Error& error) {
-        return error;
-    }
-    ADD_FAILURE() << "no atv::Error was thrown";
-    return Error(ErrorKind::not_found, "");
-}
-
-bool contains(const Error& error, const std::string& text) {
-    return std::string(error.what()).find(text) != std::string::npos;
-}
+using fakes::run_until;
 
 class AirPlayLoopback : public ::testing::Test {
   protected:

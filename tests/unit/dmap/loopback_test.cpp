@@ -20,19 +20,10 @@ namespace {
 
 using namespace std::chrono_literals;
 using fakes::run;
+using fakes::run_until;
 
 constexpr const char* trusted = "0x0123456789ABCDEF";
 constexpr const char* home_sharing = "12345678-90ab-cdef-1234-567890abcdef";
-
-// Lets the loop work until `condition` holds or `limit` passes.
-void run_until(asio::io_context& io, const std::function<bool()>& condition,
-               std::chrono::milliseconds limit = 5000ms) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!condition() && std::chrono::steady_clock::now() < deadline) {
-        io.restart();
-        io.run_one_for(20ms);
-    }
-}
 
 class DmapLoopback : public ::testing::Test {
   protected:

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "expect_error.hpp"
 #include "hap/errors.hpp"
 #include "hap/pair_verify.hpp"
 #include "hap/tlv8.hpp"
@@ -10,6 +11,8 @@
 
 namespace atv::hap {
 namespace {
+
+using fakes::expect_error;
 
 using namespace std::chrono_literals;
 
@@ -26,17 +29,6 @@ HapError expect_hap_error(Step&& step) {
     }
     ADD_FAILURE() << "expected a HapError";
     return HapError(ErrorKind::pairing_failed, HapErrorCode::unknown, std::nullopt, "none");
-}
-
-template <typename Step>
-Error expect_error(Step&& step) {
-    try {
-        step();
-    } catch (const Error& error) {
-        return error;
-    }
-    ADD_FAILURE() << "expected an atv::Error";
-    return Error(ErrorKind::not_found, "none");
 }
 
 Bytes replace_item(ByteView message, TlvType type, Bytes value) {

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "expect_error.hpp"
 #include "hap/errors.hpp"
 #include "hap/pair_setup.hpp"
 #include "hap/session.hpp"
@@ -11,6 +12,8 @@
 
 namespace atv::hap {
 namespace {
+
+using fakes::expect_error;
 
 // Pairs once, then lets each test verify against the accessory.
 class PairVerify : public ::testing::Test {
@@ -41,17 +44,6 @@ class PairVerify : public ::testing::Test {
     HapCredentials credentials;
     std::map<std::string, Bytes> known;
 };
-
-template <typename Step>
-Error expect_error(Step&& step) {
-    try {
-        step();
-    } catch (const Error& error) {
-        return error;
-    }
-    ADD_FAILURE() << "expected an atv::Error";
-    return Error(ErrorKind::not_found, "none");
-}
 
 TEST_F(PairVerify, BothSidesAgreeOnTheSharedSecretAndSessionKeys) {
     auto accessory = make_accessory(accessory_identity);

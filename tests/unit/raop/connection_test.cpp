@@ -23,6 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using fakes::run;
+using fakes::run_until;
 
 // Answers each request with the next scripted status, records the requests, then keeps the
 // connection open until told to hang up.
@@ -66,14 +67,6 @@ class ScriptedReceiver {
     std::optional<asio::ip::tcp::socket> socket_;
     std::vector<int> statuses_;
 };
-
-void run_until(asio::io_context& io, const std::function<bool()>& condition) {
-    const auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (!condition() && std::chrono::steady_clock::now() < deadline) {
-        io.restart();
-        io.run_one_for(20ms);
-    }
-}
 
 std::unique_ptr<ProtocolConnection> connect(asio::io_context& io, std::uint16_t port,
                                             Properties properties = {}) {
