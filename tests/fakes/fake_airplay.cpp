@@ -285,102 +285,48 @@ void FakeAirPlaySession::send(HttpResponse response, const HttpRequest& request,
 // ---- FakeAirPlay ----
 
 FakeAirPlay::FakeAirPlay(asio::any_io_executor executor, FakeAtvState& state, std::uint16_t port)
-    : executor_(executor),
-      state_(state),
+    : state_(state),
       requested_port_(port),
-      acceptor_(executor),
-      event_acceptor_(executor),
-      data_acceptor_(executor),
-      tasks_done_(executor) {
+      control_(executor, "fake-airplay"),
+      events_(executor, "fake-airplay events"),
+      data_(executor, "fake-airplay data") {
     hooks_.expect_events = [this](const SecretBytes& shared) { pending_events_.push_back(shared); };
     hooks_.expect_data = [this](const SecretBytes& shared, std::uint64_t seed) {
         pending_data_.emplace_back(shared, seed);
     };
 }
 
-FakeAirPlay::~FakeAirPlay() {
-    std::error_code ignored;
-    acceptor_.close(ignored);
-    event_acceptor_.close(ignored);
-    data_acceptor_.close(ignored);
-    for (auto& socket : sockets_)
-        socket.close(ignored);
-}
-
-void FakeAirPlay::listen(asio::ip::tcp::acceptor& acceptor, std::uint16_t port) {
-    const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(state_.config().bind_address),
-                                           port);
-    acceptor.open(endpoint.protocol());
-    acceptor.set_option(asio::socket_base::reuse_address(true));
-    acceptor.bind(endpoint);
-    acceptor.listen();
-}
-
 void FakeAirPlay::start() {
-    listen(acceptor_, requested_port_);
-    listen(event_acceptor_, 0);
-    listen(data_acceptor_, 0);
-    port_ = acceptor_.local_endpoint().port();
-    hooks_.event_port = event_acceptor_.local_endpoint().port();
-    hooks_.data_port = data_acceptor_.local_endpoint().port();
-    for (const auto& [acceptor, channel] :
-         {std::pair{&acceptor_, Channel::control}, std::pair{&event_acceptor_, Channel::events},
-          std::pair{&data_acceptor_, Channel::data}}) {
-        ++active_tasks_;
-        asio::co_spawn(executor_, accept_loop(*acceptor, channel),
-                       [this](std::exception_ptr error) {
-                           if (error)
-                               spdlog::error("fake-airplay: an accept loop failed");
-                           task_finished();
-                       });
-    }
+    const std::string& address = state_.config().bind_address;
+    control_.start(address, requested_port_,
+                   [this](asio::ip::tcp::socket& socket) { return serve(socket); });
+    events_.start(address, 0,
+                  [this](asio::ip::tcp::socket& socket) { return serve_events(socket); });
+    data_.start(address, 0, [this](asio::ip::tcp::socket& socket) { return serve_data(socket); });
+    hooks_.event_port = events_.port();
+    hooks_.data_port = data_.port();
 }
 
-void FakeAirPlay::task_finished() {
-    if (--active_tasks_ == 0)
-        tasks_done_.cancel();
+asio::awaitable<void> FakeAirPlay::serve(asio::ip::tcp::socket& socket) {
+    FakeAirPlaySession session(state_, &hooks_);
+    auto relaying = relay(socket, [&](ByteView data) {
+        const std::size_t seen_before = session.requests_seen().size();
+        auto out = session.receive(data);
+        const auto& seen = session.requests_seen();
+        seen_.insert(seen_.end(), seen.begin() + static_cast<std::ptrdiff_t>(seen_before),
+                     seen.end());
+        return out;
+    });
+    co_await std::move(relaying);
 }
 
-asio::awaitable<void> FakeAirPlay::accept_loop(asio::ip::tcp::acceptor& acceptor, Channel channel) {
-    while (!stopping_) {
-        std::error_code ec;
-        asio::ip::tcp::socket socket =
-            co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) {
-            if (stopping_ || ec == asio::error::operation_aborted)
-                co_return;
-            continue;
-        }
-        auto position = sockets_.insert(sockets_.end(), std::move(socket));
-        ++active_tasks_;
-        const auto finished = [this](std::exception_ptr error) {
-            if (error)
-                spdlog::warn("fake-airplay: a connection ended with an error");
-            task_finished();
-        };
-        if (channel == Channel::control) {
-            asio::co_spawn(executor_, serve(position), finished);
-        } else if (channel == Channel::events && !pending_events_.empty()) {
-            SecretBytes shared = std::move(pending_events_.front());
-            pending_events_.pop_front();
-            asio::co_spawn(executor_, serve_events(position, std::move(shared)), finished);
-        } else if (channel == Channel::data && !pending_data_.empty()) {
-            auto [shared, seed] = std::move(pending_data_.front());
-            pending_data_.pop_front();
-            asio::co_spawn(executor_, serve_data(position, std::move(shared), seed), finished);
-        } else {
-            // Nobody set this channel up: a receiver hangs up on such connections.
-            std::error_code ignored;
-            position->close(ignored);
-            sockets_.erase(position);
-            task_finished();
-        }
-    }
-}
-
-// Sends the receiver's "updateInfo" command once and counts the client's answers.
-asio::awaitable<void> FakeAirPlay::serve_events(std::list<asio::ip::tcp::socket>::iterator socket,
-                                                SecretBytes shared) {
+// Sends the receiver's "updateInfo" command once and counts the client's answers. A connection
+// nobody set up with a SETUP is hung up on, as a receiver does.
+asio::awaitable<void> FakeAirPlay::serve_events(asio::ip::tcp::socket& socket) {
+    if (pending_events_.empty())
+        co_return;
+    const SecretBytes shared = std::move(pending_events_.front());
+    pending_events_.pop_front();
     hap::HapFrameCipher cipher(hap::reversed(hap::airplay_event_keys(shared.view())));
     HttpRequest command;
     command.method = "POST";
@@ -390,12 +336,12 @@ asio::awaitable<void> FakeAirPlay::serve_events(std::list<asio::ip::tcp::socket>
     command.body = airplay::plist_encode(airplay::PlistDict{{"type", "updateInfo"}});
     const Bytes sealed = cipher.encrypt(airplay::encode(command));
     std::error_code ec;
-    co_await asio::async_write(*socket, asio::buffer(sealed),
+    co_await asio::async_write(socket, asio::buffer(sealed),
                                asio::redirect_error(asio::use_awaitable, ec));
     airplay::HttpReader reader(airplay::HttpReader::Kind::response);
     std::array<std::uint8_t, 4096> chunk{};
-    while (!stopping_ && !ec) {
-        const std::size_t count = co_await socket->async_read_some(
+    while (!ec) {
+        const std::size_t count = co_await socket.async_read_some(
             asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
         if (ec)
             break;
@@ -411,107 +357,55 @@ asio::awaitable<void> FakeAirPlay::serve_events(std::list<asio::ip::tcp::socket>
             break;
         }
     }
-    std::error_code ignored;
-    socket->close(ignored);
-    sockets_.erase(socket);
 }
 
 // MRP inside the data channel: the MRP fake's session, without its own encryption.
-asio::awaitable<void> FakeAirPlay::serve_data(std::list<asio::ip::tcp::socket>::iterator socket,
-                                              SecretBytes shared, std::uint64_t seed) {
+asio::awaitable<void> FakeAirPlay::serve_data(asio::ip::tcp::socket& socket) {
+    if (pending_data_.empty())
+        co_return;
+    const auto [shared, seed] = std::move(pending_data_.front());
+    pending_data_.pop_front();
     ++open_tunnels_;
     if (tunnel_handler_)
         tunnel_handler_(true);
     airplay::DataStreamFraming framing(
         hap::reversed(hap::airplay_datastream_keys(shared.view(), seed)), 0x1A7D00000ULL, "cmnd");
     FakeDeviceSession session(state_);
-    std::array<std::uint8_t, 16 * 1024> chunk{};
-    while (!stopping_) {
-        std::error_code ec;
-        const std::size_t count = co_await socket->async_read_some(
-            asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
-        if (ec)
-            break;
-        Bytes wire;
-        bool close = false;
+    auto relaying = relay(socket, [&](ByteView data) {
+        FakeDeviceSession::Output out;
         try {
             std::vector<Bytes> messages;
-            framing.unframe(ByteView(chunk.data(), count), messages, wire);
+            framing.unframe(data, messages, out.bytes);
             for (const Bytes& message : messages) {
-                auto out = session.receive(mrp::encode_frame(message));
-                if (!out.bytes.empty()) {
-                    const Bytes sealed = framing.frame_framed(out.bytes);
-                    wire.insert(wire.end(), sealed.begin(), sealed.end());
+                auto answer = session.receive(mrp::encode_frame(message));
+                if (!answer.bytes.empty()) {
+                    const Bytes sealed = framing.frame_framed(answer.bytes);
+                    out.bytes.insert(out.bytes.end(), sealed.begin(), sealed.end());
                 }
-                close = close || out.close;
+                out.close = out.close || answer.close;
             }
         } catch (const Error& error) {
             spdlog::warn("fake-airplay: closing the data channel: {}", error.what());
-            close = true;
+            out.close = true;
         }
-        if (!wire.empty()) {
-            co_await asio::async_write(*socket, asio::buffer(wire),
-                                       asio::redirect_error(asio::use_awaitable, ec));
-        }
-        if (ec || close)
-            break;
-    }
+        return out;
+    });
+    co_await std::move(relaying);
     --open_tunnels_;
     if (tunnel_handler_)
         tunnel_handler_(false);
-    std::error_code ignored;
-    socket->close(ignored);
-    sockets_.erase(socket);
-}
-
-asio::awaitable<void> FakeAirPlay::serve(std::list<asio::ip::tcp::socket>::iterator socket) {
-    FakeAirPlaySession session(state_, &hooks_);
-    std::array<std::uint8_t, 16 * 1024> chunk{};
-    while (!stopping_) {
-        std::error_code ec;
-        const std::size_t count = co_await socket->async_read_some(
-            asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
-        if (ec)
-            break;
-        const std::size_t seen_before = session.requests_seen().size();
-        auto out = session.receive(ByteView(chunk.data(), count));
-        const auto& seen = session.requests_seen();
-        seen_.insert(seen_.end(), seen.begin() + static_cast<std::ptrdiff_t>(seen_before),
-                     seen.end());
-        if (!out.bytes.empty()) {
-            co_await asio::async_write(*socket, asio::buffer(out.bytes),
-                                       asio::redirect_error(asio::use_awaitable, ec));
-            if (ec)
-                break;
-        }
-        if (out.close)
-            break;
-    }
-    std::error_code ignored;
-    socket->close(ignored);
-    sockets_.erase(socket);
 }
 
 void FakeAirPlay::drop_connections() {
-    for (auto& socket : sockets_) {
-        std::error_code ignored;
-        socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-        socket.close(ignored);
-    }
+    control_.drop_connections();
+    events_.drop_connections();
+    data_.drop_connections();
 }
 
 asio::awaitable<void> FakeAirPlay::stop() {
-    stopping_ = true;
-    std::error_code ignored;
-    acceptor_.close(ignored);
-    event_acceptor_.close(ignored);
-    data_acceptor_.close(ignored);
-    drop_connections();
-    while (active_tasks_ > 0) {
-        tasks_done_.expires_at(asio::steady_timer::time_point::max());
-        std::error_code ec;
-        co_await tasks_done_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
+    co_await control_.stop();
+    co_await events_.stop();
+    co_await data_.stop();
 }
 
 }  // namespace atv::fakes

@@ -8,11 +8,9 @@
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/steady_timer.hpp>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,6 +22,7 @@
 #include "hap/pair_setup.hpp"
 #include "hap/pair_verify.hpp"
 #include "hap/session.hpp"
+#include "tcp_server.hpp"
 
 namespace atv::fakes {
 
@@ -88,12 +87,13 @@ class FakeAirPlaySession {
 class FakeAirPlay {
   public:
     FakeAirPlay(asio::any_io_executor executor, FakeAtvState& state, std::uint16_t port = 0);
-    ~FakeAirPlay();
 
     // Binds on the state's bind address and listens; throws std::system_error when taken.
     void start();
-    [[nodiscard]] std::uint16_t port() const { return port_; }
-    [[nodiscard]] std::size_t open_connections() const { return sockets_.size(); }
+    [[nodiscard]] std::uint16_t port() const { return control_.port(); }
+    [[nodiscard]] std::size_t open_connections() const {
+        return control_.open_connections() + events_.open_connections() + data_.open_connections();
+    }
     // "METHOD target" of every request received over all connections.
     [[nodiscard]] const std::vector<std::string>& requests_seen() const { return seen_; }
     // Answers to the requests the fake sent on event channels.
@@ -106,35 +106,23 @@ class FakeAirPlay {
     asio::awaitable<void> stop();
 
   private:
-    enum class Channel : std::uint8_t { control, events, data };
+    asio::awaitable<void> serve(asio::ip::tcp::socket& socket);
+    asio::awaitable<void> serve_events(asio::ip::tcp::socket& socket);
+    asio::awaitable<void> serve_data(asio::ip::tcp::socket& socket);
 
-    void listen(asio::ip::tcp::acceptor& acceptor, std::uint16_t port);
-    asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& acceptor, Channel channel);
-    asio::awaitable<void> serve(std::list<asio::ip::tcp::socket>::iterator socket);
-    asio::awaitable<void> serve_events(std::list<asio::ip::tcp::socket>::iterator socket,
-                                       SecretBytes shared);
-    asio::awaitable<void> serve_data(std::list<asio::ip::tcp::socket>::iterator socket,
-                                     SecretBytes shared, std::uint64_t seed);
-    void task_finished();
-
-    asio::any_io_executor executor_;
     FakeAtvState& state_;
     std::uint16_t requested_port_;
-    asio::ip::tcp::acceptor acceptor_;
-    asio::ip::tcp::acceptor event_acceptor_;
-    asio::ip::tcp::acceptor data_acceptor_;
+    // The control connection, and the event and data channels its SETUPs announce.
+    TcpServer control_;
+    TcpServer events_;
+    TcpServer data_;
     FakeTunnelHooks hooks_;
     std::deque<SecretBytes> pending_events_;
     std::deque<std::pair<SecretBytes, std::uint64_t>> pending_data_;
-    std::list<asio::ip::tcp::socket> sockets_;
     std::vector<std::string> seen_;
     std::size_t event_answers_ = 0;
     std::size_t open_tunnels_ = 0;
     std::function<void(bool)> tunnel_handler_;
-    std::uint16_t port_ = 0;
-    int active_tasks_ = 0;
-    bool stopping_ = false;
-    asio::steady_timer tasks_done_;
 };
 
 }  // namespace atv::fakes

@@ -529,109 +529,18 @@ void FakeDeviceSession::handle_pair_verify(ByteView raw, Output& out) {
 // ---- FakeAppleTv ----
 
 FakeAppleTv::FakeAppleTv(asio::any_io_executor executor, FakeAtvConfig config)
-    : executor_(executor),
-      state_(std::make_unique<FakeAtvState>(std::move(config))),
-      acceptor_(executor),
-      tasks_done_(executor) {}
-
-FakeAppleTv::~FakeAppleTv() {
-    std::error_code ignored;
-    acceptor_.close(ignored);
-    for (auto& socket : sockets_) {
-        socket.close(ignored);
-    }
-}
+    : state_(std::make_unique<FakeAtvState>(std::move(config))),
+      server_(std::move(executor), "fake-atv") {}
 
 void FakeAppleTv::start() {
-    const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(state_->config().bind_address),
-                                           state_->config().port);
-    acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(asio::socket_base::reuse_address(true));
-    acceptor_.bind(endpoint);
-    acceptor_.listen();
-    port_ = acceptor_.local_endpoint().port();
-    ++active_tasks_;
-    asio::co_spawn(executor_, accept_loop(), [this](std::exception_ptr error) {
-        if (error) {
-            spdlog::error("fake-atv: the accept loop failed");
-        }
-        task_finished();
-    });
+    server_.start(state_->config().bind_address, state_->config().port,
+                  [this](asio::ip::tcp::socket& socket) { return serve(socket); });
 }
 
-void FakeAppleTv::task_finished() {
-    if (--active_tasks_ == 0) {
-        tasks_done_.cancel();
-    }
-}
-
-asio::awaitable<void> FakeAppleTv::accept_loop() {
-    while (!stopping_) {
-        std::error_code ec;
-        asio::ip::tcp::socket socket =
-            co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) {
-            if (stopping_ || ec == asio::error::operation_aborted) {
-                co_return;
-            }
-            continue;
-        }
-        auto position = sockets_.insert(sockets_.end(), std::move(socket));
-        ++active_tasks_;
-        asio::co_spawn(executor_, serve(position), [this](std::exception_ptr error) {
-            if (error) {
-                spdlog::warn("fake-atv: a connection ended with an error");
-            }
-            task_finished();
-        });
-    }
-}
-
-asio::awaitable<void> FakeAppleTv::serve(std::list<asio::ip::tcp::socket>::iterator socket) {
+asio::awaitable<void> FakeAppleTv::serve(asio::ip::tcp::socket& socket) {
     FakeDeviceSession session(*state_);
-    std::array<std::uint8_t, 16 * 1024> chunk{};
-    while (!stopping_) {
-        std::error_code ec;
-        const std::size_t count = co_await socket->async_read_some(
-            asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) {
-            break;
-        }
-        auto out = session.receive(ByteView(chunk.data(), count));
-        if (!out.bytes.empty()) {
-            co_await asio::async_write(*socket, asio::buffer(out.bytes),
-                                       asio::redirect_error(asio::use_awaitable, ec));
-            if (ec) {
-                break;
-            }
-        }
-        if (out.close) {
-            break;
-        }
-    }
-    std::error_code ignored;
-    socket->close(ignored);
-    sockets_.erase(socket);
-}
-
-void FakeAppleTv::drop_connections() {
-    for (auto& socket : sockets_) {
-        std::error_code ignored;
-        socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-        socket.close(ignored);
-    }
-}
-
-asio::awaitable<void> FakeAppleTv::stop() {
-    stopping_ = true;
-    std::error_code ignored;
-    acceptor_.close(ignored);
-    drop_connections();
-    while (active_tasks_ > 0) {
-        tasks_done_.expires_at(asio::steady_timer::time_point::max());
-        std::error_code ec;
-        co_await tasks_done_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
+    auto relaying = relay(socket, [&](ByteView data) { return session.receive(data); });
+    co_await std::move(relaying);
 }
 
 }  // namespace atv::fakes

@@ -23,6 +23,7 @@
 #include "mrp/channel.hpp"
 #include "mrp/framing.hpp"
 #include "mrp/messages.hpp"
+#include "tcp_server.hpp"
 
 namespace atv::fakes {
 
@@ -167,31 +168,22 @@ class FakeDeviceSession {
 class FakeAppleTv {
   public:
     FakeAppleTv(asio::any_io_executor executor, FakeAtvConfig config);
-    ~FakeAppleTv();
 
     // Binds and listens; throws std::system_error when the address is taken.
     void start();
-    [[nodiscard]] std::uint16_t port() const { return port_; }
+    [[nodiscard]] std::uint16_t port() const { return server_.port(); }
     [[nodiscard]] FakeAtvState& state() { return *state_; }
-    [[nodiscard]] std::size_t open_connections() const { return sockets_.size(); }
+    [[nodiscard]] std::size_t open_connections() const { return server_.open_connections(); }
     // Closes every client connection at once, as a rebooting device would.
-    void drop_connections();
+    void drop_connections() { server_.drop_connections(); }
     // Stops listening, closes every connection and waits for all of it to finish.
-    asio::awaitable<void> stop();
+    asio::awaitable<void> stop() { return server_.stop(); }
 
   private:
-    asio::awaitable<void> accept_loop();
-    asio::awaitable<void> serve(std::list<asio::ip::tcp::socket>::iterator socket);
-    void task_finished();
+    asio::awaitable<void> serve(asio::ip::tcp::socket& socket);
 
-    asio::any_io_executor executor_;
     std::unique_ptr<FakeAtvState> state_;
-    asio::ip::tcp::acceptor acceptor_;
-    std::list<asio::ip::tcp::socket> sockets_;
-    std::uint16_t port_ = 0;
-    int active_tasks_ = 0;
-    bool stopping_ = false;
-    asio::steady_timer tasks_done_;
+    TcpServer server_;
 };
 
 }  // namespace atv::fakes

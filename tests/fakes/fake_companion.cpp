@@ -301,85 +301,23 @@ void FakeCompanionSession::send_auth(FrameType type, ByteView tlv8, Output& out)
 
 FakeCompanion::FakeCompanion(asio::any_io_executor executor, FakeAtvState& state,
                              std::uint16_t port)
-    : executor_(executor),
-      state_(state),
-      requested_port_(port),
-      acceptor_(executor),
-      tasks_done_(executor) {}
-
-FakeCompanion::~FakeCompanion() {
-    std::error_code ignored;
-    acceptor_.close(ignored);
-    for (auto& socket : sockets_)
-        socket.close(ignored);
-}
+    : state_(state), requested_port_(port), server_(std::move(executor), "fake-companion") {}
 
 void FakeCompanion::start() {
-    const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(state_.config().bind_address),
-                                           requested_port_);
-    acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(asio::socket_base::reuse_address(true));
-    acceptor_.bind(endpoint);
-    acceptor_.listen();
-    port_ = acceptor_.local_endpoint().port();
-    ++active_tasks_;
-    asio::co_spawn(executor_, accept_loop(), [this](std::exception_ptr error) {
-        if (error)
-            spdlog::error("fake-companion: the accept loop failed");
-        task_finished();
-    });
+    server_.start(state_.config().bind_address, requested_port_,
+                  [this](asio::ip::tcp::socket& socket) { return serve(socket); });
 }
 
-void FakeCompanion::task_finished() {
-    if (--active_tasks_ == 0)
-        tasks_done_.cancel();
-}
-
-asio::awaitable<void> FakeCompanion::accept_loop() {
-    while (!stopping_) {
-        std::error_code ec;
-        asio::ip::tcp::socket socket =
-            co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) {
-            if (stopping_ || ec == asio::error::operation_aborted)
-                co_return;
-            continue;
-        }
-        auto position = sockets_.insert(sockets_.end(), std::move(socket));
-        ++active_tasks_;
-        asio::co_spawn(executor_, serve(position), [this](std::exception_ptr error) {
-            if (error)
-                spdlog::warn("fake-companion: a connection ended with an error");
-            task_finished();
-        });
-    }
-}
-
-asio::awaitable<void> FakeCompanion::serve(std::list<asio::ip::tcp::socket>::iterator socket) {
+asio::awaitable<void> FakeCompanion::serve(asio::ip::tcp::socket& socket) {
     FakeCompanionSession session(state_, quirks_);
-    std::array<std::uint8_t, 16 * 1024> chunk{};
-    while (!stopping_) {
-        std::error_code ec;
-        const std::size_t count = co_await socket->async_read_some(
-            asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
-        if (ec)
-            break;
+    auto relaying = relay(socket, [&](ByteView data) {
         const std::size_t seen_before = session.messages().size();
         const std::size_t violations_before = session.violations().size();
-        auto out = session.receive(ByteView(chunk.data(), count));
+        auto out = session.receive(data);
         record(session, seen_before, violations_before);
-        if (!out.bytes.empty()) {
-            co_await asio::async_write(*socket, asio::buffer(out.bytes),
-                                       asio::redirect_error(asio::use_awaitable, ec));
-            if (ec)
-                break;
-        }
-        if (out.close)
-            break;
-    }
-    std::error_code ignored;
-    socket->close(ignored);
-    sockets_.erase(socket);
+        return out;
+    });
+    co_await std::move(relaying);
 }
 
 void FakeCompanion::record(const FakeCompanionSession& session, std::size_t seen_before,
@@ -396,26 +334,6 @@ void FakeCompanion::record(const FakeCompanionSession& session, std::size_t seen
     violations_.insert(violations_.end(),
                        violations.begin() + static_cast<std::ptrdiff_t>(violations_before),
                        violations.end());
-}
-
-void FakeCompanion::drop_connections() {
-    for (auto& socket : sockets_) {
-        std::error_code ignored;
-        socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-        socket.close(ignored);
-    }
-}
-
-asio::awaitable<void> FakeCompanion::stop() {
-    stopping_ = true;
-    std::error_code ignored;
-    acceptor_.close(ignored);
-    drop_connections();
-    while (active_tasks_ > 0) {
-        tasks_done_.expires_at(asio::steady_timer::time_point::max());
-        std::error_code ec;
-        co_await tasks_done_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
 }
 
 }  // namespace atv::fakes

@@ -90,12 +90,11 @@ class FakeCompanionSession {
 class FakeCompanion {
   public:
     FakeCompanion(asio::any_io_executor executor, FakeAtvState& state, std::uint16_t port = 0);
-    ~FakeCompanion();
 
     // Binds on the state's bind address and listens; throws std::system_error when taken.
     void start();
-    [[nodiscard]] std::uint16_t port() const { return port_; }
-    [[nodiscard]] std::size_t open_connections() const { return sockets_.size(); }
+    [[nodiscard]] std::uint16_t port() const { return server_.port(); }
+    [[nodiscard]] std::size_t open_connections() const { return server_.open_connections(); }
     // `_i` of every E_OPACK message received over all connections.
     [[nodiscard]] const std::vector<std::string>& messages_seen() const { return seen_; }
     [[nodiscard]] const std::vector<CompanionMessage>& messages() const { return messages_; }
@@ -106,31 +105,23 @@ class FakeCompanion {
     void on_session_stop(std::function<void(std::uint64_t session_id)> callback) {
         session_stop_ = std::move(callback);
     }
-    void drop_connections();
-    asio::awaitable<void> stop();
+    void drop_connections() { server_.drop_connections(); }
+    asio::awaitable<void> stop() { return server_.stop(); }
 
   private:
-    asio::awaitable<void> accept_loop();
-    asio::awaitable<void> serve(std::list<asio::ip::tcp::socket>::iterator socket);
+    asio::awaitable<void> serve(asio::ip::tcp::socket& socket);
     // Adds what a session received since the given counts to the logs of all connections.
     void record(const FakeCompanionSession& session, std::size_t seen_before,
                 std::size_t violations_before);
-    void task_finished();
 
-    asio::any_io_executor executor_;
     FakeAtvState& state_;
     std::uint16_t requested_port_;
-    asio::ip::tcp::acceptor acceptor_;
-    std::list<asio::ip::tcp::socket> sockets_;
+    TcpServer server_;
     FakeCompanionQuirks quirks_;
     std::vector<std::string> seen_;
     std::vector<CompanionMessage> messages_;
     std::vector<std::string> violations_;
     std::function<void(std::uint64_t session_id)> session_stop_;
-    std::uint16_t port_ = 0;
-    int active_tasks_ = 0;
-    bool stopping_ = false;
-    asio::steady_timer tasks_done_;
 };
 
 }  // namespace atv::fakes

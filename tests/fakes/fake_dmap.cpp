@@ -132,80 +132,31 @@ void FakeDmapService::event(const std::string& text) {
 }
 
 FakeDmap::FakeDmap(asio::any_io_executor executor, FakeDmapConfig config)
-    : executor_(executor),
-      service_(std::move(config)),
-      acceptor_(executor),
-      tasks_done_(executor) {}
-
-FakeDmap::~FakeDmap() {
-    std::error_code ignored;
-    acceptor_.close(ignored);
-    for (auto& socket : sockets_)
-        socket.close(ignored);
-}
+    : executor_(executor), service_(std::move(config)), server_(executor, "fake-dmap") {}
 
 void FakeDmap::start() {
-    const asio::ip::tcp::endpoint endpoint(asio::ip::make_address(service_.config().bind_address),
-                                           service_.config().port);
-    acceptor_.open(endpoint.protocol());
-    acceptor_.set_option(asio::socket_base::reuse_address(true));
-    acceptor_.bind(endpoint);
-    acceptor_.listen();
-    port_ = acceptor_.local_endpoint().port();
-    ++active_tasks_;
-    asio::co_spawn(executor_, accept_loop(), [this](std::exception_ptr error) {
-        if (error)
-            spdlog::error("fake-dmap: the accept loop failed");
-        task_finished();
-    });
+    server_.start(service_.config().bind_address, service_.config().port,
+                  [this](asio::ip::tcp::socket& socket) { return serve(socket); });
 }
 
-void FakeDmap::task_finished() {
-    if (--active_tasks_ == 0)
-        tasks_done_.cancel();
-}
-
-asio::awaitable<void> FakeDmap::accept_loop() {
-    while (!stopping_) {
-        std::error_code ec;
-        asio::ip::tcp::socket socket =
-            co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) {
-            if (stopping_ || ec == asio::error::operation_aborted)
-                co_return;
-            continue;
-        }
-        auto position = sockets_.insert(sockets_.end(), std::move(socket));
-        ++active_tasks_;
-        asio::co_spawn(executor_, serve(position), [this](std::exception_ptr error) {
-            if (error)
-                spdlog::warn("fake-dmap: a connection ended with an error");
-            task_finished();
-        });
-    }
-}
-
-asio::awaitable<void> FakeDmap::serve(std::list<asio::ip::tcp::socket>::iterator socket) {
+asio::awaitable<void> FakeDmap::serve(asio::ip::tcp::socket& socket) {
     dmap::HttpParser parser(dmap::HttpParser::Kind::request);
     Bytes buffer;
     try {
         while (!stopping_) {
             auto request =
-                co_await dmap::exchange(*socket, {}, &parser, buffer, std::chrono::seconds(30));
-            co_await hold_while_unchanged(*request, *socket);
-            if (stopping_ || !socket->is_open())
+                co_await dmap::exchange(socket, {}, &parser, buffer, std::chrono::seconds(30));
+            co_await hold_while_unchanged(*request, socket);
+            if (stopping_ || !socket.is_open())
                 break;
             const std::string reply = service_.answer(*request);
-            co_await dmap::exchange(*socket, reply, nullptr, buffer, std::chrono::seconds(5));
+            co_await dmap::exchange(socket, reply, nullptr, buffer, std::chrono::seconds(5));
             if (request->header("connection").value_or("") == "close")
                 break;
         }
     } catch (const Error& error) {
         spdlog::debug("fake-dmap: connection ended: {}", error.what());
     }
-    std::error_code ignored;
-    socket->close(ignored);
-    sockets_.erase(socket);
 }
 
 asio::awaitable<void> FakeDmap::hold_while_unchanged(const dmap::HttpMessage& request,
@@ -236,28 +187,14 @@ void FakeDmap::forget_sessions() {
 }
 
 void FakeDmap::drop_connections() {
-    std::error_code ignored;
-    for (auto& socket : sockets_) {
-        socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-        socket.close(ignored);
-    }
+    server_.drop_connections();
     wake_held();
 }
 
 asio::awaitable<void> FakeDmap::stop() {
     stopping_ = true;
     wake_held();
-    std::error_code ignored;
-    acceptor_.close(ignored);
-    for (auto& socket : sockets_) {
-        socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-        socket.close(ignored);
-    }
-    while (active_tasks_ > 0) {
-        tasks_done_.expires_at(asio::steady_timer::time_point::max());
-        std::error_code ec;
-        co_await tasks_done_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    }
+    co_await server_.stop();
 }
 
 }  // namespace atv::fakes

@@ -11,11 +11,11 @@
 #include <asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <set>
 #include <string>
 
 #include "dmap/http.hpp"
+#include "tcp_server.hpp"
 
 namespace atv::fakes {
 
@@ -62,11 +62,10 @@ class FakeDmapService {
 class FakeDmap {
   public:
     FakeDmap(asio::any_io_executor executor, FakeDmapConfig config);
-    ~FakeDmap();
 
     // Binds and listens; throws std::system_error when the port is taken.
     void start();
-    [[nodiscard]] std::uint16_t port() const { return port_; }
+    [[nodiscard]] std::uint16_t port() const { return server_.port(); }
     [[nodiscard]] FakeDmapService& service() { return service_; }
     // Answers the polls that wait for a change.
     void change_playing();
@@ -78,22 +77,16 @@ class FakeDmap {
     asio::awaitable<void> stop();
 
   private:
-    asio::awaitable<void> accept_loop();
-    asio::awaitable<void> serve(std::list<asio::ip::tcp::socket>::iterator socket);
+    asio::awaitable<void> serve(asio::ip::tcp::socket& socket);
     asio::awaitable<void> hold_while_unchanged(const dmap::HttpMessage& request,
                                                const asio::ip::tcp::socket& socket);
     void wake_held();
-    void task_finished();
 
     asio::any_io_executor executor_;
     FakeDmapService service_;
-    asio::ip::tcp::acceptor acceptor_;
-    std::list<asio::ip::tcp::socket> sockets_;
+    TcpServer server_;
     std::set<asio::steady_timer*> held_;  // one timer per held poll, cancelled to wake it
-    std::uint16_t port_ = 0;
-    int active_tasks_ = 0;
     bool stopping_ = false;
-    asio::steady_timer tasks_done_;
 };
 
 }  // namespace atv::fakes
