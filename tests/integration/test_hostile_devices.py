@@ -194,17 +194,17 @@ def test_every_misbehaviour_gives_a_clear_error_while_others_are_served(daemon, 
         ports[mode] = fake.port
         fleet.stop(fake)
 
-    specs = []
-    for mode in modes:
-        n = numbers[mode]
-        extra = ["--misbehave", mode]
-        if mode in CONNECTING:
-            # The same port, so that no stale announcement can send Connect elsewhere.
-            extra += ["--state", os.path.join(state_dir, mode), "--mrp-port", str(ports[mode])]
-        specs.append((f"Hostile {n}", identifier(n), mac(n), *extra))
+    # Back on the same ports, so that no stale announcement can send Connect elsewhere; started
+    # before the others take ephemeral ports, one of which could be a port just freed.
+    fakes = dict(zip(CONNECTING, fleet.start_many(
+        [(f"Hostile {numbers[mode]}", identifier(numbers[mode]), mac(numbers[mode]),
+          "--misbehave", mode, "--state", os.path.join(state_dir, mode),
+          "--mrp-port", str(ports[mode])) for mode in CONNECTING])))
+    specs = [(f"Hostile {numbers[mode]}", identifier(numbers[mode]), mac(numbers[mode]),
+              "--misbehave", mode) for mode in PAIRING]
     specs.append(("Honest Room", identifier(0), mac(0)))
     *hostile_fakes, well_behaved = fleet.start_many(specs)
-    fakes = dict(zip(modes, hostile_fakes))
+    fakes.update(zip(PAIRING, hostile_fakes))
     paths = {mode: find(client, numbers[mode]) for mode in modes}
     honest_path = find(client, 0)
     files_before = open_files(daemon)
