@@ -4,7 +4,6 @@
 
 #include <array>
 #include <asio/co_spawn.hpp>
-#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
@@ -19,6 +18,7 @@
 #include "hap/session.hpp"
 #include "mrp/connection.hpp"
 #include "mrp/handshake.hpp"
+#include "support/loss_report.hpp"
 
 namespace atv::airplay {
 
@@ -99,7 +99,8 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
           tasks_done_(executor_),
           session_id_(static_cast<std::uint32_t>(random_u64())),
           dacp_id_(upper_hex(random_u64(), 16)),
-          active_remote_(std::to_string(static_cast<std::uint32_t>(random_u64()))) {}
+          active_remote_(std::to_string(static_cast<std::uint32_t>(random_u64()))),
+          loss_(executor_) {}
 
     ~Tunnel() { abort(); }
 
@@ -118,7 +119,8 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     asio::awaitable<void> event_loop();
     asio::awaitable<void> feedback_loop(std::chrono::milliseconds interval);
     void fail(const std::string& reason);
-    void report_lost();
+    // Closes the sockets and stops the timers and the channel.
+    void stop_work();
 
     asio::any_io_executor executor_;
     std::string address_;
@@ -135,10 +137,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     std::string dacp_id_;
     std::string active_remote_;
     std::uint32_t cseq_ = 0;
-    bool closing_ = false;
-    bool lost_ = false;
-    std::string lost_reason_;
-    std::function<void(const std::string&)> lost_handler_;
+    LossReport loss_;
 };
 
 asio::awaitable<HttpResponse> Tunnel::rtsp(std::string method, std::string target,
@@ -245,7 +244,7 @@ void Tunnel::spawn(Body body) {
 asio::awaitable<void> Tunnel::event_loop() {
     HttpReader reader(HttpReader::Kind::request);
     std::array<std::uint8_t, 4096> chunk{};
-    while (!closing_ && !lost_) {
+    while (!loss_.ended()) {
         std::error_code ec;
         const std::size_t count = co_await events_.async_read_some(
             asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
@@ -278,11 +277,11 @@ asio::awaitable<void> Tunnel::event_loop() {
 }
 
 asio::awaitable<void> Tunnel::feedback_loop(std::chrono::milliseconds interval) {
-    while (!closing_ && !lost_) {
+    while (!loss_.ended()) {
         feedback_timer_.expires_after(interval);
         std::error_code ec;
         co_await feedback_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        if (ec || closing_ || lost_)
+        if (ec || loss_.ended())
             co_return;
         try {
             auto feedback = rtsp("POST", "/feedback", std::nullopt);
@@ -295,43 +294,24 @@ asio::awaitable<void> Tunnel::feedback_loop(std::chrono::milliseconds interval) 
 }
 
 void Tunnel::fail(const std::string& reason) {
-    if (closing_ || lost_)
+    if (!loss_.lose(reason))
         return;
-    lost_ = true;
-    lost_reason_ = reason;
     spdlog::info("airplay: tunnel to {} lost: {}", address_, reason);
-    std::error_code ignored;
-    events_.close(ignored);
-    feedback_timer_.cancel();
-    control_->close();
-    if (channel_)
-        channel_->abort();
-    report_lost();
-}
-
-// Posted, so the handler never runs inside a tunnel call; taken out, so it runs once.
-void Tunnel::report_lost() {
-    if (!lost_handler_)
-        return;
-    asio::post(executor_, [self = shared_from_this()] {
-        if (!self->closing_ && self->lost_handler_) {
-            auto handler = std::exchange(self->lost_handler_, nullptr);
-            handler(self->lost_reason_);
-        }
-    });
+    stop_work();
 }
 
 void Tunnel::on_lost(std::function<void(const std::string&)> handler) {
-    lost_handler_ = std::move(handler);
-    if (lost_)
-        report_lost();
+    loss_.on_lost(std::move(handler));
 }
 
 void Tunnel::abort() {
-    if (closing_)
+    if (loss_.closed())
         return;
-    closing_ = true;
-    lost_handler_ = nullptr;
+    loss_.close();
+    stop_work();
+}
+
+void Tunnel::stop_work() {
     std::error_code ignored;
     events_.close(ignored);
     feedback_timer_.cancel();

@@ -4,7 +4,6 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
@@ -13,6 +12,7 @@
 
 #include "atv/error.hpp"
 #include "dmap/tags.hpp"
+#include "support/loss_report.hpp"
 
 namespace atv::dmap {
 
@@ -22,6 +22,19 @@ constexpr std::chrono::seconds logout_timeout{2};
 constexpr std::chrono::seconds poll_connect_timeout{5};
 // A device that answers a poll without a change is asked again after this pause, not at once.
 constexpr std::chrono::seconds unchanged_poll_pause{1};
+
+// One GET, as a remote sends it, on a connected socket; the reply within `timeout`.
+asio::awaitable<HttpMessage> get_on(asio::ip::tcp::socket& socket, const std::string& address,
+                                    std::string_view target, std::chrono::milliseconds timeout) {
+    auto headers = request_headers(address);
+    headers.emplace("Connection", "close");
+    const std::string request = format_request("GET", target, "HTTP/1.1", headers, {});
+    HttpParser parser(HttpParser::Kind::response);
+    Bytes buffer;
+    auto exchanging = exchange(socket, request, &parser, buffer, timeout);
+    auto reply = co_await std::move(exchanging);
+    co_return std::move(*reply);
+}
 
 }  // namespace
 
@@ -34,7 +47,8 @@ class PlayStatusWatch : public std::enable_shared_from_this<PlayStatusWatch> {
           address_(std::move(address)),
           port_(port),
           session_id_(session_id),
-          pause_(executor_) {}
+          pause_(executor_),
+          loss_(executor_) {}
 
     void start(std::uint32_t revision, std::chrono::milliseconds poll_wait);
     // Ends the poll at once; no loss is reported afterwards.
@@ -51,7 +65,6 @@ class PlayStatusWatch : public std::enable_shared_from_this<PlayStatusWatch> {
     asio::awaitable<void> pause();
     void close_socket();
     void lose(const std::string& reason);
-    void report_lost();
 
     asio::any_io_executor executor_;
     std::string address_;
@@ -60,10 +73,7 @@ class PlayStatusWatch : public std::enable_shared_from_this<PlayStatusWatch> {
     std::chrono::milliseconds poll_wait_{default_play_status_wait};
     std::optional<asio::ip::tcp::socket> socket_;
     asio::steady_timer pause_;
-    bool stopped_ = false;
-    bool lost_ = false;
-    std::string lost_reason_;
-    std::function<void(const std::string&)> lost_handler_;
+    LossReport loss_;
 };
 
 void PlayStatusWatch::start(std::uint32_t revision, std::chrono::milliseconds poll_wait) {
@@ -74,11 +84,11 @@ void PlayStatusWatch::start(std::uint32_t revision, std::chrono::milliseconds po
 }
 
 asio::awaitable<void> PlayStatusWatch::run(std::uint32_t revision) {
-    while (!stopped_) {
+    while (!loss_.closed()) {
         try {
             auto polling = poll(revision);
             const std::optional<HttpMessage> reply = co_await std::move(polling);
-            if (stopped_) {
+            if (loss_.closed()) {
                 co_return;
             }
             if (reply) {
@@ -104,22 +114,17 @@ asio::awaitable<std::optional<HttpMessage>> PlayStatusWatch::poll(std::uint32_t 
         throw Error(ErrorKind::connection_lost,
                     std::string("the Apple TV no longer takes DMAP connections: ") + error.what());
     }
-    if (stopped_) {
+    if (loss_.closed()) {
         close_socket();
         co_return std::nullopt;
     }
-    auto headers = request_headers(address_);
-    headers.emplace("Connection", "close");
     const std::string target =
         "/ctrl-int/1/playstatusupdate?revision-number=" + std::to_string(revision) +
         "&session-id=" + std::to_string(session_id_);
-    const std::string request = format_request("GET", target, "HTTP/1.1", headers, {});
-    HttpParser parser(HttpParser::Kind::response);
-    Bytes buffer;
     std::optional<HttpMessage> reply;
     try {
-        auto exchanging = exchange(*socket_, request, &parser, buffer, poll_wait_);
-        reply = co_await std::move(exchanging);
+        auto getting = get_on(*socket_, address_, target, poll_wait_);
+        reply = co_await std::move(getting);
     } catch (const Error& error) {
         close_socket();
         if (error.kind() != ErrorKind::timeout) {
@@ -162,40 +167,19 @@ void PlayStatusWatch::close_socket() {
 }
 
 void PlayStatusWatch::stop() {
-    stopped_ = true;
-    lost_handler_ = nullptr;
+    loss_.close();
     close_socket();
     pause_.cancel();
 }
 
 void PlayStatusWatch::lose(const std::string& reason) {
-    if (stopped_ || lost_) {
-        return;
+    if (loss_.lose(reason)) {
+        spdlog::info("dmap: session with {} lost: {}", address_, reason);
     }
-    lost_ = true;
-    lost_reason_ = reason;
-    spdlog::info("dmap: session with {} lost: {}", address_, reason);
-    report_lost();
-}
-
-// Posted, so the handler never runs inside a call of ours; taken out, so it runs once.
-void PlayStatusWatch::report_lost() {
-    if (!lost_handler_) {
-        return;
-    }
-    asio::post(executor_, [self = shared_from_this()] {
-        if (!self->stopped_ && self->lost_handler_) {
-            auto handler = std::exchange(self->lost_handler_, nullptr);
-            handler(self->lost_reason_);
-        }
-    });
 }
 
 void PlayStatusWatch::on_lost(std::function<void(const std::string&)> handler) {
-    lost_handler_ = std::move(handler);
-    if (lost_) {
-        report_lost();
-    }
+    loss_.on_lost(std::move(handler));
 }
 
 std::map<std::string, std::string> request_headers(std::string_view address) {
@@ -227,16 +211,13 @@ std::uint32_t parse_login_reply(ByteView body) {
 asio::awaitable<HttpMessage> http_get(asio::any_io_executor executor, const std::string& address,
                                       std::uint16_t port, std::string_view target,
                                       std::chrono::milliseconds timeout) {
-    auto socket = co_await connect_within(executor, address, port, timeout, "the DMAP service");
-    auto headers = request_headers(address);
-    headers.emplace("Connection", "close");
-    const std::string request = format_request("GET", target, "HTTP/1.1", headers, {});
-    HttpParser parser(HttpParser::Kind::response);
-    Bytes buffer;
-    auto reply = co_await exchange(socket, request, &parser, buffer, timeout);
+    auto connecting = connect_within(executor, address, port, timeout, "the DMAP service");
+    auto socket = co_await std::move(connecting);
+    auto getting = get_on(socket, address, target, timeout);
+    HttpMessage reply = co_await std::move(getting);
     std::error_code ignored;
     socket.close(ignored);
-    co_return std::move(*reply);
+    co_return reply;
 }
 
 DmapConnection::DmapConnection(asio::any_io_executor executor, std::string address,

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <asio/co_spawn.hpp>
-#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
@@ -53,7 +52,8 @@ StreamChannel::StreamChannel(asio::ip::tcp::socket socket, std::string protocol)
     : socket_(std::move(socket)),
       protocol_(std::move(protocol)),
       log_name_(lower_case(protocol_)),
-      tasks_done_(socket_.get_executor()) {
+      tasks_done_(socket_.get_executor()),
+      loss_(socket_.get_executor()) {
     tasks_done_.expires_at(asio::steady_timer::time_point::max());
 }
 
@@ -112,8 +112,8 @@ asio::awaitable<void> StreamChannel::send_and_wait(Waiter& waiter, std::function
                                                    std::chrono::milliseconds timeout,
                                                    std::string what) {
     auto self = shared_from_this();
-    if (lost_) {
-        throw Error(ErrorKind::connection_failed, lost_reason_);
+    if (loss_.lost()) {
+        throw Error(ErrorKind::connection_failed, loss_.reason());
     }
     const Listing listing(waiters_, waiter);
     send();
@@ -192,46 +192,25 @@ void StreamChannel::wake_waiters(const std::string& reason) {
 }
 
 void StreamChannel::fail(const std::string& reason) {
-    if (closing_ || lost_) {
+    if (!loss_.lose(reason)) {
         return;
     }
-    lost_ = true;
-    lost_reason_ = reason;
     spdlog::info("{}: connection lost: {}", log_name_, reason);
     std::error_code ignored;
     socket_.close(ignored);
     stopping();
     wake_waiters(reason);
-    report_lost();
 }
 
 void StreamChannel::on_lost(LostHandler handler) {
-    lost_handler_ = std::move(handler);
-    if (lost_) {
-        report_lost();
-    }
-}
-
-// Posted, so the handler never runs inside a channel call; taken out, so it runs once.
-void StreamChannel::report_lost() {
-    if (!lost_handler_) {
-        return;
-    }
-    asio::post(socket_.get_executor(), [self = shared_from_this()]() {
-        if (!self->closing_ && self->lost_handler_) {
-            auto handler = std::move(self->lost_handler_);
-            self->lost_handler_ = nullptr;
-            handler(self->lost_reason_);
-        }
-    });
+    loss_.on_lost(std::move(handler));
 }
 
 void StreamChannel::abort() {
-    if (closing_) {
+    if (loss_.closed()) {
         return;
     }
-    closing_ = true;
-    lost_handler_ = nullptr;
+    loss_.close();
     std::error_code ignored;
     socket_.close(ignored);
     stopping();

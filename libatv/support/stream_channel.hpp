@@ -18,6 +18,7 @@
 #include <string>
 
 #include "support/bytes.hpp"
+#include "support/loss_report.hpp"
 
 namespace atv {
 
@@ -26,7 +27,7 @@ std::string seconds_text(std::chrono::milliseconds duration);
 
 class StreamChannel : public std::enable_shared_from_this<StreamChannel> {
   public:
-    using LostHandler = std::function<void(const std::string& reason)>;
+    using LostHandler = LossReport::Handler;
 
     StreamChannel(const StreamChannel&) = delete;
     StreamChannel& operator=(const StreamChannel&) = delete;
@@ -45,7 +46,7 @@ class StreamChannel : public std::enable_shared_from_this<StreamChannel> {
     // fuzzing calls it directly.
     void feed(ByteView bytes);
 
-    [[nodiscard]] bool is_open() const { return !closing_ && !lost_; }
+    [[nodiscard]] bool is_open() const { return !loss_.ended(); }
     [[nodiscard]] asio::any_io_executor executor() { return socket_.get_executor(); }
 
   protected:
@@ -110,7 +111,6 @@ class StreamChannel : public std::enable_shared_from_this<StreamChannel> {
     asio::awaitable<void> read_loop();
     asio::awaitable<void> write_loop();
     void task_finished();
-    void report_lost();
     void wake_waiters(const std::string& reason);
 
     asio::ip::tcp::socket socket_;
@@ -122,10 +122,7 @@ class StreamChannel : public std::enable_shared_from_this<StreamChannel> {
     asio::steady_timer tasks_done_;  // never expires: task_finished() cancels the waits on it
     int active_tasks_ = 0;
     bool started_ = false;
-    bool closing_ = false;
-    bool lost_ = false;
-    std::string lost_reason_;
-    LostHandler lost_handler_;
+    LossReport loss_;
 };
 
 }  // namespace atv

@@ -114,14 +114,27 @@ class CompanionLoopback : public ::testing::Test {
     }
 
     // A connection to a device that never answers _sessionStop.
+    // A connection to a device that never answers the stop message `stalled`.
     std::unique_ptr<CompanionConnection> connect_with_stalled_stop(
-        std::chrono::milliseconds stop_timeout) {
+        std::chrono::milliseconds stop_timeout, const std::string& stalled = "_sessionStop") {
         fakes::FakeCompanionQuirks quirks;
-        quirks.unanswered.insert("_sessionStop");
+        quirks.unanswered.insert(stalled);
         const std::string credentials = pair_with_quirks(quirks);
         CompanionConnectOptions connect_options = options();
         connect_options.session_stop_timeout = stop_timeout;
         return connect(credentials, connect_options);
+    }
+
+    // Close waits for the stalled stop message once, for its timeout, then closes anyway.
+    void expect_close_waits_once_for(const std::string& stalled) {
+        auto connection = connect_with_stalled_stop(300ms, stalled);
+        const auto started = std::chrono::steady_clock::now();
+        run(io_, connection->close());
+        const auto took = std::chrono::steady_clock::now() - started;
+        EXPECT_GE(took, 250ms);
+        EXPECT_LT(took, 2000ms);
+        EXPECT_TRUE(fake_saw(stalled));
+        expect_fake_connections_closed();
     }
 
     void expect_fake_connections_closed() {
@@ -376,31 +389,12 @@ TEST_F(CompanionLoopback, NoSessionStopAfterTheDeviceLeft) {
 
 TEST_F(CompanionLoopback, CloseWaitsBoundedlyForAStalledDevice) {
     start_fake();
-    auto connection = connect_with_stalled_stop(300ms);
-    const auto started = std::chrono::steady_clock::now();
-    run(io_, connection->close());
-    const auto took = std::chrono::steady_clock::now() - started;
-    EXPECT_GE(took, 250ms);
-    EXPECT_LT(took, 2000ms);
-    EXPECT_TRUE(fake_saw("_sessionStop"));
-    expect_fake_connections_closed();
+    expect_close_waits_once_for("_sessionStop");
 }
 
 TEST_F(CompanionLoopback, CloseWaitsOnceForADeviceStallingOnTheLastStop) {
     start_fake();
-    fakes::FakeCompanionQuirks quirks;
-    quirks.unanswered.insert("_tiStop");
-    const std::string credentials = pair_with_quirks(quirks);
-    CompanionConnectOptions connect_options = options();
-    connect_options.session_stop_timeout = 300ms;
-    auto connection = connect(credentials, connect_options);
-    const auto started = std::chrono::steady_clock::now();
-    run(io_, connection->close());
-    const auto took = std::chrono::steady_clock::now() - started;
-    EXPECT_GE(took, 250ms);
-    EXPECT_LT(took, 2000ms);
-    EXPECT_TRUE(fake_saw("_tiStop"));
-    expect_fake_connections_closed();
+    expect_close_waits_once_for("_tiStop");
 }
 
 TEST_F(CompanionLoopback, CloseGoesOnPastStopsTheDeviceHasNoHandlerFor) {
