@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "atv/error.hpp"
+#include "support/bytes.hpp"
 
 namespace atv::storage {
 
@@ -52,19 +53,6 @@ void append_line(std::string& out, std::string_view key, std::string_view value)
     throw Error(ErrorKind::invalid_arguments, "line " + std::to_string(line_number) + ": " + what);
 }
 
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 std::string decode_text(std::string_view value, std::size_t line_number) {
     std::string decoded;
     decoded.reserve(value.size());
@@ -77,15 +65,12 @@ std::string decode_text(std::string_view value, std::size_t line_number) {
             decoded.push_back(value[i]);
             continue;
         }
-        if (value.size() - i < 3) {
+        const auto escaped =
+            value.size() - i >= 3 ? from_hex(value.substr(i + 1, 2)) : std::nullopt;
+        if (!escaped) {
             fail(line_number, "'%' must be followed by two hex digits");
         }
-        const int high = hex_digit(value[i + 1]);
-        const int low = hex_digit(value[i + 2]);
-        if (high < 0 || low < 0) {
-            fail(line_number, "'%' must be followed by two hex digits");
-        }
-        decoded.push_back(static_cast<char>((high << 4) | low));
+        decoded.push_back(static_cast<char>(escaped->front()));
         i += 2;
     }
     return decoded;
