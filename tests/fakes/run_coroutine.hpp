@@ -57,14 +57,21 @@ inline void run(asio::io_context& io, asio::awaitable<void> task,
 }
 
 // Lets the loop work until `condition` holds or `limit` passes, for what arrives on its own
-// (a loss report, a message at the fake); the caller checks `condition` again.
-inline void run_until(asio::io_context& io, const std::function<bool()>& condition,
+// (a loss report, a message at the fake). Returns whether `condition` holds.
+inline bool run_until(asio::io_context& io, const std::function<bool()>& condition,
                       std::chrono::steady_clock::duration limit = std::chrono::seconds(5)) {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while (!condition() && std::chrono::steady_clock::now() < deadline) {
         io.restart();
         io.run_one_for(std::chrono::milliseconds(20));
     }
+    return condition();
+}
+
+// Lets the loop work for `duration`, to show that something does not happen within it.
+inline void run_for(asio::io_context& io, std::chrono::steady_clock::duration duration) {
+    (void)run_until(
+        io, [] { return false; }, duration);
 }
 
 }  // namespace atv::fakes

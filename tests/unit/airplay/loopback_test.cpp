@@ -16,6 +16,7 @@
 #include "airplay/tunnel.hpp"
 #include "atv/atv.hpp"
 #include "atv/error.hpp"
+#include "connection_steps.hpp"
 #include "expect_error.hpp"
 #include "fake_airplay.hpp"
 #include "hap/credentials.hpp"
@@ -60,13 +61,7 @@ class AirPlayLoopback : public ::testing::Test {
     }
 
     std::string pair(const std::string& pin = "1234") {
-        auto handler = make_handler();
-        run(io_, handler->begin());
-        handler->pin(pin);
-        run(io_, handler->finish());
-        EXPECT_TRUE(handler->has_paired());
-        run(io_, handler->close());
-        return handler->credentials();
+        return fakes::pair_with_pin(io_, *make_handler(), pin);
     }
 
     std::unique_ptr<HttpClient> connect() {
@@ -217,13 +212,12 @@ TEST_F(AirPlayLoopback, TunnelRunsMrpWithStoredCredentialsAndCloses) {
     run_until(io_, [&] { return fake_->event_answers() == 1; });
     EXPECT_EQ(fake_->event_answers(), 1u);
 
-    bool lost = false;
-    connection->on_lost([&](const std::string&) { lost = true; });
+    const fakes::LossRecorder losses(*connection);
     run(io_, connection->close());
     run_until(io_, [&] { return fake_->open_tunnels() == 0 && fake_->open_connections() == 0; });
     EXPECT_EQ(fake_->open_tunnels(), 0u);
     EXPECT_EQ(fake_->open_connections(), 0u);
-    EXPECT_FALSE(lost);
+    EXPECT_EQ(losses.count(), 0);
 }
 
 TEST_F(AirPlayLoopback, TunnelSendsFeedback) {
@@ -262,11 +256,11 @@ TEST_F(AirPlayLoopback, TunnelWithRejectedCredentialsFailsAndLeavesNothingOpen) 
 TEST_F(AirPlayLoopback, TunnelReportsLossWhenTheDeviceDrops) {
     start_fake();
     auto connection = tunnel(std::nullopt);
-    std::string reason;
-    connection->on_lost([&](const std::string& why) { reason = why; });
+    const fakes::LossRecorder losses(*connection);
     fake_->drop_connections();
-    run_until(io_, [&] { return !reason.empty(); });
-    EXPECT_FALSE(reason.empty());
+    losses.await(io_);
+    EXPECT_EQ(losses.count(), 1);
+    EXPECT_FALSE(losses.reason().empty());
     run(io_, connection->close());
 }
 

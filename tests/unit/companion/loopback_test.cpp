@@ -16,6 +16,7 @@
 #include "companion/auth.hpp"
 #include "companion/connection.hpp"
 #include "companion/pairing.hpp"
+#include "connection_steps.hpp"
 #include "expect_error.hpp"
 #include "fake_companion.hpp"
 #include "hap/credentials.hpp"
@@ -33,7 +34,9 @@ using fakes::Misbehaviour;
 
 using fakes::contains;
 using fakes::expect_error;
+using fakes::LossRecorder;
 using fakes::run;
+using fakes::run_for;
 using fakes::run_until;
 
 // A started channel to the fake, with nothing sent yet.
@@ -75,13 +78,7 @@ class CompanionLoopback : public ::testing::Test {
     }
 
     std::string pair(const std::string& pin = "1234") {
-        auto handler = make_handler();
-        run(io_, handler->begin());
-        handler->pin(pin);
-        run(io_, handler->finish());
-        EXPECT_TRUE(handler->has_paired());
-        run(io_, handler->close());
-        return handler->credentials();
+        return fakes::pair_with_pin(io_, *make_handler(), pin);
     }
 
     [[nodiscard]] std::string remote_id() const {
@@ -113,7 +110,6 @@ class CompanionLoopback : public ::testing::Test {
         return credentials;
     }
 
-    // A connection to a device that never answers _sessionStop.
     // A connection to a device that never answers the stop message `stalled`.
     std::unique_ptr<CompanionConnection> connect_with_stalled_stop(
         std::chrono::milliseconds stop_timeout, const std::string& stalled = "_sessionStop") {
@@ -222,8 +218,7 @@ TEST_F(CompanionLoopback, CloseEndsAStepStalledOnTheDevice) {
         begin_done = true;
     });
     run_until(io_, [&] { return fake_->open_connections() == 1; });
-    run_until(
-        io_, [] { return false; }, 100ms);  // M1 is out and unanswered
+    run_for(io_, 100ms);  // M1 is out and unanswered
     const auto started = std::chrono::steady_clock::now();
     run(io_, handler->close());
     run_until(io_, [&] { return begin_done; });
@@ -279,31 +274,22 @@ TEST_F(CompanionLoopback, UnknownClientFailsAuthentication) {
 TEST_F(CompanionLoopback, LossIsReportedOnce) {
     start_fake();
     auto connection = connect(pair());
-    int losses = 0;
-    std::string reason;
-    connection->on_lost([&](const std::string& why) {
-        ++losses;
-        reason = why;
-    });
+    const LossRecorder losses(*connection);
     fake_->drop_connections();
-    run_until(io_, [&] { return losses > 0; });
-    run_until(
-        io_, [] { return false; }, 200ms);
-    EXPECT_EQ(losses, 1);
-    EXPECT_FALSE(reason.empty());
+    losses.await(io_);
+    EXPECT_EQ(losses.count(), 1);
+    EXPECT_FALSE(losses.reason().empty());
     run(io_, connection->close());
 }
 
 TEST_F(CompanionLoopback, NoLossReportAfterClose) {
     start_fake();
     auto connection = connect(pair());
-    int losses = 0;
-    connection->on_lost([&](const std::string&) { ++losses; });
+    const LossRecorder losses(*connection);
     run(io_, connection->close());
     fake_->drop_connections();
-    run_until(
-        io_, [] { return false; }, 200ms);
-    EXPECT_EQ(losses, 0);
+    run_for(io_, 200ms);
+    EXPECT_EQ(losses.count(), 0);
 }
 
 TEST_F(CompanionLoopback, RefusedPortIsConnectionFailed) {

@@ -21,6 +21,7 @@
 
 #include "atv/discovery.hpp"
 #include "discovery/avahi_poll.hpp"
+#include "run_coroutine.hpp"
 
 extern char** environ;
 
@@ -28,6 +29,8 @@ namespace atv {
 namespace {
 
 using namespace std::chrono_literals;
+using atv::fakes::run_for;
+using atv::fakes::run_until;
 
 // A child process, stopped by its pid when it goes away.
 class Child {
@@ -103,16 +106,6 @@ struct Recorder {
         return nullptr;
     }
 };
-
-bool run_until(asio::io_context& io, const std::function<bool()>& done,
-               std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-        io.restart();
-        io.run_for(10ms);
-    }
-    return done();
-}
 
 // Publishes from this process on the test's loop, so a TXT record can change in place.
 class GroupPublisher {
@@ -300,11 +293,9 @@ TEST_F(AvahiDiscovery, FlappingServiceLeavesNothingBehind) {
     // Up and down every 100 ms: mostly gone again before Avahi finished probing.
     for (int i = 0; i < 15; ++i) {
         auto publisher = publish("Flappy", "_airplay._tcp", 7000, {"deviceid=02:00:00:00:00:01"});
-        run_until(
-            io_, [] { return false; }, 100ms);
+        run_for(io_, 100ms);
         publisher->stop();
-        run_until(
-            io_, [] { return false; }, 100ms);
+        run_for(io_, 100ms);
     }
     // Up until seen, then down at once: every appearance is followed by its removal.
     for (int i = 0; i < 3; ++i) {
@@ -336,8 +327,7 @@ TEST_F(AvahiDiscovery, DaemonRestartIsSurvived) {
 
     // Wait until the old daemon is gone, then start a new one.
     for (int i = 0; i < 100 && ::kill(daemon, 0) == 0; ++i) {
-        run_until(
-            io_, [] { return false; }, 50ms);
+        run_for(io_, 50ms);
     }
     const std::string start = std::string(std::getenv("ATVD_AVAHI_START"));
     ASSERT_EQ(std::system(start.c_str()), 0);

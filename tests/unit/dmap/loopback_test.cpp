@@ -20,6 +20,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using fakes::run;
+using fakes::run_for;
 using fakes::run_until;
 
 constexpr const char* trusted = "0x0123456789ABCDEF";
@@ -128,8 +129,7 @@ TEST_F(DmapLoopback, NobodyListeningIsAConnectionFailure) {
 
 TEST_F(DmapLoopback, WatchesTheSessionWithAPlayStatusLongPoll) {
     auto connection = connect_watched();
-    run_until(
-        io_, [] { return false; }, 200ms);
+    run_for(io_, 200ms);
     EXPECT_EQ(fake_.held_polls(), 1u);
     EXPECT_FALSE(lost_.has_value());
 
@@ -182,8 +182,7 @@ TEST_F(DmapLoopback, CloseEndsTheWatchAndReportsNoLoss) {
     EXPECT_LT(std::chrono::steady_clock::now() - started, 1000ms);
     EXPECT_EQ(events_.size(), 2u);  // LOGIN, LOGOUT
     fake_.drop_connections();
-    run_until(
-        io_, [] { return false; }, 200ms);
+    run_for(io_, 200ms);
     EXPECT_FALSE(lost_.has_value());
 }
 

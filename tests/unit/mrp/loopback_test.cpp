@@ -15,6 +15,7 @@
 #include <string>
 
 #include "atv/error.hpp"
+#include "connection_steps.hpp"
 #include "expect_error.hpp"
 #include "fake_atv.hpp"
 #include "hap/credentials.hpp"
@@ -33,7 +34,9 @@ using fakes::Misbehaviour;
 
 using fakes::contains;
 using fakes::expect_error;
+using fakes::LossRecorder;
 using fakes::run;
+using fakes::run_for;
 using fakes::run_until;
 
 class MrpLoopback : public ::testing::Test {
@@ -64,14 +67,7 @@ class MrpLoopback : public ::testing::Test {
     }
 
     std::string pair(const std::string& pin = "1234") {
-        auto handler = make_handler();
-        run(io_, handler->begin());
-        handler->pin(pin);
-        run(io_, handler->finish());
-        EXPECT_TRUE(handler->has_paired());
-        std::string credentials = handler->credentials();
-        run(io_, handler->close());
-        return credentials;
+        return fakes::pair_with_pin(io_, *make_handler(), pin);
     }
 
     std::unique_ptr<MrpConnection> connect(const std::string& credentials,
@@ -265,22 +261,15 @@ TEST_F(MrpLoopback, ClosedPortIsAConnectionFailure) {
 TEST_F(MrpLoopback, DroppedConnectionIsReportedOnce) {
     start_fake();
     auto connection = connect(pair());
-    int lost = 0;
-    std::string reason;
-    connection->on_lost([&](const std::string& why) {
-        ++lost;
-        reason = why;
-    });
+    const LossRecorder losses(*connection);
     fake_->drop_connections();
-    run_until(io_, [&] { return lost > 0; });
-    run_until(
-        io_, [] { return false; }, 200ms);
-    EXPECT_EQ(lost, 1);
-    EXPECT_TRUE(reason.find("closed the MRP connection") != std::string::npos ||
-                reason.find("broke") != std::string::npos)
-        << reason;
+    losses.await(io_);
+    EXPECT_EQ(losses.count(), 1);
+    EXPECT_TRUE(losses.reason().find("closed the MRP connection") != std::string::npos ||
+                losses.reason().find("broke") != std::string::npos)
+        << losses.reason();
     run(io_, connection->close());
-    EXPECT_EQ(lost, 1);
+    EXPECT_EQ(losses.count(), 1);
 }
 
 TEST_F(MrpLoopback, LossBeforeTheHandlerIsSetIsStillReported) {
@@ -288,12 +277,9 @@ TEST_F(MrpLoopback, LossBeforeTheHandlerIsSetIsStillReported) {
     auto connection = connect(pair());
     fake_->drop_connections();
     run_until(io_, [&] { return !connection->channel().is_open(); });
-    int lost = 0;
-    connection->on_lost([&](const std::string&) { ++lost; });
-    run_until(io_, [&] { return lost > 0; });
-    run_until(
-        io_, [] { return false; }, 100ms);
-    EXPECT_EQ(lost, 1);
+    const LossRecorder losses(*connection);
+    losses.await(io_, 100ms);
+    EXPECT_EQ(losses.count(), 1);
     const Error error =
         expect_error([&] { (void)run(io_, connection->channel().request(heartbeat())); });
     EXPECT_EQ(error.kind(), ErrorKind::connection_failed);
@@ -305,22 +291,14 @@ TEST_F(MrpLoopback, SilentDeviceIsNoticedByHeartbeats) {
     MrpConnectOptions options;
     options.heartbeat_interval = 100ms;
     auto connection = connect(pair(), options);
-    int lost = 0;
-    std::string reason;
-    connection->on_lost([&](const std::string& why) {
-        ++lost;
-        reason = why;
-    });
+    const LossRecorder losses(*connection);
     // Answered heartbeats keep the connection up.
-    run_until(
-        io_, [] { return false; }, 400ms);
-    EXPECT_EQ(lost, 0);
+    run_for(io_, 400ms);
+    EXPECT_EQ(losses.count(), 0);
     fake_->state().answer_heartbeats = false;
-    run_until(io_, [&] { return lost > 0; });
-    run_until(
-        io_, [] { return false; }, 200ms);
-    EXPECT_EQ(lost, 1);
-    EXPECT_NE(reason.find("heartbeats"), std::string::npos) << reason;
+    losses.await(io_);
+    EXPECT_EQ(losses.count(), 1);
+    EXPECT_NE(losses.reason().find("heartbeats"), std::string::npos) << losses.reason();
     run(io_, connection->close());
 }
 
@@ -329,18 +307,15 @@ TEST_F(MrpLoopback, CloseLeavesNothingOpenAndReportsNoLoss) {
     MrpConnectOptions options;
     options.heartbeat_interval = 50ms;
     auto connection = connect(pair(), options);
-    int lost = 0;
-    connection->on_lost([&](const std::string&) { ++lost; });
-    run_until(
-        io_, [] { return false; }, 150ms);
+    const LossRecorder losses(*connection);
+    run_for(io_, 150ms);
     run(io_, connection->close());
     run(io_, connection->close());  // idempotent
     EXPECT_THROW(connection->channel().send(heartbeat()), Error);
     run_until(io_, [&] { return fake_->open_connections() == 0; });
     EXPECT_EQ(fake_->open_connections(), 0U);
-    run_until(
-        io_, [] { return false; }, 200ms);
-    EXPECT_EQ(lost, 0);
+    run_for(io_, 200ms);
+    EXPECT_EQ(losses.count(), 0);
 }
 
 TEST_F(MrpLoopback, DestroyingWithoutCloseStillClosesTheSocket) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "atv/error.hpp"
+#include "connection_steps.hpp"
 #include "run_coroutine.hpp"
 
 namespace atv::raop {
@@ -87,15 +88,13 @@ TEST(RaopConnect, SendsOptionsAndKeepsTheSessionUntilClose) {
     EXPECT_EQ(options.header("client-instance"), options.header("dacp-id"));
     EXPECT_TRUE(options.header("active-remote").has_value());
     EXPECT_EQ(options.header("user-agent").value(), "AirPlay/550.10");
-    bool lost = false;
-    connection->on_lost([&](const std::string&) { lost = true; });
-    io.restart();
-    io.run_for(200ms);
+    const fakes::LossRecorder losses(*connection);
+    fakes::run_for(io, 200ms);
     EXPECT_FALSE(receiver.peer_closed);  // still connected
     run(io, connection->close());
     run_until(io, [&] { return receiver.peer_closed; });
     EXPECT_TRUE(receiver.peer_closed);
-    EXPECT_FALSE(lost);
+    EXPECT_EQ(losses.count(), 0);
 }
 
 TEST(RaopConnect, AnAirPortWithMfiSapGetsAuthSetup) {
@@ -151,11 +150,11 @@ TEST(RaopConnect, TheReceiverHangingUpIsALostConnection) {
     asio::io_context io;
     ScriptedReceiver receiver(io, {200});
     auto connection = connect(io, receiver.port());
-    std::string reason;
-    connection->on_lost([&](const std::string& why) { reason = why; });
+    const fakes::LossRecorder losses(*connection);
     receiver.hang_up();
-    run_until(io, [&] { return !reason.empty(); });
-    EXPECT_NE(reason.find("closed"), std::string::npos);
+    losses.await(io);
+    EXPECT_EQ(losses.count(), 1);
+    EXPECT_NE(losses.reason().find("closed"), std::string::npos) << losses.reason();
     run(io, connection->close());
 }
 
