@@ -42,7 +42,7 @@ class LossRecorder {
     // counted too.
     void await(asio::io_context& io,
                std::chrono::milliseconds settle = std::chrono::milliseconds(200)) const {
-        (void)run_until(io, [record = record_] { return record->count > 0; });
+        run_until(io, [record = record_] { return record->count > 0; });
         run_for(io, settle);
     }
 

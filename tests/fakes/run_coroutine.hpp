@@ -70,7 +70,7 @@ inline bool run_until(asio::io_context& io, const std::function<bool()>& conditi
 
 // Lets the loop work for `duration`, to show that something does not happen within it.
 inline void run_for(asio::io_context& io, std::chrono::steady_clock::duration duration) {
-    (void)run_until(
+    run_until(
         io, [] { return false; }, duration);
 }
 

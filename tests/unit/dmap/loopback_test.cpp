@@ -3,13 +3,13 @@
 
 #include <asio/io_context.hpp>
 #include <chrono>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "atv/error.hpp"
+#include "connection_steps.hpp"
 #include "dmap/connection.hpp"
 #include "dmap/tags.hpp"
 #include "fake_dmap.hpp"
@@ -47,29 +47,26 @@ class DmapLoopback : public ::testing::Test {
                                      2000ms, play_status_wait));
     }
 
-    // A connection whose loss lands in lost_, once its play status poll waits at the fake.
+    // A connection whose losses losses_ records, from when its play status poll waits at the fake.
     std::unique_ptr<ProtocolConnection> connect_watched() {
         auto connection = connect(trusted);
-        connection->on_lost([this](const std::string& reason) {
-            EXPECT_FALSE(lost_.has_value()) << "the loss was reported twice";
-            lost_ = reason;
-        });
+        losses_.emplace(*connection);
         run_until(io_, [&] { return fake_.held_polls() == 1; });
         EXPECT_EQ(fake_.held_polls(), 1u);
         return connection;
     }
 
-    // The reason the loss was reported with; empty, and a failure, when none came.
+    // The reason the loss was reported with; a failure unless exactly one report came.
     std::string awaited_loss() {
-        run_until(io_, [&] { return lost_.has_value(); });
-        EXPECT_TRUE(lost_.has_value()) << "no loss was reported";
-        return lost_.value_or("");
+        losses_->await(io_);
+        EXPECT_EQ(losses_->count(), 1) << "a loss is reported exactly once";
+        return losses_->reason();
     }
 
     asio::io_context io_;
     fakes::FakeDmap fake_;
     std::vector<std::string> events_;
-    std::optional<std::string> lost_;
+    std::optional<fakes::LossRecorder> losses_;
 };
 
 TEST_F(DmapLoopback, LogsInWithThePairingGuidAndOutOnClose) {
@@ -131,7 +128,7 @@ TEST_F(DmapLoopback, WatchesTheSessionWithAPlayStatusLongPoll) {
     auto connection = connect_watched();
     run_for(io_, 200ms);
     EXPECT_EQ(fake_.held_polls(), 1u);
-    EXPECT_FALSE(lost_.has_value());
+    EXPECT_EQ(losses_->count(), 0);
 
     // A change answers the poll, and the next one waits for the revision after it.
     fake_.change_playing();
@@ -139,18 +136,17 @@ TEST_F(DmapLoopback, WatchesTheSessionWithAPlayStatusLongPoll) {
     run_until(io_, [&] { return fake_.held_polls() == 1; });
     EXPECT_EQ(fake_.service().play_status_requests(), 2u);
     EXPECT_EQ(fake_.held_polls(), 1u);
-    EXPECT_FALSE(lost_.has_value());
+    EXPECT_EQ(losses_->count(), 0);
     run(io_, connection->close());
 }
 
 TEST_F(DmapLoopback, APollWithoutAChangeIsAskedAnew) {
     auto connection = connect(trusted, 100ms);
-    bool lost = false;
-    connection->on_lost([&](const std::string&) { lost = true; });
+    const fakes::LossRecorder losses(*connection);
     // The fake holds each abandoned poll until it stops: three held means three asked.
     run_until(io_, [&] { return fake_.held_polls() >= 3; });
     EXPECT_GE(fake_.held_polls(), 3u);
-    EXPECT_FALSE(lost);
+    EXPECT_EQ(losses.count(), 0);
     run(io_, connection->close());
 }
 
@@ -183,7 +179,7 @@ TEST_F(DmapLoopback, CloseEndsTheWatchAndReportsNoLoss) {
     EXPECT_EQ(events_.size(), 2u);  // LOGIN, LOGOUT
     fake_.drop_connections();
     run_for(io_, 200ms);
-    EXPECT_FALSE(lost_.has_value());
+    EXPECT_EQ(losses_->count(), 0);
 }
 
 }  // namespace
