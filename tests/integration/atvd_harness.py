@@ -5,6 +5,7 @@ Services are published through the environment's real avahi-daemon with avahi-pu
 """
 
 import asyncio
+import glob
 import os
 import queue
 import signal
@@ -19,6 +20,9 @@ from dbus_next.aio import MessageBus
 BUS_NAME = "org.atvd"
 MANAGER = "/org/atvd"
 ERROR_PREFIX = "org.atvd.Error."
+DEVICE = "org.atvd.Device1"
+SERVICE = "org.atvd.Service1"
+HANDLER = "org.atvd.PairingHandler1"
 
 
 class BusError(Exception):
@@ -87,10 +91,21 @@ class Client:
         return self.atvd(MANAGER, "org.atvd.Manager1", "Scan", "a{sv}", [filter_],
                          timeout=60)[0]
 
+    def find(self, identifier, *services, timeout=10):
+        """The path of the device a scan for `identifier` finds, once the objects of the named
+        `services` ("mrp", "airplay", ...) are there too."""
+        paths = self.scan(Identifiers=[identifier], timeout=int(timeout * 1000))
+        assert paths, f"{identifier} not found"
+        path = paths[0]
+        self.wait_for(lambda: all(f"{path}/{service}" in self.managed_objects()
+                                  for service in services),
+                      what=f"the services {services} of {identifier}")
+        return path
+
     def devices(self):
-        return {path: ifaces["org.atvd.Device1"]
+        return {path: ifaces[DEVICE]
                 for path, ifaces in self.managed_objects().items()
-                if "org.atvd.Device1" in ifaces}
+                if DEVICE in ifaces}
 
     def pump(self, seconds):
         self.loop.run_until_complete(asyncio.sleep(seconds))
@@ -231,6 +246,7 @@ class FakeAppleTV:
     def __init__(self, name, identifier, mac, *extra):
         self.lines = queue.Queue()
         self.name = name
+        self.identifier = identifier
         self.log = tempfile.NamedTemporaryFile(prefix="fake-atv-", suffix=".log")
         self.process = subprocess.Popen(
             [os.environ["FAKE_ATV_BINARY"], "--name", name, "--id", identifier, "--mac", mac,
@@ -282,6 +298,64 @@ class FakeAppleTV:
         # In a sanitizer build a report (a leak found at exit, say) fails the test.
         if "Sanitizer" in self.output():
             raise AssertionError(f"fake Apple TV '{self.name}':\n{self.output()[-6000:]}")
+
+
+def credential_files(state_dir):
+    """The files of a state directory that hold stored credentials."""
+    return sorted(glob.glob(os.path.join(state_dir, "*.creds")))
+
+
+def stored_secrets(state_dir):
+    """The secret fields of every stored credential, as they would appear in a log."""
+    secrets = []
+    for path in credential_files(state_dir):
+        with open(path) as f:
+            for line in f:
+                if line.startswith("credentials "):
+                    value = line.split(" ", 2)[2].strip()
+                    secrets.append(value)
+                    secrets.extend(part for part in value.split(":") if len(part) >= 32)
+    return secrets
+
+
+def wrong_pin(shown):
+    """A PIN that is not the one shown."""
+    return "0000" if shown != "0000" else "1111"
+
+
+def wrong_then_right_pin(client, device, handler, service):
+    """Drives an open handler as a user who mistypes: a wrong PIN fails with PairingFailed naming
+    the PIN and leaves the service (its object path) unpaired; the same handler, begun again,
+    pairs with the PIN `device` shows."""
+    client.atvd(handler, HANDLER, "Begin")
+    client.atvd(handler, HANDLER, "Pin", "s", [wrong_pin(device.pin())])
+    try:
+        client.atvd(handler, HANDLER, "Finish")
+        raise AssertionError("a wrong PIN paired")
+    except BusError as error:
+        assert error.name == ERROR_PREFIX + "PairingFailed", error
+        assert "PIN" in error.text, error
+    assert client.get(handler, HANDLER, "State") == "failed"
+    assert client.get(service, SERVICE, "Paired") is False
+
+    client.atvd(handler, HANDLER, "Begin")
+    client.atvd(handler, HANDLER, "Pin", "s", [device.pin()])
+    client.atvd(handler, HANDLER, "Finish")
+    assert client.get(handler, HANDLER, "HasPaired") is True
+    assert client.get(service, SERVICE, "Paired") is True
+
+
+def pair_with_pin(client, device, path, protocol="mrp", name=None):
+    """Pairs `protocol` of the device at `path` as a user would, typing the PIN the fake
+    `device` shows, and closes the handler; fails unless the pairing succeeded."""
+    options = {"Name": Variant("s", name)} if name else {}
+    handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", [protocol, options])[0]
+    client.atvd(handler, HANDLER, "Begin")
+    client.atvd(handler, HANDLER, "Pin", "s", [device.pin()])
+    client.atvd(handler, HANDLER, "Finish")
+    assert client.get(handler, HANDLER, "HasPaired") is True
+    client.atvd(handler, HANDLER, "Close")
+    client.wait_for(lambda: handler not in client.managed_objects(), what="the handler gone")
 
 
 def run_as(user, *args):

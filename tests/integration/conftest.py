@@ -9,6 +9,20 @@ from atvd_harness import Client, Daemon, FakeAppleTV, Publisher  # noqa: E402
 
 
 @pytest.fixture
+def fake():
+    """Starts fake Apple TVs (arguments as FakeAppleTV's) and stops them after the test."""
+    fakes = []
+
+    def start(name="Fake Room", identifier="fake-atv-0001", mac="AA:BB:CC:00:00:01", *extra):
+        device = FakeAppleTV(name, identifier, mac, *extra)
+        fakes.append(device)
+        return device
+    yield start
+    for device in fakes:
+        device.stop()
+
+
+@pytest.fixture
 def publisher():
     publisher = Publisher()
     yield publisher

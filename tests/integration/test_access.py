@@ -16,14 +16,12 @@ import xml.etree.ElementTree as ElementTree
 
 import pytest
 
-from atvd_harness import MANAGER, FakeAppleTV
+from atvd_harness import DEVICE, HANDLER, MANAGER, FakeAppleTV
 
 STRANGER = "atvd-stranger"
 TESTER = "atvd-tester"
 BUS_DENIED = "org.freedesktop.DBus.Error.AccessDenied"
 ATVD_DENIED = "org.atvd.Error.NotAuthorized"
-DEVICE = "org.atvd.Device1"
-HANDLER = "org.atvd.PairingHandler1"
 MANAGER_IFACE = "org.atvd.Manager1"
 FOREIGN_CREDENTIALS = ":".join(["11" * 32, "22" * 32, "33" * 36, "44" * 36])
 

@@ -2,54 +2,22 @@
 in its tvOS 15 shape (AirPlay + Companion + RAOP, no _mediaremotetv._tcp)."""
 
 import pytest
-from dbus_next import Variant
 
-from atvd_harness import ERROR_PREFIX, BusError, Client, FakeAppleTV
-
-DEVICE = "org.atvd.Device1"
-SERVICE = "org.atvd.Service1"
-HANDLER = "org.atvd.PairingHandler1"
+from atvd_harness import (DEVICE, ERROR_PREFIX, HANDLER, SERVICE, BusError, Client,
+                          pair_with_pin, wrong_then_right_pin)
 
 
 @pytest.fixture
-def fake():
-    fakes = []
-
+def fake(fake):
+    """Fake Apple TVs in the tvOS 15 shape unless told otherwise."""
     def start(name, identifier, mac, *extra, tvos15=True):
-        shape = ["--tvos15"] if tvos15 else []
-        device = FakeAppleTV(name, identifier, mac, *shape, *extra)
-        fakes.append(device)
-        return device
-    yield start
-    for device in fakes:
-        device.stop()
-
-
-def find(client, identifier, timeout=10):
-    paths = client.scan(Identifiers=[identifier], timeout=int(timeout * 1000))
-    assert paths, f"{identifier} not found"
-    return paths[0]
-
-
-def wrong_pin(shown):
-    return "0000" if shown != "0000" else "1111"
-
-
-def pair(client, device, path):
-    handler = client.atvd(path, DEVICE, "Pair", "sa{sv}",
-                          ["airplay", {"Name": Variant("s", "atvd tests")}])[0]
-    client.atvd(handler, HANDLER, "Begin")
-    client.atvd(handler, HANDLER, "Pin", "s", [device.pin()])
-    client.atvd(handler, HANDLER, "Finish")
-    assert client.get(handler, HANDLER, "HasPaired") is True
-    client.atvd(handler, HANDLER, "Close")
-    client.wait_for(lambda: handler not in client.managed_objects(), what="handler gone")
+        return fake(name, identifier, mac, *(["--tvos15"] if tvos15 else []), *extra)
+    return start
 
 
 def test_tvos15_shape_pairs_airplay_wrong_then_right_pin(client, fake):
     device = fake("AirPlay Room", "fake-atv-a001", "AA:BB:CC:00:0A:01")
-    path = find(client, "AA:BB:CC:00:0A:01")
-    client.wait_for(lambda: path + "/airplay" in client.managed_objects(), what="AirPlay service")
+    path = client.find("AA:BB:CC:00:0A:01", "airplay")
     objects = client.managed_objects()
     assert path + "/mrp" not in objects
     assert client.get(path + "/airplay", SERVICE, "Pairing") == "mandatory"
@@ -59,26 +27,13 @@ def test_tvos15_shape_pairs_airplay_wrong_then_right_pin(client, fake):
     assert handler == path + "/airplay/pairing"
     assert client.get(handler, HANDLER, "Protocol") == "airplay"
     assert client.get(handler, HANDLER, "DeviceProvidesPin") is True
-    client.atvd(handler, HANDLER, "Begin")
-    client.atvd(handler, HANDLER, "Pin", "s", [wrong_pin(device.pin())])
-    with pytest.raises(BusError) as error:
-        client.atvd(handler, HANDLER, "Finish")
-    assert error.value.name == ERROR_PREFIX + "PairingFailed"
-    assert "PIN" in error.value.text
-    assert client.get(path + "/airplay", SERVICE, "Paired") is False
-
-    client.atvd(handler, HANDLER, "Begin")
-    client.atvd(handler, HANDLER, "Pin", "s", [device.pin()])
-    client.atvd(handler, HANDLER, "Finish")
-    assert client.get(handler, HANDLER, "HasPaired") is True
-    assert client.get(path + "/airplay", SERVICE, "Paired") is True
+    wrong_then_right_pin(client, device, handler, path + "/airplay")
     client.atvd(handler, HANDLER, "Close")
 
 
 def test_connect_without_pairing_says_pair_airplay(client, fake):
     fake("Unpaired Room", "fake-atv-a002", "AA:BB:CC:00:0A:02")
-    path = find(client, "AA:BB:CC:00:0A:02")
-    client.wait_for(lambda: path + "/airplay" in client.managed_objects(), what="AirPlay service")
+    path = client.find("AA:BB:CC:00:0A:02", "airplay")
     with pytest.raises(BusError) as error:
         client.atvd(path, DEVICE, "Connect")
     assert error.value.name == ERROR_PREFIX + "AuthenticationFailed"
@@ -88,9 +43,8 @@ def test_connect_without_pairing_says_pair_airplay(client, fake):
 
 def test_pair_restart_connect_through_tunnel_and_close(daemon, client, fake):
     device = fake("Tunnel Room", "fake-atv-a003", "AA:BB:CC:00:0A:03")
-    path = find(client, "AA:BB:CC:00:0A:03")
-    client.wait_for(lambda: path + "/airplay" in client.managed_objects(), what="AirPlay service")
-    pair(client, device, path)
+    path = client.find("AA:BB:CC:00:0A:03", "airplay")
+    pair_with_pin(client, device, path, "airplay")
 
     # A restarted atvd still has the AirPlay credentials and tunnels MRP with them.
     client.close()
@@ -98,9 +52,7 @@ def test_pair_restart_connect_through_tunnel_and_close(daemon, client, fake):
     daemon.start()
     client = Client()
     try:
-        assert find(client, "AA:BB:CC:00:0A:03") == path
-        client.wait_for(lambda: path + "/airplay" in client.managed_objects(),
-                        what="AirPlay service back")
+        assert client.find("AA:BB:CC:00:0A:03", "airplay") == path
         assert client.get(path + "/airplay", SERVICE, "Paired") is True
         client.atvd(path, DEVICE, "Connect")
         device.expect("TUNNEL open")
@@ -118,9 +70,8 @@ def test_pair_restart_connect_through_tunnel_and_close(daemon, client, fake):
 
 def test_tunnel_lost_when_the_device_goes_away(client, fake):
     device = fake("Vanishing Room", "fake-atv-a004", "AA:BB:CC:00:0A:04")
-    path = find(client, "AA:BB:CC:00:0A:04")
-    client.wait_for(lambda: path + "/airplay" in client.managed_objects(), what="AirPlay service")
-    pair(client, device, path)
+    path = client.find("AA:BB:CC:00:0A:04", "airplay")
+    pair_with_pin(client, device, path, "airplay")
     client.atvd(path, DEVICE, "Connect")
     device.expect("TUNNEL open")
     device.stop()
@@ -131,21 +82,9 @@ def test_tunnel_lost_when_the_device_goes_away(client, fake):
 def test_legacy_pairing_on_an_airplay_1_receiver(client, fake):
     # The tvOS 13 shape announces AirPlay without the AirPlay 2 feature bits: legacy pairing.
     device = fake("Legacy Room", "fake-atv-a005", "AA:BB:CC:00:0A:05", tvos15=False)
-    path = find(client, "fake-atv-a005")
-    client.wait_for(lambda: path + "/airplay" in client.managed_objects(), what="AirPlay service")
+    path = client.find("fake-atv-a005", "airplay")
     handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["airplay", {}])[0]
-    client.atvd(handler, HANDLER, "Begin")
-    client.atvd(handler, HANDLER, "Pin", "s", [wrong_pin(device.pin())])
-    with pytest.raises(BusError) as error:
-        client.atvd(handler, HANDLER, "Finish")
-    assert error.value.name == ERROR_PREFIX + "PairingFailed"
-    assert "PIN" in error.value.text
-
-    client.atvd(handler, HANDLER, "Begin")
-    client.atvd(handler, HANDLER, "Pin", "s", [device.pin()])
-    client.atvd(handler, HANDLER, "Finish")
-    assert client.get(handler, HANDLER, "HasPaired") is True
-    assert client.get(path + "/airplay", SERVICE, "Paired") is True
+    wrong_then_right_pin(client, device, handler, path + "/airplay")
     client.atvd(handler, HANDLER, "Close")
 
 
@@ -153,8 +92,7 @@ def test_homepod_connects_with_transient_pairing(client, fake):
     # No pairing at all: a HomePod lets a controller in with transient pairing (PIN 3939).
     device = fake("Kitchen HomePod", "fake-atv-a006", "AA:BB:CC:00:0A:06", "--homepod",
                   tvos15=False)
-    path = find(client, "AA:BB:CC:00:0A:06")
-    client.wait_for(lambda: path + "/airplay" in client.managed_objects(), what="AirPlay service")
+    path = client.find("AA:BB:CC:00:0A:06", "airplay")
     assert client.get(path + "/airplay", SERVICE, "Paired") is False
     client.atvd(path, DEVICE, "Connect")
     device.expect("TUNNEL open")
@@ -167,16 +105,9 @@ def test_homepod_connects_with_transient_pairing(client, fake):
 def test_companion_joins_the_tunnel_when_paired(client, fake):
     """tvOS 15: Connect opens the AirPlay tunnel and Companion together, and Close ends both."""
     device = fake("Both Room", "fake-atv-a007", "AA:BB:CC:00:0A:07")
-    path = find(client, "AA:BB:CC:00:0A:07")
-    client.wait_for(lambda: all(path + "/" + protocol in client.managed_objects()
-                                for protocol in ("airplay", "companion")),
-                    what="AirPlay and Companion services")
-    pair(client, device, path)
-    handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["companion", {}])[0]
-    client.atvd(handler, HANDLER, "Begin")
-    client.atvd(handler, HANDLER, "Pin", "s", [device.pin()])
-    client.atvd(handler, HANDLER, "Finish")
-    client.atvd(handler, HANDLER, "Close")
+    path = client.find("AA:BB:CC:00:0A:07", "airplay", "companion")
+    pair_with_pin(client, device, path, "airplay")
+    pair_with_pin(client, device, path, "companion")
 
     client.atvd(path, DEVICE, "Connect")
     device.expect("TUNNEL open")

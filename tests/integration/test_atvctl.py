@@ -1,6 +1,5 @@
 """atvctl, the command-line client, against a real atvd on the test system bus."""
 
-import glob
 import json
 import os
 import queue
@@ -9,12 +8,10 @@ import threading
 import time
 
 import pytest
-from dbus_next import Variant
 
-from atvd_harness import APPLE_TV_4K, Client, FakeAppleTV, publish_apple_tv_4k
+from atvd_harness import (APPLE_TV_4K, DEVICE, SERVICE, Client, credential_files,
+                          publish_apple_tv_4k)
 
-DEVICE = "org.atvd.Device1"
-SERVICE = "org.atvd.Service1"
 FAKE_PIN = "4321"
 
 
@@ -27,29 +24,14 @@ _fake_count = iter(range(1, 100))
 
 
 @pytest.fixture
-def fake():
+def fake(fake):
     """A fake Apple TV whose name, identifier and MAC differ in every test, so services a
     previous test's fake left in Avahi's cache cannot be mistaken for it."""
-    fakes = []
-
     def start(*extra):
         number = next(_fake_count)
-        identifier = f"fake-atv-cli-{number:04d}"
-        name = f"CLI Room {number}"
-        device = FakeAppleTV(name, identifier, f"AA:BB:CC:00:10:{number:02X}", *extra)
-        device.identifier = identifier
-        device.name = name
-        fakes.append(device)
-        return device
-    yield start
-    for device in fakes:
-        device.stop()
-
-
-def wait_for_device(client, identifier):
-    paths = client.scan(Identifiers=[identifier], timeout=15000)
-    assert paths, f"{identifier} not discovered"
-    return paths[0]
+        return fake(f"CLI Room {number}", f"fake-atv-cli-{number:04d}",
+                    f"AA:BB:CC:00:10:{number:02X}", *extra)
+    return start
 
 
 def add_manual(client, name, identifier, address):
@@ -57,13 +39,9 @@ def add_manual(client, name, identifier, address):
                        [address, name, [["mrp", 49152, identifier, {}, ""]]])[0]
 
 
-def credential_files(daemon):
-    return glob.glob(os.path.join(daemon.state_dir, "*.creds"))
-
-
 def test_devices_scan_and_info_show_a_published_apple_tv(client, publisher):
     publish_apple_tv_4k(publisher)
-    path = wait_for_device(client, APPLE_TV_4K["mrp_id"])
+    path = client.find(APPLE_TV_4K["mrp_id"], timeout=15)
 
     result = atvctl("devices")
     assert result.returncode == 0, result.stderr
@@ -128,7 +106,7 @@ def test_unknown_device_exits_3(client):
 def test_pair_connect_close_forget(daemon, client, fake):
     device = fake("--pin", FAKE_PIN)
     fake_id = device.identifier
-    path = wait_for_device(client, fake_id)
+    path = client.find(fake_id, timeout=15)
 
     result = atvctl("pair", fake_id, "mrp", "--pin", FAKE_PIN, "--name", "cli tests")
     assert result.returncode == 0, result.stderr
@@ -148,17 +126,17 @@ def test_pair_connect_close_forget(daemon, client, fake):
     assert result.returncode == 0, result.stderr
     assert client.get(path, DEVICE, "Connected") is False
 
-    assert len(credential_files(daemon)) == 1
+    assert len(credential_files(daemon.state_dir)) == 1
     result = atvctl("forget", fake_id)
     assert result.returncode == 0, result.stderr
     assert f"Forgot {device.name}" in result.stdout
-    assert credential_files(daemon) == []
+    assert credential_files(daemon.state_dir) == []
 
 
 def test_pair_reads_the_pin_from_stdin(client, fake):
     device = fake()
     fake_id = device.identifier
-    path = wait_for_device(client, fake_id)
+    path = client.find(fake_id, timeout=15)
     process = subprocess.Popen([os.environ["ATVCTL_BINARY"], "pair", fake_id, "mrp"],
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
@@ -176,7 +154,7 @@ def test_pair_reads_the_pin_from_stdin(client, fake):
 
 def test_wrong_pin_exits_1_with_the_error_name(client, fake):
     fake_id = fake("--pin", FAKE_PIN).identifier
-    path = wait_for_device(client, fake_id)
+    path = client.find(fake_id, timeout=15)
     result = atvctl("pair", fake_id, "mrp", "--pin", "1234")
     assert result.returncode == 1
     assert "atvctl: org.atvd.Error.PairingFailed: " in result.stderr
@@ -188,9 +166,9 @@ def test_wrong_pin_exits_1_with_the_error_name(client, fake):
 
 def test_set_credentials_reads_stdin(daemon, client, fake):
     fake_id = fake("--pin", FAKE_PIN).identifier
-    path = wait_for_device(client, fake_id)
+    path = client.find(fake_id, timeout=15)
     assert atvctl("pair", fake_id, "mrp", "--pin", FAKE_PIN).returncode == 0
-    [credentials_file] = credential_files(daemon)
+    [credentials_file] = credential_files(daemon.state_dir)
     with open(credentials_file) as f:
         stored = next(line.split(" ", 2)[2].strip() for line in f
                       if line.startswith("credentials "))
@@ -201,7 +179,7 @@ def test_set_credentials_reads_stdin(daemon, client, fake):
     daemon.start()
     client = Client()
     try:
-        assert wait_for_device(client, fake_id) == path
+        assert client.find(fake_id, timeout=15) == path
         client.wait_for(lambda: path + "/mrp" in client.managed_objects(), what="MRP service")
         assert client.get(path + "/mrp", SERVICE, "Paired") is False
         check_set_credentials(client, fake_id, path, stored)

@@ -15,14 +15,11 @@ import subprocess
 import tempfile
 
 import pytest
-from dbus_next import Message, MessageType, Variant
+from dbus_next import Message, MessageType
 
-from atvd_harness import BUS_NAME, ERROR_PREFIX, BusError, Client, Daemon, start_fakes
+from atvd_harness import (BUS_NAME, DEVICE, ERROR_PREFIX, HANDLER, MANAGER, SERVICE, BusError,
+                          Client, Daemon, pair_with_pin, start_fakes)
 
-DEVICE = "org.atvd.Device1"
-SERVICE = "org.atvd.Service1"
-HANDLER = "org.atvd.PairingHandler1"
-MANAGER = "/org/atvd"
 
 OPERATIONS = 1000
 DEVICES = 4
@@ -148,11 +145,7 @@ def test_sigkill_at_random_moments_loses_no_committed_credential(fakes):
                 run.find(identifier)
             else:
                 drain(fakes[identifier])
-                handler = run.client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {}])[0]
-                run.client.atvd(handler, HANDLER, "Begin")
-                run.client.atvd(handler, HANDLER, "Pin", "s", [fakes[identifier].pin()])
-                run.client.atvd(handler, HANDLER, "Finish")
-                run.client.atvd(handler, HANDLER, "Close")
+                pair_with_pin(run.client, fakes[identifier], path)
                 allowed[identifier] = {stored_mrp_credentials(state_dir)[identifier]}
                 pairings += 1
             done += 1

@@ -7,10 +7,8 @@ import time
 import pytest
 from dbus_next import Variant
 
-from atvd_harness import ERROR_PREFIX, MANAGER, BusError, Client, publish_apple_tv_4k
-
-DEVICE = "org.atvd.Device1"
-SERVICE = "org.atvd.Service1"
+from atvd_harness import (DEVICE, ERROR_PREFIX, MANAGER, SERVICE, BusError, Client,
+                          publish_apple_tv_4k)
 
 
 def wait_for_device(client, identifier, timeout=10):

@@ -14,34 +14,10 @@ import urllib.request
 import pytest
 from dbus_next import Variant
 
-from atvd_harness import ERROR_PREFIX, BusError, FakeAppleTV
+from atvd_harness import DEVICE, ERROR_PREFIX, HANDLER, SERVICE, BusError
 
-DEVICE = "org.atvd.Device1"
-SERVICE = "org.atvd.Service1"
-HANDLER = "org.atvd.PairingHandler1"
 GUID = "0x0123456789ABCDEF"
 NAME = "atvd tests"
-
-
-@pytest.fixture
-def fake():
-    fakes = []
-
-    def start(name, identifier, mac, *extra):
-        device = FakeAppleTV(name, identifier, mac, *extra)
-        fakes.append(device)
-        return device
-    yield start
-    for device in fakes:
-        device.stop()
-
-
-def find_dmap_device(client, identifier):
-    paths = client.scan(Identifiers=[identifier], timeout=10000)
-    assert paths, f"{identifier} not found"
-    path = paths[0]
-    client.wait_for(lambda: path + "/dmap" in client.managed_objects(), what="DMAP service")
-    return path
 
 
 def remotes():
@@ -106,7 +82,7 @@ def begin(client, path, timeout_ms=None):
 
 def test_pair_in_reverse_then_connect_and_close(client, fake):
     device = fake("Dmap Room", "fake-atv-d001", "AA:BB:CC:00:0D:01", "--dmap-credentials", GUID)
-    path = find_dmap_device(client, "fake-atv-d001")
+    path = client.find("fake-atv-d001", "dmap")
     assert client.get(path + "/dmap", SERVICE, "Pairing") == "mandatory"
     assert client.get(path + "/dmap", SERVICE, "Identifier") == "0000AABBCC000D01"
 
@@ -158,7 +134,7 @@ def test_pair_in_reverse_then_connect_and_close(client, fake):
 
 def test_finish_times_out_when_the_device_never_calls(client, fake):
     fake("Dmap Quiet", "fake-atv-d002", "AA:BB:CC:00:0D:02", "--dmap")
-    path = find_dmap_device(client, "fake-atv-d002")
+    path = client.find("fake-atv-d002", "dmap")
     handler = begin(client, path, timeout_ms=4000)
     client.atvd(handler, HANDLER, "Pin", "s", ["1111"])
     started = time.monotonic()
@@ -176,7 +152,7 @@ def test_home_sharing_connects_without_pairing(client, fake):
     home_sharing = "12345678-90AB-CDEF-1234-567890ABCDEF"
     device = fake("Dmap Shared", "fake-atv-d004", "AA:BB:CC:00:0D:04",
                   "--dmap-home-sharing", home_sharing)
-    path = find_dmap_device(client, "fake-atv-d004")
+    path = client.find("fake-atv-d004", "dmap")
     assert client.get(path + "/dmap", SERVICE, "Pairing") == "optional"
     assert client.get(path + "/dmap", SERVICE, "Paired") is False
     client.atvd(path, DEVICE, "Connect")
@@ -188,7 +164,7 @@ def test_home_sharing_connects_without_pairing(client, fake):
 
 def test_connect_with_an_untrusted_guid_fails_and_credentials_are_checked(client, fake):
     fake("Dmap Strict", "fake-atv-d003", "AA:BB:CC:00:0D:03", "--dmap")
-    path = find_dmap_device(client, "fake-atv-d003")
+    path = client.find("fake-atv-d003", "dmap")
     for bad in ["", "0x123", "not credentials", "0123456789ABCDEF"]:
         with pytest.raises(BusError) as error:
             client.atvd(path, DEVICE, "SetCredentials", "ss", ["dmap", bad])
@@ -210,7 +186,7 @@ def test_connection_lost_when_the_device_goes(client, fake):
     home_sharing = "12345678-90AB-CDEF-1234-567890ABCDE5"
     device = fake("Dmap Leaving", "fake-atv-d005", "AA:BB:CC:00:0D:05",
                   "--dmap-home-sharing", home_sharing)
-    path = find_dmap_device(client, "fake-atv-d005")
+    path = client.find("fake-atv-d005", "dmap")
     client.atvd(path, DEVICE, "Connect")
     assert client.get(path, DEVICE, "ConnectedProtocols") == ["dmap"]
     device.stop()

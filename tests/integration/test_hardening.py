@@ -25,13 +25,9 @@ import threading
 import time
 import queue
 
-from dbus_next import Variant
 
-from atvd_harness import Client, FakeAppleTV, name_has_owner
+from atvd_harness import DEVICE, SERVICE, Client, FakeAppleTV, name_has_owner, pair_with_pin
 
-DEVICE = "org.atvd.Device1"
-SERVICE = "org.atvd.Service1"
-HANDLER = "org.atvd.PairingHandler1"
 
 # Each directive of [Service] and how this test honours it.
 EMULATED = {
@@ -283,16 +279,9 @@ def test_scan_pair_connect_close_under_the_unit(tmp_path):
         assert status["Seccomp"] == "2"  # filtered
 
         client = Client()
-        paths = client.scan(Identifiers=["fake-atv-0201"], timeout=10000)
-        assert paths
-        path = paths[0]
-        handler = client.atvd(path, DEVICE, "Pair", "sa{sv}",
-                              ["mrp", {"Name": Variant("s", "hardened")}])[0]
-        client.atvd(handler, HANDLER, "Begin")
-        client.atvd(handler, HANDLER, "Pin", "s", [fake.pin()])
-        client.atvd(handler, HANDLER, "Finish")
+        path = client.find("fake-atv-0201")
+        pair_with_pin(client, fake, path, name="hardened")
         assert client.get(path + "/mrp", SERVICE, "Paired") is True
-        client.atvd(handler, HANDLER, "Close")
         client.atvd(path, DEVICE, "Connect")
         assert client.get(path, DEVICE, "Connected") is True
         client.atvd(path, DEVICE, "Close")

@@ -14,10 +14,8 @@ import time
 import pytest
 from dbus_next import Message, MessageType
 
-from atvd_harness import BUS_NAME, ERROR_PREFIX, BusError, Client, FakeAppleTV, start_fakes
-
-DEVICE = "org.atvd.Device1"
-HANDLER = "org.atvd.PairingHandler1"
+from atvd_harness import (BUS_NAME, DEVICE, ERROR_PREFIX, HANDLER, SERVICE, BusError, Client,
+                          FakeAppleTV, pair_with_pin, start_fakes)
 
 # Misbehaviours met while pairing: the step that fails and the errors that say it clearly.
 # None: the pairing succeeds, because the misbehaviour is harmless to a careful client.
@@ -168,12 +166,6 @@ def check_error(mode, error, expected):
     return None
 
 
-def find(client, n):
-    paths = client.scan(Identifiers=[identifier(n)], timeout=15000)
-    assert paths, f"{identifier(n)} was not discovered"
-    return paths[0]
-
-
 def test_every_misbehaviour_gives_a_clear_error_while_others_are_served(daemon, client, fleet):
     state_dir = tempfile.mkdtemp(prefix="fake-states-")
     modes = list(PAIRING) + list(CONNECTING)
@@ -185,12 +177,8 @@ def test_every_misbehaviour_gives_a_clear_error_while_others_are_served(daemon, 
         [(f"Hostile {numbers[mode]}", identifier(numbers[mode]), mac(numbers[mode]), "--state",
           os.path.join(state_dir, mode)) for mode in CONNECTING])
     for mode, fake in zip(CONNECTING, started):
-        path = find(client, numbers[mode])
-        handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {}])[0]
-        client.atvd(handler, HANDLER, "Begin")
-        client.atvd(handler, HANDLER, "Pin", "s", [fake.pin()])
-        client.atvd(handler, HANDLER, "Finish")
-        client.atvd(handler, HANDLER, "Close")
+        path = client.find(identifier(numbers[mode]), timeout=15)
+        pair_with_pin(client, fake, path)
         ports[mode] = fake.port
         fleet.stop(fake)
 
@@ -205,8 +193,8 @@ def test_every_misbehaviour_gives_a_clear_error_while_others_are_served(daemon, 
     specs.append(("Honest Room", identifier(0), mac(0)))
     *hostile_fakes, well_behaved = fleet.start_many(specs)
     fakes.update(zip(PAIRING, hostile_fakes))
-    paths = {mode: find(client, numbers[mode]) for mode in modes}
-    honest_path = find(client, 0)
+    paths = {mode: client.find(identifier(numbers[mode]), timeout=15) for mode in modes}
+    honest_path = client.find(identifier(0), timeout=15)
     files_before = open_files(daemon)
 
     other = Client()
@@ -334,7 +322,7 @@ def open_cpu_seconds(daemon):
 def mrp_port(client, path):
     """The port of the device's MRP service; None while it has none."""
     try:
-        return client.get(path + "/mrp", "org.atvd.Service1", "Port")
+        return client.get(path + "/mrp", SERVICE, "Port")
     except BusError:
         return None
 
@@ -343,12 +331,8 @@ def test_a_device_claiming_anothers_identifier_gets_no_credentials(daemon, clien
     state = tempfile.mkdtemp(prefix="fake-state-")
     real = fleet.start("Real Room", identifier(90), mac(90), "--state",
                        os.path.join(state, "real"))
-    path = find(client, 90)
-    handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {}])[0]
-    client.atvd(handler, HANDLER, "Begin")
-    client.atvd(handler, HANDLER, "Pin", "s", [real.pin()])
-    client.atvd(handler, HANDLER, "Finish")
-    client.atvd(handler, HANDLER, "Close")
+    path = client.find(identifier(90), timeout=15)
+    pair_with_pin(client, real, path)
     stored = sorted(os.listdir(daemon.state_dir))
     with open(os.path.join(daemon.state_dir, [n for n in stored if n.endswith(".creds")][0])) as f:
         credentials_before = f.read()

@@ -12,10 +12,8 @@ import time
 from dbus_next import BusType, Message, MessageType, Variant
 from dbus_next.aio import MessageBus
 
-from atvd_harness import BUS_NAME, MANAGER, Client, start_fakes
+from atvd_harness import BUS_NAME, DEVICE, HANDLER, MANAGER, start_fakes
 
-DEVICE = "org.atvd.Device1"
-HANDLER = "org.atvd.PairingHandler1"
 CLIENTS = 100
 CALLS = 1000
 DEVICES = 50

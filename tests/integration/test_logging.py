@@ -4,7 +4,6 @@ A real systemd-journald runs in this test's private mount namespace (tests/env/i
 no systemd as PID 1 is needed, only its sockets under /run/systemd/journal.
 """
 
-import glob
 import json
 import os
 import re
@@ -13,12 +12,10 @@ import subprocess
 import time
 
 import pytest
-from dbus_next import Variant
 
-from atvd_harness import Client, FakeAppleTV, name_has_owner, publish_apple_tv_4k
+from atvd_harness import (DEVICE, Client, FakeAppleTV, name_has_owner, pair_with_pin,
+                          publish_apple_tv_4k, stored_secrets)
 
-DEVICE = "org.atvd.Device1"
-HANDLER = "org.atvd.PairingHandler1"
 JOURNALD = "/lib/systemd/systemd-journald"
 JOURNAL_SOCKET = "/run/systemd/journal/socket"
 
@@ -90,29 +87,11 @@ def stop_atvd(process):
 
 
 def pair_connect_close(client, fake, identifier):
-    paths = client.scan(Identifiers=[identifier], timeout=10000)
-    assert paths, f"{identifier} not found"
-    path = paths[0]
-    handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {"Name": Variant("s", "t")}])[0]
-    client.atvd(handler, HANDLER, "Begin")
-    client.atvd(handler, HANDLER, "Pin", "s", [fake.pin()])
-    client.atvd(handler, HANDLER, "Finish")
-    client.atvd(handler, HANDLER, "Close")
+    path = client.find(identifier)
+    pair_with_pin(client, fake, path, name="t")
     client.atvd(path, DEVICE, "Connect")
     client.atvd(path, DEVICE, "Close")
     return path
-
-
-def stored_secrets(state_dir):
-    secrets = []
-    for name in glob.glob(os.path.join(state_dir, "*.creds")):
-        with open(name) as f:
-            for line in f:
-                if line.startswith("credentials "):
-                    value = line.split(" ", 2)[2].strip()
-                    secrets.append(value)
-                    secrets.extend(part for part in value.split(":") if len(part) >= 32)
-    return secrets
 
 
 def test_device_lines_carry_structured_fields(journal, tmp_path):

@@ -1,6 +1,5 @@
 """scan → pair → connect → close with MRP, through D-Bus only, against the fake Apple TV."""
 
-import glob
 import os
 import stat
 import time
@@ -8,61 +7,14 @@ import time
 import pytest
 from dbus_next import Variant
 
-from atvd_harness import (ERROR_PREFIX, MANAGER, BusError, Client, Daemon, FakeAppleTV,
-                          publish_apple_tv_4k, run_as)
-
-DEVICE = "org.atvd.Device1"
-SERVICE = "org.atvd.Service1"
-HANDLER = "org.atvd.PairingHandler1"
-
-
-@pytest.fixture
-def fake():
-    fakes = []
-
-    def start(name="Fake Room", identifier="fake-atv-0001", mac="AA:BB:CC:00:00:01", *extra):
-        device = FakeAppleTV(name, identifier, mac, *extra)
-        fakes.append(device)
-        return device
-    yield start
-    for device in fakes:
-        device.stop()
-
-
-def find(client, identifier, timeout=10):
-    paths = client.scan(Identifiers=[identifier], timeout=int(timeout * 1000))
-    assert paths, f"{identifier} not found"
-    return paths[0]
-
-
-def pair(client, fake_device, path, name="atvd tests"):
-    handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {"Name": Variant("s", name)}])[0]
-    client.atvd(handler, HANDLER, "Begin")
-    client.atvd(handler, HANDLER, "Pin", "s", [fake_device.pin()])
-    client.atvd(handler, HANDLER, "Finish")
-    return handler
-
-
-def credential_files(daemon):
-    return glob.glob(os.path.join(daemon.state_dir, "*.creds"))
-
-
-def secrets_in(daemon):
-    """The secret fields of every stored credential, as they would appear in a log."""
-    secrets = []
-    for path in credential_files(daemon):
-        with open(path) as f:
-            for line in f:
-                if line.startswith("credentials "):
-                    value = line.split(" ", 2)[2].strip()
-                    secrets.append(value)
-                    secrets.extend(part for part in value.split(":") if len(part) >= 32)
-    return secrets
+from atvd_harness import (DEVICE, ERROR_PREFIX, HANDLER, MANAGER, SERVICE, BusError, Client,
+                          Daemon, credential_files, pair_with_pin, run_as, stored_secrets,
+                          wrong_then_right_pin)
 
 
 def test_scan_pair_connect_close_restart(daemon, client, fake):
     device = fake()
-    path = find(client, "fake-atv-0001")
+    path = client.find("fake-atv-0001")
     assert client.get(path + "/mrp", SERVICE, "Pairing") == "optional"
     assert client.get(path + "/mrp", SERVICE, "Paired") is False
 
@@ -91,7 +43,7 @@ def test_scan_pair_connect_close_restart(daemon, client, fake):
     # Still "optional": stored credentials do not change the requirement.
     assert client.get(path + "/mrp", SERVICE, "Pairing") == "optional"
 
-    files = credential_files(daemon)
+    files = credential_files(daemon.state_dir)
     assert len(files) == 1
     assert stat.S_IMODE(os.stat(files[0]).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(daemon.state_dir).st_mode) == 0o700
@@ -111,15 +63,14 @@ def test_scan_pair_connect_close_restart(daemon, client, fake):
     assert daemon.stop() == 0
     daemon.start()
     client = Client()
-    assert find(client, "fake-atv-0001") == path
-    client.wait_for(lambda: path + "/mrp" in client.managed_objects(), what="MRP service back")
+    assert client.find("fake-atv-0001", "mrp") == path
     assert client.get(path + "/mrp", SERVICE, "Paired") is True
     client.atvd(path, DEVICE, "Connect")
     assert client.get(path, DEVICE, "Connected") is True
     client.atvd(path, DEVICE, "Close")
 
     # No secret in any log line, at the most verbose level.
-    secrets = secrets_in(daemon)
+    secrets = stored_secrets(daemon.state_dir)
     assert secrets
     output = daemon.output()
     for secret in secrets:
@@ -129,30 +80,15 @@ def test_scan_pair_connect_close_restart(daemon, client, fake):
 
 def test_wrong_pin_then_right_pin(client, fake):
     device = fake("Wrong Pin Room", "fake-atv-0002", "AA:BB:CC:00:00:02")
-    path = find(client, "fake-atv-0002")
+    path = client.find("fake-atv-0002")
     handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {}])[0]
-    client.atvd(handler, HANDLER, "Begin")
-    shown = device.pin()
-    wrong = "0000" if shown != "0000" else "1111"
-    client.atvd(handler, HANDLER, "Pin", "s", [wrong])
-    with pytest.raises(BusError) as error:
-        client.atvd(handler, HANDLER, "Finish")
-    assert error.value.name == ERROR_PREFIX + "PairingFailed"
-    assert "PIN" in error.value.text
-    assert client.get(handler, HANDLER, "State") == "failed"
-    assert client.get(path + "/mrp", SERVICE, "Paired") is False
-
-    # The same handler can start over.
-    client.atvd(handler, HANDLER, "Begin")
-    client.atvd(handler, HANDLER, "Pin", "s", [device.pin()])
-    client.atvd(handler, HANDLER, "Finish")
-    assert client.get(path + "/mrp", SERVICE, "Paired") is True
+    wrong_then_right_pin(client, device, handler, path + "/mrp")
 
 
 def test_connect_without_pairing_and_rejected_credentials(client, fake):
     fake("Rejecting Room", "fake-atv-0003", "AA:BB:CC:00:00:03", "--misbehave",
          "reject-credentials")
-    path = find(client, "fake-atv-0003")
+    path = client.find("fake-atv-0003")
     with pytest.raises(BusError) as error:
         client.atvd(path, DEVICE, "Connect")
     assert error.value.name == ERROR_PREFIX + "AuthenticationFailed"
@@ -174,7 +110,7 @@ def test_connect_without_pairing_and_rejected_credentials(client, fake):
 
 def test_device_vanishes_during_pairing(client, fake):
     device = fake("Vanishing Room", "fake-atv-0004", "AA:BB:CC:00:00:04")
-    path = find(client, "fake-atv-0004")
+    path = client.find("fake-atv-0004")
     handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {}])[0]
     client.atvd(handler, HANDLER, "Begin")
     pin = device.pin()
@@ -190,7 +126,7 @@ def test_device_vanishes_during_pairing(client, fake):
 
 def test_handler_times_out_unused(client, fake):
     fake("Timeout Room", "fake-atv-0005", "AA:BB:CC:00:00:05")
-    path = find(client, "fake-atv-0005")
+    path = client.find("fake-atv-0005")
     handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {"Timeout": Variant("u", 400)}])[0]
     assert handler in client.managed_objects()
     client.wait_for(lambda: handler not in client.managed_objects(), timeout=5,
@@ -204,7 +140,7 @@ def test_pair_errors(client, publisher):
     publisher.publish("Closed Room", "_mediaremotetv._tcp", 49300,
                       {"Name": "Closed Room", "UniqueIdentifier": "closed-0001",
                        "SystemBuildVersion": "17K795", "AllowPairing": "NO"})
-    path = find(client, "closed-0001")
+    path = client.find("closed-0001")
     with pytest.raises(BusError) as error:
         client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {}])
     assert error.value.name == ERROR_PREFIX + "NotSupported"
@@ -224,15 +160,15 @@ def test_loose_credentials_file_is_refused(fake):
     daemon = Daemon().start()
     client = Client()
     device = fake("Loose Room", "fake-atv-0006", "AA:BB:CC:00:00:06")
-    path = find(client, "fake-atv-0006")
-    pair(client, device, path)
+    path = client.find("fake-atv-0006")
+    pair_with_pin(client, device, path)
     client.close()
     assert daemon.stop() == 0
-    (creds,) = credential_files(daemon)
+    (creds,) = credential_files(daemon.state_dir)
     os.chmod(creds, 0o644)
     daemon.start()
     client = Client()
-    path = find(client, "fake-atv-0006")
+    path = client.find("fake-atv-0006")
     client.wait_for(lambda: path + "/mrp" in client.managed_objects(), what="MRP service back")
     assert client.get(path + "/mrp", SERVICE, "Paired") is False
     assert os.path.basename(creds) in daemon.output()
@@ -246,7 +182,7 @@ def busctl(user, *args):
 
 def test_only_root_and_group_atvd_may_change_state(client, fake):
     device = fake("Guarded Room", "fake-atv-0007", "AA:BB:CC:00:00:07")
-    path = find(client, "fake-atv-0007")
+    path = client.find("fake-atv-0007")
 
     # Everyone may read and scan.
     result = busctl("atvd-stranger", "get-property", "org.atvd", path, DEVICE, "Name")
@@ -287,7 +223,7 @@ def test_daemon_checks_callers_itself(client, fake):
                 "ReloadConfig")
     try:
         fake("Open Room", "fake-atv-0008", "AA:BB:CC:00:00:08")
-        path = find(client, "fake-atv-0008")
+        path = client.find("fake-atv-0008")
         for args in (["Pair", "sa{sv}", "mrp", "0"], ["Connect"], ["Close"],
                      ["SetCredentials", "ss", "mrp", "x"]):
             result = busctl("atvd-stranger", "call", "org.atvd", path, DEVICE, *args)
@@ -310,13 +246,13 @@ def test_daemon_checks_callers_itself(client, fake):
 
 def test_remove_device_deletes_credentials(daemon, client, fake):
     device = fake("Forgotten Room", "fake-atv-0009", "AA:BB:CC:00:00:09")
-    path = find(client, "fake-atv-0009")
-    pair(client, device, path)
-    assert len(credential_files(daemon)) == 1
+    path = client.find("fake-atv-0009")
+    pair_with_pin(client, device, path)
+    assert len(credential_files(daemon.state_dir)) == 1
     client.atvd(MANAGER, "org.atvd.Manager1", "RemoveDevice", "o", [path])
-    assert credential_files(daemon) == []
+    assert credential_files(daemon.state_dir) == []
     # Still on the network: back at once, unpaired.
-    path = find(client, "fake-atv-0009")
+    path = client.find("fake-atv-0009")
     client.wait_for(lambda: path + "/mrp" in client.managed_objects() and
                     client.get(path + "/mrp", SERVICE, "Paired") is False,
                     what="unpaired device back")
@@ -324,8 +260,8 @@ def test_remove_device_deletes_credentials(daemon, client, fake):
 
 def test_connection_lost_when_the_device_goes(client, fake):
     device = fake("Dropping Room", "fake-atv-0010", "AA:BB:CC:00:00:10")
-    path = find(client, "fake-atv-0010")
-    pair(client, device, path)
+    path = client.find("fake-atv-0010")
+    pair_with_pin(client, device, path)
     client.atvd(path, DEVICE, "Connect")
     assert client.get(path, DEVICE, "Connected") is True
     device.stop()
@@ -346,7 +282,7 @@ def test_misbehaving_device_gives_a_clear_error(client, fake, mode, expected):
     index = {"wrong-proof": 11, "drop-handshake": 12, "stall-setup": 13}[mode]
     device = fake(f"Misbehaving {index}", f"fake-atv-00{index}", f"AA:BB:CC:00:00:{index}",
                   "--misbehave", mode)
-    path = find(client, f"fake-atv-00{index}")
+    path = client.find(f"fake-atv-00{index}")
     handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {}])[0]
     started = time.monotonic()
     with pytest.raises(BusError) as error:
@@ -365,7 +301,7 @@ def test_misbehaving_device_gives_a_clear_error(client, fake, mode, expected):
 def test_device_back_off_is_reported_with_its_delay(client, fake):
     fake("Busy Room", "fake-atv-0014", "AA:BB:CC:00:00:14", "--misbehave", "back-off",
          "--back-off", "42")
-    path = find(client, "fake-atv-0014")
+    path = client.find("fake-atv-0014")
     handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {}])[0]
     with pytest.raises(BusError) as error:
         client.atvd(handler, HANDLER, "Begin")

@@ -11,11 +11,9 @@ import subprocess
 import tempfile
 import time
 
-from atvd_harness import Client, Daemon, FakeAppleTV, name_has_owner
+from atvd_harness import (DEVICE, SERVICE, Client, Daemon, FakeAppleTV, name_has_owner,
+                          pair_with_pin)
 
-DEVICE = "org.atvd.Device1"
-SERVICE = "org.atvd.Service1"
-HANDLER = "org.atvd.PairingHandler1"
 IDENTIFIER = "fake-atv-0700"
 
 
@@ -67,15 +65,6 @@ def start_bus_and_avahi():
     raise AssertionError("avahi-daemon did not come back")
 
 
-def find(client, identifier=IDENTIFIER, timeout=15):
-    paths = client.scan(Identifiers=[identifier], timeout=int(timeout * 1000))
-    assert paths, f"{identifier} not found"
-    path = paths[0]
-    client.wait_for(lambda: path + "/mrp" in client.managed_objects(),
-                    what="the MRP service")
-    return path
-
-
 def test_bus_loss_ends_atvd_with_failure_and_a_restart_brings_everything_back():
     state = tempfile.mkdtemp(prefix="fake-state-")
     fake = FakeAppleTV("Restart Room", IDENTIFIER, "AA:BB:CC:00:07:00", "--state",
@@ -83,12 +72,8 @@ def test_bus_loss_ends_atvd_with_failure_and_a_restart_brings_everything_back():
     daemon = Daemon(log_level="info").start()
     client = Client()
     try:
-        path = find(client)
-        handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {}])[0]
-        client.atvd(handler, HANDLER, "Begin")
-        client.atvd(handler, HANDLER, "Pin", "s", [fake.pin()])
-        client.atvd(handler, HANDLER, "Finish")
-        client.atvd(handler, HANDLER, "Close")
+        path = client.find(IDENTIFIER, "mrp", timeout=15)
+        pair_with_pin(client, fake, path)
         client.close()
         port = fake.port
         fake.stop()
@@ -105,7 +90,7 @@ def test_bus_loss_ends_atvd_with_failure_and_a_restart_brings_everything_back():
         # What systemd does after RestartSec: the same command line, nothing more.
         daemon.start()
         client = Client()
-        path = find(client)
+        path = client.find(IDENTIFIER, "mrp", timeout=15)
         assert client.get(path + "/mrp", SERVICE, "Paired") is True
         client.atvd(path, DEVICE, "Connect")
         assert client.get(path, DEVICE, "Connected") is True
@@ -125,11 +110,8 @@ def test_crashed_atvd_comes_back_with_its_devices():
     daemon = Daemon(log_level="info").start()
     client = Client()
     try:
-        path = find(client, identifier)
-        handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["mrp", {}])[0]
-        client.atvd(handler, HANDLER, "Begin")
-        client.atvd(handler, HANDLER, "Pin", "s", [fake.pin()])
-        client.atvd(handler, HANDLER, "Finish")
+        path = client.find(identifier, "mrp", timeout=15)
+        pair_with_pin(client, fake, path)
         client.atvd(path, DEVICE, "Connect")
 
         # A crash in the middle of a connection: the kernel closes everything.
@@ -140,7 +122,7 @@ def test_crashed_atvd_comes_back_with_its_devices():
         assert not name_has_owner("org.atvd")
 
         daemon.start()
-        path = find(client, identifier)
+        path = client.find(identifier, "mrp", timeout=15)
         assert client.get(path + "/mrp", SERVICE, "Paired") is True
         assert client.get(path, DEVICE, "Connected") is False
         client.atvd(path, DEVICE, "Connect")

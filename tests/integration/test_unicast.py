@@ -9,8 +9,6 @@ import time
 
 import pytest
 
-from atvd_harness import MANAGER, Client
-
 NAMESPACE = "atvd-remote-host"
 HOST_ADDRESS = "10.77.0.2"
 LOCAL_ADDRESS = "10.77.0.1"
