@@ -13,7 +13,7 @@ asio::awaitable<Bytes> post_tlv(HttpClient& client, std::string path, Bytes body
     // Built, then awaited: GCC 12 destroys temporaries of a co_await expression twice when the
     // awaited coroutine throws.
     auto requesting = client.request(pairing_request(path, std::move(body), hkp), timeout);
-    const HttpResponse response = co_await std::move(requesting);
+    const http::Response response = co_await std::move(requesting);
     if (response.status == 200)
         co_return response.body;
     const std::string what = "the AirPlay service at " + client.peer() + " answered " + path +

@@ -11,8 +11,8 @@
 #include <optional>
 #include <string>
 
-#include "airplay/http.hpp"
 #include "hap/session.hpp"
+#include "http/message.hpp"
 
 namespace atv::airplay {
 
@@ -34,7 +34,8 @@ class HttpClient {
     // Sends the request and reads the response, within `timeout`. Throws atv::Error: timeout,
     // connection_failed when the peer closes or answers with something malformed. The status is
     // the caller's to judge.
-    asio::awaitable<HttpResponse> request(HttpRequest request, std::chrono::milliseconds timeout);
+    asio::awaitable<http::Response> request(http::Request request,
+                                            std::chrono::milliseconds timeout);
 
     // Everything after this point travels in HAP frames sealed with these keys.
     void enable_encryption(const hap::SessionKeys& keys);
@@ -47,17 +48,17 @@ class HttpClient {
     void close();
 
   private:
-    asio::awaitable<HttpResponse> exchange(const HttpRequest& request);
+    asio::awaitable<http::Response> exchange(const http::Request& request);
 
     asio::ip::tcp::socket socket_;
     std::string peer_;
-    HttpReader reader_{HttpReader::Kind::response};
+    http::Reader reader_{http::Reader::Kind::response};
     std::optional<hap::HapFrameCipher> cipher_;
     bool busy_ = false;
 };
 
 // The headers AirPlay's pairing requests carry (protocols.md §5.1); `hkp` is "3", or "4" for
 // transient pairing.
-HttpRequest pairing_request(std::string path, Bytes body, std::string_view hkp = "3");
+http::Request pairing_request(std::string path, Bytes body, std::string_view hkp = "3");
 
 }  // namespace atv::airplay

@@ -88,7 +88,7 @@ Bytes gcm(bool encrypt, ByteView key, ByteView iv, ByteView input, Bytes* tag) {
     return output;
 }
 
-PlistValue decode_answer(const HttpResponse& response) {
+PlistValue decode_answer(const http::Response& response) {
     if (response.body.empty())
         return PlistDict{};
     return plist_decode(response.body);
@@ -104,8 +104,8 @@ Bytes require_data(const PlistValue& answer, const char* key, const char* step) 
     return Bytes(data->begin(), data->end());
 }
 
-HttpRequest plist_request(std::string path, const PlistValue& body) {
-    HttpRequest request;
+http::Request plist_request(std::string path, const PlistValue& body) {
+    http::Request request;
     request.method = "POST";
     request.target = std::move(path);
     request.headers.add("User-Agent", "AirPlay/320.20");
@@ -115,8 +115,8 @@ HttpRequest plist_request(std::string path, const PlistValue& body) {
     return request;
 }
 
-HttpRequest octet_request(std::string path, Bytes body) {
-    HttpRequest request;
+http::Request octet_request(std::string path, Bytes body) {
+    http::Request request;
     request.method = "POST";
     request.target = std::move(path);
     request.headers.add("User-Agent", "AirPlay/320.20");
@@ -127,7 +127,7 @@ HttpRequest octet_request(std::string path, Bytes body) {
 }
 
 // 200, or a refusal: 470 and 401/403 after the SRP proof mean the PIN was wrong.
-HttpResponse checked(HttpResponse response, const std::string& step, bool pin_step) {
+http::Response checked(http::Response response, const std::string& step, bool pin_step) {
     if (response.status == 200)
         return response;
     const std::string what =
@@ -233,7 +233,7 @@ asio::awaitable<void> verify(HttpClient& client, const hap::LegacyCredentials& c
     auto step1 = client.request(
         octet_request("/pair-verify", verify_start_body(exchange.public_key, signing.public_key)),
         timeout);
-    const HttpResponse answer = co_await std::move(step1);
+    const http::Response answer = co_await std::move(step1);
     if (answer.status != 200 || answer.body.size() < 32) {
         throw Error(ErrorKind::authentication_failed,
                     "the device refused legacy AirPlay verification (" +
@@ -249,7 +249,7 @@ asio::awaitable<void> verify(HttpClient& client, const hap::LegacyCredentials& c
     const Bytes signature = stream.apply(signing.sign(signed_keys));
     auto step2 =
         client.request(octet_request("/pair-verify", verify_finish_body(signature)), timeout);
-    const HttpResponse done = co_await std::move(step2);
+    const http::Response done = co_await std::move(step2);
     if (done.status != 200) {
         throw Error(ErrorKind::authentication_failed,
                     "the device did not accept the legacy AirPlay credentials (" +
@@ -278,7 +278,7 @@ asio::awaitable<void> LegacyPairingHandler::connect() {
 asio::awaitable<void> LegacyPairingHandler::request_pin() {
     const std::shared_ptr<HttpClient> client = this->client();
     auto pin_start = client->request(octet_request("/pair-pin-start", {}), step_timeout());
-    HttpResponse answer = co_await std::move(pin_start);
+    http::Response answer = co_await std::move(pin_start);
     checked(std::move(answer), "/pair-pin-start", false);
 }
 
@@ -292,7 +292,7 @@ asio::awaitable<std::string> LegacyPairingHandler::pair_with_pin(std::string pin
 
     auto step1 =
         client->request(plist_request("/pair-setup-pin", pin_start_body(user)), step_timeout());
-    HttpResponse answer1 = co_await std::move(step1);
+    http::Response answer1 = co_await std::move(step1);
     const PlistValue server = decode_answer(checked(std::move(answer1), "/pair-setup-pin", false));
     const Bytes server_public = require_data(server, "pk", "/pair-setup-pin");
     const Bytes salt = require_data(server, "salt", "/pair-setup-pin");
@@ -300,7 +300,7 @@ asio::awaitable<std::string> LegacyPairingHandler::pair_with_pin(std::string pin
     const hap::SrpClient srp(srp_group(), user, pin, salt, server_public, credentials.seed.view());
     wipe(pin.data(), pin.size());
     auto step2 = client->request(plist_request("/pair-setup-pin", proof_body(srp)), step_timeout());
-    HttpResponse answer2 = co_await std::move(step2);
+    http::Response answer2 = co_await std::move(step2);
     const PlistValue proof = decode_answer(checked(std::move(answer2), "/pair-setup-pin", true));
     if (const PlistValue* m2 = proof.find("proof");
         m2 != nullptr && m2->data() && !srp.verify_server_proof(*m2->data())) {
@@ -312,7 +312,7 @@ asio::awaitable<std::string> LegacyPairingHandler::pair_with_pin(std::string pin
     const SealedKey sealed = seal_public_key(srp.session_key_K().view(), signing.public_key);
     auto step3 =
         client->request(plist_request("/pair-setup-pin", key_body(sealed)), step_timeout());
-    HttpResponse answer3 = co_await std::move(step3);
+    http::Response answer3 = co_await std::move(step3);
     checked(std::move(answer3), "/pair-setup-pin", false);
 
     auto verifying = verify(*client, credentials, step_timeout());

@@ -19,6 +19,7 @@
 #include "mrp/connection.hpp"
 #include "mrp/handshake.hpp"
 #include "support/loss_report.hpp"
+#include "support/tcp.hpp"
 
 namespace atv::airplay {
 
@@ -112,8 +113,8 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     mrp::MrpChannel& channel() { return *channel_; }
 
   private:
-    asio::awaitable<HttpResponse> rtsp(std::string method, std::string target,
-                                       std::optional<PlistValue> body);
+    asio::awaitable<http::Response> rtsp(std::string method, std::string target,
+                                         std::optional<PlistValue> body);
     template <typename Body>
     void spawn(Body body);
     asio::awaitable<void> event_loop();
@@ -140,9 +141,9 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     LossReport loss_;
 };
 
-asio::awaitable<HttpResponse> Tunnel::rtsp(std::string method, std::string target,
-                                           std::optional<PlistValue> body) {
-    HttpRequest request;
+asio::awaitable<http::Response> Tunnel::rtsp(std::string method, std::string target,
+                                             std::optional<PlistValue> body) {
+    http::Request request;
     request.method = std::move(method);
     request.target = std::move(target);
     request.protocol = "RTSP/1.0";
@@ -157,7 +158,7 @@ asio::awaitable<HttpResponse> Tunnel::rtsp(std::string method, std::string targe
     }
     const std::string what = request.method + " " + request.target;
     auto requesting = control_->request(std::move(request), step_timeout_);
-    HttpResponse response = co_await std::move(requesting);
+    http::Response response = co_await std::move(requesting);
     if (response.status == 470 || response.status == 401 || response.status == 403) {
         throw Error(ErrorKind::authentication_failed,
                     "the AirPlay receiver refused " + what + " (" +
@@ -177,11 +178,12 @@ asio::awaitable<void> Tunnel::open(const TunnelOptions& options, std::string cli
     const std::string base =
         "rtsp://" + control_->local_address() + "/" + std::to_string(session_id_);
     auto session_setup = rtsp("SETUP", base, session_setup_body(options.client_name));
-    const HttpResponse setup = co_await std::move(session_setup);
+    const http::Response setup = co_await std::move(session_setup);
     const std::uint16_t event_port =
         port_in(plist_decode(setup.body).find("eventPort"), "eventPort");
 
-    auto event_socket = co_await mrp::connect_tcp(executor_, address_, event_port, connect_timeout);
+    auto event_socket = co_await connect_tcp(executor_, address_, event_port, connect_timeout,
+                                             "the AirPlay event channel");
     events_ = std::move(event_socket);
     // The event channel's keys are named from the receiver's side: ours are the reverse.
     event_cipher_.emplace(hap::airplay_event_keys(shared_.view()));
@@ -192,7 +194,7 @@ asio::awaitable<void> Tunnel::open(const TunnelOptions& options, std::string cli
 
     const std::uint64_t seed = random_u64();
     auto stream_setup = rtsp("SETUP", base, data_stream_setup_body(seed));
-    const HttpResponse streams = co_await std::move(stream_setup);
+    const http::Response streams = co_await std::move(stream_setup);
     const PlistValue answer = plist_decode(streams.body);
     const PlistValue* stream_list = answer.find("streams");
     const PlistValue* first =
@@ -202,7 +204,8 @@ asio::awaitable<void> Tunnel::open(const TunnelOptions& options, std::string cli
     const std::uint16_t data_port =
         port_in(first != nullptr ? first->find("dataPort") : nullptr, "dataPort");
 
-    auto data_socket = co_await mrp::connect_tcp(executor_, address_, data_port, connect_timeout);
+    auto data_socket = co_await connect_tcp(executor_, address_, data_port, connect_timeout,
+                                            "the AirPlay data channel");
     // pyatv-compatible receivers expect one seqno per channel from [2^32, 2^33).
     const std::uint64_t seqno = 0x100000000ULL + (random_u64() % 0xFFFFFFFFULL);
     channel_ = mrp::MrpChannel::create(
@@ -242,7 +245,7 @@ void Tunnel::spawn(Body body) {
 
 // The receiver sends RTSP requests here; each needs an answer or it drops the session.
 asio::awaitable<void> Tunnel::event_loop() {
-    HttpReader reader(HttpReader::Kind::request);
+    http::Reader reader(http::Reader::Kind::request);
     std::array<std::uint8_t, 4096> chunk{};
     while (!loss_.ended()) {
         std::error_code ec;
@@ -256,13 +259,13 @@ asio::awaitable<void> Tunnel::event_loop() {
             reader.feed(*opened);
         Bytes answers;
         while (auto request = reader.next_request()) {
-            HttpResponse response;
+            http::Response response;
             response.protocol = "RTSP/1.0";
             if (const auto cseq = request->headers.get("CSeq")) {
                 response.headers.add("CSeq", std::string(*cseq));
             }
             response.headers.add("Audio-Latency", "0");
-            const Bytes sealed = event_cipher_->encrypt(encode(response));
+            const Bytes sealed = event_cipher_->encrypt(http::encode(response));
             answers.insert(answers.end(), sealed.begin(), sealed.end());
         }
         if (answers.empty())

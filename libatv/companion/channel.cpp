@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include "atv/error.hpp"
-#include "mrp/channel.hpp"
 
 namespace atv::companion {
 
@@ -26,21 +25,6 @@ OpackValue reply_content(const OpackValue& reply) {
 }
 
 }  // namespace
-
-asio::awaitable<asio::ip::tcp::socket> connect_companion_tcp(asio::any_io_executor executor,
-                                                             const std::string& address,
-                                                             std::uint16_t port,
-                                                             std::chrono::milliseconds timeout) {
-    try {
-        co_return co_await mrp::connect_tcp(std::move(executor), address, port, timeout);
-    } catch (const Error& error) {
-        if (error.kind() != ErrorKind::connection_failed)
-            throw;
-        throw Error(ErrorKind::connection_failed, "could not connect to the Companion service at " +
-                                                      address + ":" + std::to_string(port) +
-                                                      "; the port may have changed, scan again");
-    }
-}
 
 // An auth frame waiting for the next frame of its type.
 struct CompanionChannel::FrameWaiter : Waiter {

@@ -24,12 +24,6 @@ inline constexpr std::chrono::milliseconds default_request_timeout{5000};
 // Message kinds of the E_OPACK envelope (`_t`).
 enum class MessageKind : std::int64_t { event = 1, request = 2, response = 3 };
 
-// Connects to address:port within `timeout`; errors as mrp::connect_tcp, naming Companion.
-asio::awaitable<asio::ip::tcp::socket> connect_companion_tcp(asio::any_io_executor executor,
-                                                             const std::string& address,
-                                                             std::uint16_t port,
-                                                             std::chrono::milliseconds timeout);
-
 class CompanionChannel : public StreamChannel {
   public:
     using EventHandler = std::function<void(const OpackValue& message)>;

@@ -11,6 +11,7 @@
 
 #include "atv/error.hpp"
 #include "companion/auth.hpp"
+#include "support/tcp.hpp"
 
 namespace atv::companion {
 
@@ -197,7 +198,7 @@ asio::awaitable<std::unique_ptr<CompanionConnection>> connect_companion(
                     "a Companion connection needs the installation's remote id");
     }
     const auto step_timeout = std::min(timeout, default_request_timeout);
-    auto socket = co_await connect_companion_tcp(executor, address, port, timeout);
+    auto socket = co_await connect_tcp(executor, address, port, timeout, "the Companion service");
     auto channel = CompanionChannel::create(std::move(socket));
     channel->start();
     std::exception_ptr failure;

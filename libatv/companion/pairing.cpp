@@ -1,6 +1,7 @@
 #include "companion/pairing.hpp"
 
 #include "atv/error.hpp"
+#include "support/tcp.hpp"
 
 namespace atv::companion {
 
@@ -20,7 +21,8 @@ CompanionPairingHandler::~CompanionPairingHandler() {
 }
 
 asio::awaitable<void> CompanionPairingHandler::connect() {
-    auto socket = co_await connect_companion_tcp(executor_, address(), port_, step_timeout());
+    auto socket =
+        co_await connect_tcp(executor_, address(), port_, step_timeout(), "the Companion service");
     channel_ = CompanionChannel::create(std::move(socket));
     channel_->start();
     setup_exchange_.emplace(*channel_, AuthExchange::setup, step_timeout());

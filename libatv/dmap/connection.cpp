@@ -12,7 +12,9 @@
 
 #include "atv/error.hpp"
 #include "dmap/tags.hpp"
+#include "http/transfer.hpp"
 #include "support/loss_report.hpp"
+#include "support/tcp.hpp"
 
 namespace atv::dmap {
 
@@ -24,16 +26,22 @@ constexpr std::chrono::seconds poll_connect_timeout{5};
 constexpr std::chrono::seconds unchanged_poll_pause{1};
 
 // One GET, as a remote sends it, on a connected socket; the reply within `timeout`.
-asio::awaitable<HttpMessage> get_on(asio::ip::tcp::socket& socket, const std::string& address,
-                                    std::string_view target, std::chrono::milliseconds timeout) {
-    auto headers = request_headers(address);
-    headers.emplace("Connection", "close");
-    const std::string request = format_request("GET", target, "HTTP/1.1", headers, {});
-    HttpParser parser(HttpParser::Kind::response);
-    Bytes buffer;
-    auto exchanging = exchange(socket, request, &parser, buffer, timeout);
-    auto reply = co_await std::move(exchanging);
-    co_return std::move(*reply);
+asio::awaitable<http::Response> get_on(asio::ip::tcp::socket& socket, const std::string& address,
+                                       std::string_view target, std::chrono::milliseconds timeout) {
+    http::Request request;
+    request.method = "GET";
+    request.target = target;
+    request.headers = {{"Host", address},
+                       {"Accept", "*/*"},
+                       {"Client-DAAP-Version", "3.13"},
+                       {"Client-ATV-Sharing-Version", "1.2"},
+                       {"Client-iTunes-Sharing-Version", "3.15"},
+                       {"User-Agent", "Remote/1021"},
+                       {"Viewer-Only-Client", "1"},
+                       {"Connection", "close"}};
+    http::Reader reader(http::Reader::Kind::response);
+    auto exchanging = http::round_trip(socket, reader, request, timeout);
+    co_return co_await std::move(exchanging);
 }
 
 }  // namespace
@@ -58,9 +66,9 @@ class PlayStatusWatch : public std::enable_shared_from_this<PlayStatusWatch> {
   private:
     asio::awaitable<void> run(std::uint32_t revision);
     // The reply, or nullopt when nothing changed within the wait.
-    asio::awaitable<std::optional<HttpMessage>> poll(std::uint32_t revision);
+    asio::awaitable<std::optional<http::Response>> poll(std::uint32_t revision);
     // The revision to wait for next; throws the reason when the reply says the session is gone.
-    [[nodiscard]] std::uint32_t next_revision(const HttpMessage& reply,
+    [[nodiscard]] std::uint32_t next_revision(const http::Response& reply,
                                               std::uint32_t revision) const;
     asio::awaitable<void> pause();
     void close_socket();
@@ -87,7 +95,7 @@ asio::awaitable<void> PlayStatusWatch::run(std::uint32_t revision) {
     while (!loss_.closed()) {
         try {
             auto polling = poll(revision);
-            const std::optional<HttpMessage> reply = co_await std::move(polling);
+            const std::optional<http::Response> reply = co_await std::move(polling);
             if (loss_.closed()) {
                 co_return;
             }
@@ -105,10 +113,10 @@ asio::awaitable<void> PlayStatusWatch::run(std::uint32_t revision) {
     }
 }
 
-asio::awaitable<std::optional<HttpMessage>> PlayStatusWatch::poll(std::uint32_t revision) {
+asio::awaitable<std::optional<http::Response>> PlayStatusWatch::poll(std::uint32_t revision) {
     try {
         auto connecting =
-            connect_within(executor_, address_, port_, poll_connect_timeout, "the DMAP service");
+            connect_tcp(executor_, address_, port_, poll_connect_timeout, "the DMAP service");
         socket_.emplace(co_await std::move(connecting));
     } catch (const Error& error) {
         throw Error(ErrorKind::connection_lost,
@@ -121,7 +129,7 @@ asio::awaitable<std::optional<HttpMessage>> PlayStatusWatch::poll(std::uint32_t 
     const std::string target =
         "/ctrl-int/1/playstatusupdate?revision-number=" + std::to_string(revision) +
         "&session-id=" + std::to_string(session_id_);
-    std::optional<HttpMessage> reply;
+    std::optional<http::Response> reply;
     try {
         auto getting = get_on(*socket_, address_, target, poll_wait_);
         reply = co_await std::move(getting);
@@ -137,7 +145,7 @@ asio::awaitable<std::optional<HttpMessage>> PlayStatusWatch::poll(std::uint32_t 
     co_return reply;
 }
 
-std::uint32_t PlayStatusWatch::next_revision(const HttpMessage& reply,
+std::uint32_t PlayStatusWatch::next_revision(const http::Response& reply,
                                              std::uint32_t revision) const {
     if (reply.status == 401 || reply.status == 403) {
         throw Error(ErrorKind::connection_lost, "the Apple TV ended the DMAP session (HTTP " +
@@ -182,21 +190,11 @@ void PlayStatusWatch::on_lost(std::function<void(const std::string&)> handler) {
     loss_.on_lost(std::move(handler));
 }
 
-std::map<std::string, std::string> request_headers(std::string_view address) {
-    return {{"Host", std::string(address)},
-            {"Accept", "*/*"},
-            {"Client-DAAP-Version", "3.13"},
-            {"Client-ATV-Sharing-Version", "1.2"},
-            {"Client-iTunes-Sharing-Version", "3.15"},
-            {"User-Agent", "Remote/1021"},
-            {"Viewer-Only-Client", "1"}};
-}
-
 std::string login_target(std::string_view credentials) {
     if (credentials.starts_with("0x")) {
         return "/login?pairing-guid=" + std::string(credentials) + "&hasFP=1";
     }
-    return "/login?hsgid=" + url_encode(credentials) + "&hasFP=1";
+    return "/login?hsgid=" + http::url_encode(credentials) + "&hasFP=1";
 }
 
 std::uint32_t parse_login_reply(ByteView body) {
@@ -208,13 +206,13 @@ std::uint32_t parse_login_reply(ByteView body) {
     return static_cast<std::uint32_t>(id->as_uint());
 }
 
-asio::awaitable<HttpMessage> http_get(asio::any_io_executor executor, const std::string& address,
-                                      std::uint16_t port, std::string_view target,
-                                      std::chrono::milliseconds timeout) {
-    auto connecting = connect_within(executor, address, port, timeout, "the DMAP service");
+asio::awaitable<http::Response> http_get(asio::any_io_executor executor, const std::string& address,
+                                         std::uint16_t port, std::string_view target,
+                                         std::chrono::milliseconds timeout) {
+    auto connecting = connect_tcp(executor, address, port, timeout, "the DMAP service");
     auto socket = co_await std::move(connecting);
     auto getting = get_on(socket, address, target, timeout);
-    HttpMessage reply = co_await std::move(getting);
+    http::Response reply = co_await std::move(getting);
     std::error_code ignored;
     socket.close(ignored);
     co_return reply;
@@ -240,8 +238,8 @@ void DmapConnection::on_lost(std::function<void(const std::string& reason)> call
     watch_->on_lost(std::move(callback));
 }
 
-asio::awaitable<HttpMessage> DmapConnection::get(std::string_view target,
-                                                 std::chrono::milliseconds timeout) {
+asio::awaitable<http::Response> DmapConnection::get(std::string_view target,
+                                                    std::chrono::milliseconds timeout) {
     if (closed_) {
         throw Error(ErrorKind::invalid_state, "the DMAP session is closed");
     }
@@ -257,7 +255,7 @@ asio::awaitable<void> DmapConnection::close() {
     }
     watch_->stop();
     try {
-        const HttpMessage reply = co_await get("/logout", logout_timeout);
+        const http::Response reply = co_await get("/logout", logout_timeout);
         spdlog::debug("dmap: logged out of {} ({})", address_, reply.status);
     } catch (const std::exception& error) {
         spdlog::info("dmap: logging out of {} failed: {}", address_, error.what());
@@ -269,7 +267,7 @@ asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_dmap(
     asio::any_io_executor executor, std::string address, std::uint16_t port,
     std::string credentials, std::chrono::milliseconds timeout,
     std::chrono::milliseconds play_status_wait) {
-    const HttpMessage reply =
+    const http::Response reply =
         co_await http_get(executor, address, port, login_target(credentials), timeout);
     if (reply.status == 401 || reply.status == 403 || reply.status == 503) {
         throw Error(ErrorKind::authentication_failed, "the Apple TV refused the DMAP login (HTTP " +
@@ -284,7 +282,7 @@ asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_dmap(
     const std::uint32_t session = parse_login_reply(reply.body);
     auto connection = std::make_unique<DmapConnection>(executor, address, port, session);
     // As a remote does: one play status (revision 0 answers at once) proves the session works.
-    const HttpMessage status =
+    const http::Response status =
         co_await connection->get("/ctrl-int/1/playstatusupdate?revision-number=0", timeout);
     if (status.status != 200) {
         co_await connection->close();

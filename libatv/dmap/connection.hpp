@@ -11,18 +11,15 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "atv/connection.hpp"
-#include "dmap/http.hpp"
+#include "http/message.hpp"
 
 namespace atv::dmap {
 
-// The headers a remote sends with every request.
-std::map<std::string, std::string> request_headers(std::string_view address);
 // "/login?pairing-guid=0x…&hasFP=1" or "/login?hsgid=<uuid>&hasFP=1", by the credentials' form.
 std::string login_target(std::string_view credentials);
 // The session id of a /login reply body (mlog → mlid). Throws atv::Error(connection_failed).
@@ -49,7 +46,7 @@ class DmapConnection : public atv::ProtocolConnection {
 
     [[nodiscard]] std::uint32_t session_id() const { return session_id_; }
     // One GET with the session id appended; the reply, whatever its status.
-    asio::awaitable<HttpMessage> get(std::string_view target, std::chrono::milliseconds timeout);
+    asio::awaitable<http::Response> get(std::string_view target, std::chrono::milliseconds timeout);
 
   private:
     asio::any_io_executor executor_;
@@ -69,8 +66,8 @@ asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_dmap(
     std::chrono::milliseconds play_status_wait = default_play_status_wait);
 
 // One GET to address:port within `timeout`, on a connection of its own.
-asio::awaitable<HttpMessage> http_get(asio::any_io_executor executor, const std::string& address,
-                                      std::uint16_t port, std::string_view target,
-                                      std::chrono::milliseconds timeout);
+asio::awaitable<http::Response> http_get(asio::any_io_executor executor, const std::string& address,
+                                         std::uint16_t port, std::string_view target,
+                                         std::chrono::milliseconds timeout);
 
 }  // namespace atv::dmap

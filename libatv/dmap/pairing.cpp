@@ -15,6 +15,7 @@
 
 #include "atv/error.hpp"
 #include "dmap/tags.hpp"
+#include "http/transfer.hpp"
 
 namespace atv::dmap {
 
@@ -156,17 +157,17 @@ struct DmapPairingHandler::Server : std::enable_shared_from_this<Server> {
 
     static asio::awaitable<void> serve(std::shared_ptr<Server> self,
                                        std::list<asio::ip::tcp::socket>::iterator socket) {
-        HttpParser parser(HttpParser::Kind::request, HttpLimits{4096, 32, 0});
-        Bytes buffer;
+        http::Reader reader(http::Reader::Kind::request, http::Limits{4096, 32, 0});
         try {
             while (!self->closed) {
-                auto request = co_await exchange(*socket, {}, &parser, buffer, request_timeout);
+                const http::Request request =
+                    co_await http::read_request(*socket, reader, request_timeout);
                 if (self->closed) {
                     break;
                 }
-                const std::string reply = self->answer(*request);
-                co_await exchange(*socket, reply, nullptr, buffer, request_timeout);
-                if (lower(request->header("connection").value_or("")) == "close") {
+                const http::Response reply = self->answer(request);
+                co_await http::send_response(*socket, reply, request_timeout);
+                if (lower(request.headers.get("Connection").value_or("")) == "close") {
                     break;
                 }
             }
@@ -180,37 +181,37 @@ struct DmapPairingHandler::Server : std::enable_shared_from_this<Server> {
         }
     }
 
-    std::string answer(const HttpMessage& request) {
+    http::Response answer(const http::Request& request) {
         if (request.path() != "/pair") {
-            return format_response(404, "Not Found", {}, {});
+            return {.status = 404, .reason = "Not Found"};
         }
         if (request.method != "GET") {
-            return format_response(405, "Method Not Allowed", {{"Allow", "GET"}}, {});
+            return {.status = 405, .reason = "Method Not Allowed", .headers = {{"Allow", "GET"}}};
         }
         std::map<std::string, std::string> query;
         try {
             query = request.query();
         } catch (const Error&) {
-            return format_response(400, "Bad Request", {}, {});
+            return {.status = 400, .reason = "Bad Request"};
         }
         const auto code = query.find("pairingcode");
         if (code == query.end()) {
-            return format_response(400, "Bad Request", {}, {});
+            return {.status = 400, .reason = "Bad Request"};
         }
         const std::string service = query.contains("servicename") ? query["servicename"] : "?";
         if (!pin) {
             spdlog::warn("dmap: device {} called /pair before a PIN was set; refused", service);
-            return format_response(500, "Internal Server Error", {}, {});
+            return {.status = 500, .reason = "Internal Server Error"};
         }
         if (lower(code->second) != pairing_code(guid, *pin)) {
             spdlog::warn("dmap: device {} sent a wrong pairing code (wrong PIN typed)", service);
-            return format_response(500, "Internal Server Error", {}, {});
+            return {.status = 500, .reason = "Internal Server Error"};
         }
         spdlog::info("dmap: device {} paired", service);
         paired = true;
         done.cancel();
-        const Bytes body = pairing_reply(guid, name);
-        return format_response(200, "OK", {{"Content-Type", "application/x-dmap-tagged"}}, body);
+        return {.headers = {{"Content-Type", "application/x-dmap-tagged"}},
+                .body = pairing_reply(guid, name)};
     }
 };
 

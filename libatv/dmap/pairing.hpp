@@ -17,8 +17,8 @@
 #include <string_view>
 
 #include "atv/pairing.hpp"
-#include "dmap/http.hpp"
 #include "dmap/remote_publisher.hpp"
+#include "support/bytes.hpp"
 
 namespace atv::dmap {
 

@@ -1,81 +1,13 @@
 #include "mrp/channel.hpp"
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 
-#include <asio/connect.hpp>
-#include <asio/detached.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
-#include <asio/ip/address.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
-#include <variant>
 
 #include "atv/error.hpp"
 
 namespace atv::mrp {
-
-namespace {
-
-constexpr int keepalive_idle_seconds = 1;
-constexpr int keepalive_interval_seconds = 5;
-constexpr int keepalive_probes = 4;
-std::string endpoint_text(const std::string& address, std::uint16_t port) {
-    return address + ":" + std::to_string(port);
-}
-
-}  // namespace
-
-void enable_keepalive(asio::ip::tcp::socket& socket) {
-    socket.set_option(asio::socket_base::keep_alive(true));
-    const int handle = socket.native_handle();
-    // Failures only cost the early detection; heartbeats still notice a dead peer.
-    const auto set = [handle](int option, int value) {
-        if (::setsockopt(handle, IPPROTO_TCP, option, &value, sizeof value) != 0) {
-            spdlog::debug("mrp: setting TCP keepalive option {} failed", option);
-        }
-    };
-    set(TCP_KEEPIDLE, keepalive_idle_seconds);
-    set(TCP_KEEPINTVL, keepalive_interval_seconds);
-    set(TCP_KEEPCNT, keepalive_probes);
-}
-
-asio::awaitable<asio::ip::tcp::socket> connect_tcp(asio::any_io_executor executor,
-                                                   const std::string& address, std::uint16_t port,
-                                                   std::chrono::milliseconds timeout) {
-    using namespace asio::experimental::awaitable_operators;
-    std::error_code ec;
-    const asio::ip::address ip = asio::ip::make_address(address, ec);
-    if (ec) {
-        throw Error(ErrorKind::connection_failed,
-                    "'" + address + "' is not an IP address; scan for the device again");
-    }
-    asio::ip::tcp::socket socket(executor);
-    asio::steady_timer deadline(executor);
-    deadline.expires_after(timeout);
-    std::error_code connect_error;
-    const auto outcome =
-        co_await (socket.async_connect({ip, port},
-                                       asio::redirect_error(asio::use_awaitable, connect_error)) ||
-                  deadline.async_wait(asio::use_awaitable));
-    if (outcome.index() == 1) {
-        throw Error(ErrorKind::timeout, "the device at " + endpoint_text(address, port) +
-                                            " did not accept a connection within " +
-                                            seconds_text(timeout) +
-                                            "; check that it is awake and reachable");
-    }
-    if (connect_error) {
-        throw Error(ErrorKind::connection_failed,
-                    "could not connect to the MRP service at " + endpoint_text(address, port) +
-                        ": " + connect_error.message() +
-                        "; the port may have changed, scan for the device again");
-    }
-    socket.set_option(asio::ip::tcp::no_delay(true));
-    enable_keepalive(socket);
-    co_return socket;
-}
 
 struct MrpChannel::MessageWaiter : Waiter {
     using Waiter::Waiter;

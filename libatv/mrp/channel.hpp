@@ -48,15 +48,6 @@ class MessageFraming {
 inline constexpr std::chrono::milliseconds default_request_timeout{5000};
 inline constexpr std::chrono::seconds default_heartbeat_interval{30};
 
-// Enables TCP keepalive (idle 1 s, interval 5 s, 4 probes) so a vanished peer is noticed.
-void enable_keepalive(asio::ip::tcp::socket& socket);
-
-// Connects to address:port within `timeout`. Throws atv::Error(connection_failed) when the
-// connection is refused or unreachable and atv::Error(timeout) when the deadline passes.
-asio::awaitable<asio::ip::tcp::socket> connect_tcp(asio::any_io_executor executor,
-                                                   const std::string& address, std::uint16_t port,
-                                                   std::chrono::milliseconds timeout);
-
 class MrpChannel : public StreamChannel {
   public:
     using MessageHandler = std::function<void(const ProtocolMessage&)>;

@@ -8,6 +8,7 @@
 #include "atv/error.hpp"
 #include "hap/pair_verify.hpp"
 #include "mrp/handshake.hpp"
+#include "support/tcp.hpp"
 
 namespace atv::mrp {
 
@@ -72,7 +73,7 @@ asio::awaitable<std::unique_ptr<MrpConnection>> connect_mrp(asio::any_io_executo
                                                             const hap::HapCredentials& credentials,
                                                             std::chrono::milliseconds timeout,
                                                             MrpConnectOptions options) {
-    auto socket = co_await connect_tcp(executor, address, port, timeout);
+    auto socket = co_await connect_tcp(executor, address, port, timeout, "the MRP service");
     auto channel = MrpChannel::create(std::move(socket));
     channel->start();
     // Each exchange gets the usual 5 s at most, however long the caller is willing to wait.

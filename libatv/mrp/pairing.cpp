@@ -2,6 +2,7 @@
 
 #include "atv/error.hpp"
 #include "mrp/handshake.hpp"
+#include "support/tcp.hpp"
 
 namespace atv::mrp {
 
@@ -22,7 +23,8 @@ MrpPairingHandler::~MrpPairingHandler() {
 }
 
 asio::awaitable<void> MrpPairingHandler::connect() {
-    auto socket = co_await connect_tcp(executor_, address(), port_, step_timeout());
+    auto socket =
+        co_await connect_tcp(executor_, address(), port_, step_timeout(), "the MRP service");
     channel_ = MrpChannel::create(std::move(socket));
     channel_->start();
 }

@@ -13,6 +13,8 @@
 
 #include "atv/discovery.hpp"
 #include "atv/error.hpp"
+#include "http/transfer.hpp"
+#include "support/tcp.hpp"
 
 namespace atv::raop {
 
@@ -38,7 +40,7 @@ bool lists(std::string_view values, std::string_view wanted) {
     return false;
 }
 
-std::map<std::string, std::string> headers(const RtspIdentity& identity, std::uint32_t cseq) {
+http::Headers headers(const RtspIdentity& identity, std::uint32_t cseq) {
     return {{"CSeq", std::to_string(cseq)},
             {"DACP-ID", identity.dacp_id},
             {"Active-Remote", identity.active_remote},
@@ -46,19 +48,7 @@ std::map<std::string, std::string> headers(const RtspIdentity& identity, std::ui
             {"User-Agent", user_agent}};
 }
 
-// One request and its reply on the session's socket.
-asio::awaitable<dmap::HttpMessage> request(asio::ip::tcp::socket& socket, std::string_view method,
-                                           std::string_view target, std::string_view version,
-                                           std::map<std::string, std::string> fields, ByteView body,
-                                           std::chrono::milliseconds timeout) {
-    const std::string text = dmap::format_request(method, target, version, fields, body);
-    dmap::HttpParser parser(dmap::HttpParser::Kind::response);
-    Bytes buffer;
-    auto reply = co_await dmap::exchange(socket, text, &parser, buffer, timeout);
-    co_return std::move(*reply);
-}
-
-void check_reply(const dmap::HttpMessage& reply, std::string_view what) {
+void check_reply(const http::Response& reply, std::string_view what) {
     if (reply.status == 401 || reply.status == 403) {
         throw Error(ErrorKind::authentication_failed,
                     "the receiver wants a password for " + std::string(what) + " (HTTP " +
@@ -168,27 +158,29 @@ asio::awaitable<void> RaopConnection::close() {
 asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_raop(
     asio::any_io_executor executor, std::string address, std::uint16_t port, Properties properties,
     std::chrono::milliseconds timeout) {
-    auto socket =
-        co_await dmap::connect_within(executor, address, port, timeout, "the RAOP receiver");
+    auto socket = co_await connect_tcp(executor, address, port, timeout, "the RAOP receiver");
     const RtspIdentity identity = RtspIdentity::random();
     const auto step_timeout = std::min<std::chrono::milliseconds>(timeout, request_timeout);
+    http::Reader reader(http::Reader::Kind::response);
     std::uint32_t cseq = 0;
-    // Arguments of a co_await'ed call are named first: GCC 12 mishandles temporaries there.
-    const auto options_fields = headers(identity, cseq++);
-    const auto options =
-        co_await request(socket, "OPTIONS", "*", "RTSP/1.0", options_fields, {}, step_timeout);
+    const http::Request options_request{.method = "OPTIONS",
+                                        .target = "*",
+                                        .protocol = "RTSP/1.0",
+                                        .headers = headers(identity, cseq++)};
+    const auto options = co_await http::round_trip(socket, reader, options_request, step_timeout);
     check_reply(options, "OPTIONS");
-    spdlog::debug("raop: {} offers {}", address, options.header("public").value_or("?"));
+    spdlog::debug("raop: {} offers {}", address, options.headers.get("Public").value_or("?"));
     if (needs_auth_setup(properties)) {
         // The receiver only needs a key to be offered; nothing is encrypted with it here.
         std::array<std::uint8_t, crypto_scalarmult_BYTES> public_key{};
         const SecretBytes secret(random_bytes(crypto_scalarmult_SCALARBYTES));
         crypto_scalarmult_base(public_key.data(), secret.data());
-        auto fields = headers(identity, cseq++);
-        fields.emplace("Content-Type", "application/octet-stream");
-        const Bytes body = auth_setup_body(public_key);
-        const auto reply =
-            co_await request(socket, "POST", "/auth-setup", "HTTP/1.1", fields, body, step_timeout);
+        http::Request auth_setup{.method = "POST",
+                                 .target = "/auth-setup",
+                                 .headers = headers(identity, cseq++),
+                                 .body = auth_setup_body(public_key)};
+        auth_setup.headers.add("Content-Type", "application/octet-stream");
+        const auto reply = co_await http::round_trip(socket, reader, auth_setup, step_timeout);
         check_reply(reply, "/auth-setup");
     }
     spdlog::info("raop: connected to {}:{}", address, port);

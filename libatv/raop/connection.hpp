@@ -10,14 +10,13 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 
 #include "atv/connection.hpp"
 #include "atv/device.hpp"
-#include "dmap/http.hpp"
+#include "support/bytes.hpp"
 
 namespace atv::raop {
 

@@ -18,25 +18,25 @@ namespace atv::fakes {
 
 namespace {
 
-using airplay::HttpRequest;
-using airplay::HttpResponse;
+using http::Request;
+using http::Response;
 
-HttpResponse status(int code, std::string reason) {
-    HttpResponse response;
+http::Response status(int code, std::string reason) {
+    http::Response response;
     response.status = code;
     response.reason = std::move(reason);
     return response;
 }
 
-HttpResponse plist_answer(const airplay::PlistValue& value) {
-    HttpResponse response;
+http::Response plist_answer(const airplay::PlistValue& value) {
+    http::Response response;
     response.headers.add("Content-Type", "application/x-apple-binary-plist");
     response.body = airplay::plist_encode(value);
     return response;
 }
 
-HttpResponse tlv_answer(Bytes tlv8) {
-    HttpResponse response;
+http::Response tlv_answer(Bytes tlv8) {
+    http::Response response;
     response.headers.add("Content-Type", "application/octet-stream");
     response.body = std::move(tlv8);
     return response;
@@ -79,7 +79,7 @@ FakeAirPlaySession::Output FakeAirPlaySession::receive(ByteView data) {
     return out;
 }
 
-void FakeAirPlaySession::handle(const HttpRequest& request, Output& out) {
+void FakeAirPlaySession::handle(const http::Request& request, Output& out) {
     seen_.push_back(request.method + " " + request.target);
     ++state_.messages_handled;
     const Misbehaviour misbehaviour = state_.config().misbehaviour;
@@ -118,7 +118,7 @@ void FakeAirPlaySession::handle(const HttpRequest& request, Output& out) {
     }
 }
 
-HttpResponse FakeAirPlaySession::pair_setup(const HttpRequest& request) {
+http::Response FakeAirPlaySession::pair_setup(const http::Request& request) {
     const hap::Tlv8 tlv = hap::Tlv8::decode(request.body);
     const auto seq_no = tlv.get_byte(hap::TlvType::seq_no);
     const bool transient =
@@ -145,7 +145,7 @@ HttpResponse FakeAirPlaySession::pair_setup(const HttpRequest& request) {
     return tlv_answer(reply);
 }
 
-HttpResponse FakeAirPlaySession::pair_verify(const HttpRequest& request) {
+http::Response FakeAirPlaySession::pair_verify(const http::Request& request) {
     const auto seq_no = hap::Tlv8::decode(request.body).get_byte(hap::TlvType::seq_no);
     if (seq_no == 1) {
         const bool reject = state_.config().misbehaviour == Misbehaviour::reject_credentials;
@@ -168,7 +168,7 @@ HttpResponse FakeAirPlaySession::pair_verify(const HttpRequest& request) {
 
 // /pair-setup-pin: {method, user} -> {pk, salt}; {pk, proof} -> {proof} or 470 for a wrong
 // PIN; {epk, authTag} -> our record of the client's Ed25519 key.
-HttpResponse FakeAirPlaySession::legacy_setup(const HttpRequest& request) {
+http::Response FakeAirPlaySession::legacy_setup(const http::Request& request) {
     namespace legacy = airplay::legacy;
     const airplay::PlistValue body = airplay::plist_decode(request.body);
     if (const auto* user = body.find("user"); user != nullptr && user->string()) {
@@ -203,7 +203,7 @@ HttpResponse FakeAirPlaySession::legacy_setup(const HttpRequest& request) {
 }
 
 // Legacy /pair-verify: our X25519 key and sealed signature, then the client's sealed signature.
-HttpResponse FakeAirPlaySession::legacy_verify(const HttpRequest& request) {
+http::Response FakeAirPlaySession::legacy_verify(const http::Request& request) {
     const ByteView body(request.body);
     if (body[0] == 1) {
         LegacyVerify verify;
@@ -217,7 +217,7 @@ HttpResponse FakeAirPlaySession::legacy_verify(const HttpRequest& request) {
         signed_keys.insert(signed_keys.end(), verify.client_exchange.begin(),
                            verify.client_exchange.end());
         const Bytes sealed = verify.stream->apply(state_.identity().keys.sign(signed_keys));
-        HttpResponse response;
+        http::Response response;
         response.headers.add("Content-Type", "application/octet-stream");
         response.body = verify.device_exchange;
         response.body.insert(response.body.end(), sealed.begin(), sealed.end());
@@ -241,7 +241,7 @@ HttpResponse FakeAirPlaySession::legacy_verify(const HttpRequest& request) {
 }
 
 // The first SETUP opens the session (event channel), the second the MRP data stream.
-HttpResponse FakeAirPlaySession::setup(const HttpRequest& request) {
+http::Response FakeAirPlaySession::setup(const http::Request& request) {
     if (hooks_ == nullptr)
         return status(501, "Not Implemented");
     const airplay::PlistValue body = airplay::plist_decode(request.body);
@@ -265,14 +265,14 @@ HttpResponse FakeAirPlaySession::setup(const HttpRequest& request) {
     return plist_answer(answer);
 }
 
-void FakeAirPlaySession::send(HttpResponse response, const HttpRequest& request, Output& out) {
+void FakeAirPlaySession::send(http::Response response, const http::Request& request, Output& out) {
     if (request.protocol == "RTSP/1.0")
         response.protocol = "RTSP/1.0";
     if (const auto cseq = request.headers.get("CSeq")) {
         response.headers.add("CSeq", std::string(*cseq));
     }
     response.headers.add("Server", "AirTunes/595.13.1");
-    const Bytes wire = airplay::encode(response);
+    const Bytes wire = http::encode(response);
     const Bytes sealed = cipher_ ? cipher_->encrypt(wire) : wire;
     out.bytes.insert(out.bytes.end(), sealed.begin(), sealed.end());
     // The answer that completed a pairing went out in plain text; everything after it is sealed.
@@ -328,17 +328,17 @@ asio::awaitable<void> FakeAirPlay::serve_events(asio::ip::tcp::socket& socket) {
     const SecretBytes shared = std::move(pending_events_.front());
     pending_events_.pop_front();
     hap::HapFrameCipher cipher(hap::reversed(hap::airplay_event_keys(shared.view())));
-    HttpRequest command;
+    http::Request command;
     command.method = "POST";
     command.target = "/command";
     command.protocol = "RTSP/1.0";
     command.headers.add("CSeq", "1");
     command.body = airplay::plist_encode(airplay::PlistDict{{"type", "updateInfo"}});
-    const Bytes sealed = cipher.encrypt(airplay::encode(command));
+    const Bytes sealed = cipher.encrypt(http::encode(command));
     std::error_code ec;
     co_await asio::async_write(socket, asio::buffer(sealed),
                                asio::redirect_error(asio::use_awaitable, ec));
-    airplay::HttpReader reader(airplay::HttpReader::Kind::response);
+    http::Reader reader(http::Reader::Kind::response);
     std::array<std::uint8_t, 4096> chunk{};
     while (!ec) {
         const std::size_t count = co_await socket.async_read_some(

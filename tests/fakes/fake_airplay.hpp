@@ -16,12 +16,12 @@
 #include <string>
 #include <vector>
 
-#include "airplay/http.hpp"
 #include "airplay/legacy.hpp"
 #include "fake_atv.hpp"
 #include "hap/pair_setup.hpp"
 #include "hap/pair_verify.hpp"
 #include "hap/session.hpp"
+#include "http/message.hpp"
 #include "tcp_server.hpp"
 
 namespace atv::fakes {
@@ -52,17 +52,17 @@ class FakeAirPlaySession {
     [[nodiscard]] const std::vector<std::string>& requests_seen() const { return seen_; }
 
   private:
-    void handle(const airplay::HttpRequest& request, Output& out);
-    airplay::HttpResponse pair_setup(const airplay::HttpRequest& request);
-    airplay::HttpResponse pair_verify(const airplay::HttpRequest& request);
-    airplay::HttpResponse setup(const airplay::HttpRequest& request);
-    airplay::HttpResponse legacy_setup(const airplay::HttpRequest& request);
-    airplay::HttpResponse legacy_verify(const airplay::HttpRequest& request);
-    void send(airplay::HttpResponse response, const airplay::HttpRequest& request, Output& out);
+    void handle(const http::Request& request, Output& out);
+    http::Response pair_setup(const http::Request& request);
+    http::Response pair_verify(const http::Request& request);
+    http::Response setup(const http::Request& request);
+    http::Response legacy_setup(const http::Request& request);
+    http::Response legacy_verify(const http::Request& request);
+    void send(http::Response response, const http::Request& request, Output& out);
 
     FakeAtvState& state_;
     FakeTunnelHooks* hooks_;
-    airplay::HttpReader reader_{airplay::HttpReader::Kind::request};
+    http::Reader reader_{http::Reader::Kind::request};
     SecretBytes shared_;  // what the tunnel's keys derive from, once verified
     std::optional<hap::HapFrameCipher> cipher_;
     std::optional<hap::SessionKeys> pending_keys_;  // take effect after the current answer

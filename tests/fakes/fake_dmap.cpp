@@ -9,6 +9,7 @@
 
 #include "atv/error.hpp"
 #include "dmap/tags.hpp"
+#include "http/transfer.hpp"
 
 namespace atv::fakes {
 
@@ -16,15 +17,16 @@ namespace {
 
 constexpr std::uint32_t status_ok = 200;
 
-std::string tagged(int status, const Bytes& body) {
-    return dmap::format_response(
-        status, status == 200 ? "OK" : "Error",
-        {{"Content-Type", "application/x-dmap-tagged"}, {"DAAP-Server", "iTunes/11.1b37 (OS X)"}},
-        body);
+http::Response tagged(int status, Bytes body) {
+    return {.status = status,
+            .reason = status == 200 ? "OK" : "Error",
+            .headers = {{"Content-Type", "application/x-dmap-tagged"},
+                        {"DAAP-Server", "iTunes/11.1b37 (OS X)"}},
+            .body = std::move(body)};
 }
 
-std::string empty(int status, std::string_view reason) {
-    return dmap::format_response(status, reason, {}, {});
+http::Response empty(int status, std::string reason) {
+    return {.status = status, .reason = std::move(reason)};
 }
 
 std::optional<std::uint32_t> session_of(const std::map<std::string, std::string>& query) {
@@ -43,7 +45,7 @@ std::optional<std::uint32_t> session_of(const std::map<std::string, std::string>
 
 }  // namespace
 
-std::string FakeDmapService::answer(const dmap::HttpMessage& request) {
+http::Response FakeDmapService::answer(const http::Request& request) {
     if (request.method != "GET") {
         return empty(405, "Method Not Allowed");
     }
@@ -53,7 +55,7 @@ std::string FakeDmapService::answer(const dmap::HttpMessage& request) {
     } catch (const Error&) {
         return empty(400, "Bad Request");
     }
-    const std::string path = request.path();
+    const std::string_view path = request.path();
     if (path == "/ctrl-int/1/playstatusupdate") {
         ++play_status_requests_;
     }
@@ -81,7 +83,7 @@ std::string FakeDmapService::answer(const dmap::HttpMessage& request) {
     return empty(404, "Not Found");
 }
 
-bool FakeDmapService::holds(const dmap::HttpMessage& request) const {
+bool FakeDmapService::holds(const http::Request& request) const {
     if (request.path() != "/ctrl-int/1/playstatusupdate") {
         return false;
     }
@@ -97,7 +99,7 @@ bool FakeDmapService::holds(const dmap::HttpMessage& request) const {
            revision->second == std::to_string(revision_);
 }
 
-std::string FakeDmapService::login(const std::map<std::string, std::string>& query) {
+http::Response FakeDmapService::login(const std::map<std::string, std::string>& query) {
     std::string presented;
     if (const auto guid = query.find("pairing-guid"); guid != query.end()) {
         presented = guid->second;
@@ -115,7 +117,7 @@ std::string FakeDmapService::login(const std::map<std::string, std::string>& que
                                                        dmap::encode_uint("mlid", session, 4)}));
 }
 
-std::string FakeDmapService::logout(const std::map<std::string, std::string>& query) {
+http::Response FakeDmapService::logout(const std::map<std::string, std::string>& query) {
     const auto session = session_of(query);
     if (!session || sessions_.erase(*session) == 0) {
         return empty(403, "Forbidden");
@@ -140,18 +142,17 @@ void FakeDmap::start() {
 }
 
 asio::awaitable<void> FakeDmap::serve(asio::ip::tcp::socket& socket) {
-    dmap::HttpParser parser(dmap::HttpParser::Kind::request);
-    Bytes buffer;
+    http::Reader reader(http::Reader::Kind::request);
     try {
         while (!stopping_) {
-            auto request =
-                co_await dmap::exchange(socket, {}, &parser, buffer, std::chrono::seconds(30));
-            co_await hold_while_unchanged(*request, socket);
+            const http::Request request =
+                co_await http::read_request(socket, reader, std::chrono::seconds(30));
+            co_await hold_while_unchanged(request, socket);
             if (stopping_ || !socket.is_open())
                 break;
-            const std::string reply = service_.answer(*request);
-            co_await dmap::exchange(socket, reply, nullptr, buffer, std::chrono::seconds(5));
-            if (request->header("connection").value_or("") == "close")
+            const http::Response reply = service_.answer(request);
+            co_await http::send_response(socket, reply, std::chrono::seconds(5));
+            if (request.headers.get("Connection").value_or("") == "close")
                 break;
         }
     } catch (const Error& error) {
@@ -159,7 +160,7 @@ asio::awaitable<void> FakeDmap::serve(asio::ip::tcp::socket& socket) {
     }
 }
 
-asio::awaitable<void> FakeDmap::hold_while_unchanged(const dmap::HttpMessage& request,
+asio::awaitable<void> FakeDmap::hold_while_unchanged(const http::Request& request,
                                                      const asio::ip::tcp::socket& socket) {
     asio::steady_timer wake(executor_);
     while (!stopping_ && socket.is_open() && service_.holds(request)) {

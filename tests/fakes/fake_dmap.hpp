@@ -14,7 +14,7 @@
 #include <set>
 #include <string>
 
-#include "dmap/http.hpp"
+#include "http/message.hpp"
 #include "tcp_server.hpp"
 
 namespace atv::fakes {
@@ -31,14 +31,14 @@ class FakeDmapService {
   public:
     explicit FakeDmapService(FakeDmapConfig config) : config_(std::move(config)) {}
 
-    std::string answer(const dmap::HttpMessage& request);
+    http::Response answer(const http::Request& request);
 
     [[nodiscard]] const FakeDmapConfig& config() const { return config_; }
     [[nodiscard]] const std::set<std::uint32_t>& sessions() const { return sessions_; }
     [[nodiscard]] std::size_t play_status_requests() const { return play_status_requests_; }
     [[nodiscard]] std::uint32_t revision() const { return revision_; }
     // True while `request` is a play status poll that waits for a newer revision.
-    [[nodiscard]] bool holds(const dmap::HttpMessage& request) const;
+    [[nodiscard]] bool holds(const http::Request& request) const;
     void change_playing() { ++revision_; }
     // As after a restart of the device: every session is gone.
     void forget_sessions() { sessions_.clear(); }
@@ -46,8 +46,8 @@ class FakeDmapService {
     void on_event(std::function<void(const std::string&)> handler) { event_ = std::move(handler); }
 
   private:
-    std::string login(const std::map<std::string, std::string>& query);
-    std::string logout(const std::map<std::string, std::string>& query);
+    http::Response login(const std::map<std::string, std::string>& query);
+    http::Response logout(const std::map<std::string, std::string>& query);
     void event(const std::string& text);
 
     FakeDmapConfig config_;
@@ -78,7 +78,7 @@ class FakeDmap {
 
   private:
     asio::awaitable<void> serve(asio::ip::tcp::socket& socket);
-    asio::awaitable<void> hold_while_unchanged(const dmap::HttpMessage& request,
+    asio::awaitable<void> hold_while_unchanged(const http::Request& request,
                                                const asio::ip::tcp::socket& socket);
     void wake_held();
 

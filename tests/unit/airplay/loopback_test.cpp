@@ -70,8 +70,8 @@ class AirPlayLoopback : public ::testing::Test {
     }
 
     // A request the fake only answers (404) on a verified, encrypted connection.
-    HttpResponse probe(HttpClient& client) {
-        HttpRequest request;
+    http::Response probe(HttpClient& client) {
+        http::Request request;
         request.method = "GET";
         request.target = "/info";
         return run(io_, client.request(request, 1000ms));

@@ -22,6 +22,7 @@
 #include "hap/credentials.hpp"
 #include "hap/identity.hpp"
 #include "run_coroutine.hpp"
+#include "support/tcp.hpp"
 
 namespace atv::companion {
 namespace {
@@ -43,7 +44,8 @@ using fakes::run_until;
 asio::awaitable<std::shared_ptr<CompanionChannel>> open_channel(asio::any_io_executor executor,
                                                                 std::uint16_t port) {
     const std::string address = "127.0.0.1";
-    auto socket = co_await connect_companion_tcp(std::move(executor), address, port, 1000ms);
+    auto socket =
+        co_await connect_tcp(std::move(executor), address, port, 1000ms, "the Companion service");
     auto channel = CompanionChannel::create(std::move(socket));
     channel->start();
     co_return channel;

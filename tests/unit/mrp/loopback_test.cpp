@@ -1,8 +1,5 @@
 // MrpPairingHandler and connect_mrp against the fake Apple TV over real TCP on 127.0.0.1.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
@@ -344,38 +341,6 @@ TEST_F(MrpLoopback, UnsolicitedMessagesReachTheMessageHandler) {
     run_until(io_, [&] { return unsolicited > 0; });
     EXPECT_EQ(unsolicited, 1);
     run(io_, connection->close());
-}
-
-int socket_option(asio::ip::tcp::socket& socket, int level, int option) {
-    int value = -1;
-    socklen_t size = sizeof value;
-    EXPECT_EQ(::getsockopt(socket.native_handle(), level, option, &value, &size), 0);
-    return value;
-}
-
-TEST_F(MrpLoopback, ConnectionsUseTcpKeepalive) {
-    start_fake();
-    auto connected = [](asio::awaitable<asio::ip::tcp::socket> connecting)
-        -> asio::awaitable<std::unique_ptr<asio::ip::tcp::socket>> {
-        co_return std::make_unique<asio::ip::tcp::socket>(co_await std::move(connecting));
-    };
-    auto socket_ptr =
-        run(io_, connected(connect_tcp(io_.get_executor(), "127.0.0.1", fake_->port(), 1000ms)));
-    asio::ip::tcp::socket& socket = *socket_ptr;
-    EXPECT_EQ(socket_option(socket, SOL_SOCKET, SO_KEEPALIVE), 1);
-    EXPECT_EQ(socket_option(socket, IPPROTO_TCP, TCP_KEEPIDLE), 1);
-    EXPECT_EQ(socket_option(socket, IPPROTO_TCP, TCP_KEEPINTVL), 5);
-    EXPECT_EQ(socket_option(socket, IPPROTO_TCP, TCP_KEEPCNT), 4);
-    EXPECT_EQ(socket_option(socket, IPPROTO_TCP, TCP_NODELAY), 1);
-}
-
-TEST_F(MrpLoopback, AddressMustBeAnIp) {
-    const Error error = expect_error([&] {
-        run(io_, [&]() -> asio::awaitable<void> {
-            (void)co_await connect_tcp(io_.get_executor(), "not an address", 1, 1000ms);
-        }());
-    });
-    EXPECT_EQ(error.kind(), ErrorKind::connection_failed);
 }
 
 TEST_F(MrpLoopback, CloseDuringBeginEndsItCleanly) {

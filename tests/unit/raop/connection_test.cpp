@@ -17,6 +17,7 @@
 
 #include "atv/error.hpp"
 #include "connection_steps.hpp"
+#include "http/transfer.hpp"
 #include "run_coroutine.hpp"
 
 namespace atv::raop {
@@ -41,24 +42,26 @@ class ScriptedReceiver {
             socket_->close(ignored);
     }
 
-    std::vector<dmap::HttpMessage> requests;
+    std::vector<http::Request> requests;
     bool peer_closed = false;
 
   private:
     asio::awaitable<void> serve() {
         socket_.emplace(co_await acceptor_.async_accept(asio::use_awaitable));
-        dmap::HttpParser parser(dmap::HttpParser::Kind::request);
-        Bytes buffer;
+        http::Reader reader(http::Reader::Kind::request);
         try {
             for (int status : statuses_) {
-                auto request = co_await dmap::exchange(*socket_, {}, &parser, buffer, 5s);
-                requests.push_back(*request);
-                const std::string reply = "RTSP/1.0 " + std::to_string(status) +
-                                          " X\r\nCSeq: " + request->header("cseq").value_or("") +
-                                          "\r\nPublic: OPTIONS, ANNOUNCE\r\n\r\n";
-                co_await dmap::exchange(*socket_, reply, nullptr, buffer, 5s);
+                http::Request request = co_await http::read_request(*socket_, reader, 5s);
+                const http::Response reply{
+                    .protocol = "RTSP/1.0",
+                    .status = status,
+                    .reason = "X",
+                    .headers = {{"CSeq", std::string(request.headers.get("CSeq").value_or(""))},
+                                {"Public", "OPTIONS, ANNOUNCE"}}};
+                requests.push_back(std::move(request));
+                co_await http::send_response(*socket_, reply, 5s);
             }
-            co_await dmap::exchange(*socket_, {}, &parser, buffer, 30s);
+            (void)co_await http::read_request(*socket_, reader, 30s);
         } catch (const Error& error) {
             peer_closed = error.kind() == ErrorKind::connection_lost;
         }
@@ -83,11 +86,11 @@ TEST(RaopConnect, SendsOptionsAndKeepsTheSessionUntilClose) {
     const auto& options = receiver.requests[0];
     EXPECT_EQ(options.method, "OPTIONS");
     EXPECT_EQ(options.target, "*");
-    EXPECT_EQ(options.header("cseq").value(), "0");
-    EXPECT_EQ(options.header("dacp-id").value().size(), 16u);
-    EXPECT_EQ(options.header("client-instance"), options.header("dacp-id"));
-    EXPECT_TRUE(options.header("active-remote").has_value());
-    EXPECT_EQ(options.header("user-agent").value(), "AirPlay/550.10");
+    EXPECT_EQ(options.headers.get("CSeq").value(), "0");
+    EXPECT_EQ(options.headers.get("DACP-ID").value().size(), 16u);
+    EXPECT_EQ(options.headers.get("Client-Instance"), options.headers.get("DACP-ID"));
+    EXPECT_TRUE(options.headers.get("Active-Remote").has_value());
+    EXPECT_EQ(options.headers.get("User-Agent").value(), "AirPlay/550.10");
     const fakes::LossRecorder losses(*connection);
     fakes::run_for(io, 200ms);
     EXPECT_FALSE(receiver.peer_closed);  // still connected
@@ -105,7 +108,7 @@ TEST(RaopConnect, AnAirPortWithMfiSapGetsAuthSetup) {
     const auto& setup = receiver.requests[1];
     EXPECT_EQ(setup.method, "POST");
     EXPECT_EQ(setup.target, "/auth-setup");
-    EXPECT_EQ(setup.header("cseq").value(), "1");
+    EXPECT_EQ(setup.headers.get("CSeq").value(), "1");
     ASSERT_EQ(setup.body.size(), 33u);
     EXPECT_EQ(setup.body[0], 0x01);
     run(io, connection->close());

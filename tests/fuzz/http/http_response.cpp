@@ -4,25 +4,25 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "airplay/http.hpp"
 #include "atv/error.hpp"
+#include "http/message.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0)
         return 0;
     const std::size_t split = data[0] % size;
     const atv::ByteView input(data + 1, size - 1);
-    atv::airplay::HttpLimits limits;
+    atv::http::Limits limits;
     limits.max_body = 64 * 1024;
-    atv::airplay::HttpReader reader(atv::airplay::HttpReader::Kind::response, limits);
+    atv::http::Reader reader(atv::http::Reader::Kind::response, limits);
     try {
         reader.feed(input.first(std::min(split, input.size())));
         while (reader.next_response()) {
         }
         reader.feed(input.subspan(std::min(split, input.size())));
         while (auto response = reader.next_response()) {
-            atv::airplay::HttpReader again(atv::airplay::HttpReader::Kind::response, limits);
-            again.feed(atv::airplay::encode(*response));
+            atv::http::Reader again(atv::http::Reader::Kind::response, limits);
+            again.feed(atv::http::encode(*response));
             const auto reread = again.next_response();
             if (!reread || reread->status != response->status || reread->body != response->body ||
                 again.buffered() != 0) {

@@ -1,4 +1,4 @@
-#include "airplay/http.hpp"
+#include "http/message.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -6,7 +6,7 @@
 
 #include "atv/error.hpp"
 
-namespace atv::airplay {
+namespace atv::http {
 
 namespace {
 
@@ -65,7 +65,7 @@ std::size_t parse_content_length(std::string_view text, std::size_t max_body) {
     return value;
 }
 
-void add_header_line(std::string_view line, HttpHeaders& headers) {
+void add_header_line(std::string_view line, Headers& headers) {
     if (line.front() == ' ' || line.front() == '\t') {
         malformed("folded header lines are not allowed");
     }
@@ -98,7 +98,8 @@ void append(Bytes& out, std::string_view text) {
     out.insert(out.end(), text.begin(), text.end());
 }
 
-Bytes encode_message(const std::string& start_line, const HttpHeaders& headers, const Bytes& body) {
+Bytes encode_message(const std::string& start_line, const Headers& headers, const Bytes& body,
+                     bool with_length) {
     Bytes out;
     append(out, start_line);
     append(out, crlf);
@@ -110,25 +111,51 @@ Bytes encode_message(const std::string& start_line, const HttpHeaders& headers, 
         append(out, value);
         append(out, crlf);
     }
-    append(out, "Content-Length: " + std::to_string(body.size()));
-    append(out, crlf);
+    if (with_length) {
+        append(out, "Content-Length: " + std::to_string(body.size()));
+        append(out, crlf);
+    }
     append(out, crlf);
     out.insert(out.end(), body.begin(), body.end());
     return out;
 }
 
+// "%41" and "+" decoded, as in a query.
+std::string percent_decode(std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '+') {
+            out.push_back(' ');
+        } else if (text[i] != '%') {
+            out.push_back(text[i]);
+        } else {
+            const auto escaped =
+                text.size() - i >= 3 ? from_hex(text.substr(i + 1, 2)) : std::nullopt;
+            if (!escaped) {
+                malformed("a percent escape is not two hex digits");
+            }
+            out.push_back(static_cast<char>(escaped->front()));
+            i += 2;
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
-void HttpHeaders::add(std::string name, std::string value) {
+Headers::Headers(std::initializer_list<std::pair<std::string, std::string>> items)
+    : items_(items) {}
+
+void Headers::add(std::string name, std::string value) {
     items_.emplace_back(std::move(name), std::move(value));
 }
 
-void HttpHeaders::set(std::string name, std::string value) {
+void Headers::set(std::string name, std::string value) {
     std::erase_if(items_, [&](const auto& item) { return equals_ignoring_case(item.first, name); });
     add(std::move(name), std::move(value));
 }
 
-std::optional<std::string_view> HttpHeaders::get(std::string_view name) const {
+std::optional<std::string_view> Headers::get(std::string_view name) const {
     for (const auto& [key, value] : items_) {
         if (equals_ignoring_case(key, name))
             return value;
@@ -136,24 +163,40 @@ std::optional<std::string_view> HttpHeaders::get(std::string_view name) const {
     return std::nullopt;
 }
 
-Bytes encode(const HttpRequest& request) {
-    return encode_message(request.method + " " + request.target + " " + request.protocol,
-                          request.headers, request.body);
+std::string_view Request::path() const {
+    return std::string_view(target).substr(0, target.find('?'));
 }
 
-Bytes encode(const HttpResponse& response) {
+std::map<std::string, std::string> Request::query() const {
+    const std::size_t mark = target.find('?');
+    if (mark == std::string::npos) {
+        return {};
+    }
+    return parse_query(std::string_view(target).substr(mark + 1));
+}
+
+Bytes encode(const Request& request) {
+    // RFC 9110 §8.6: no Content-Length on a request without content unless its method expects
+    // some (POST, PUT), so a GET or an RTSP OPTIONS goes out as remotes send them.
+    const bool with_length =
+        !request.body.empty() || request.method == "POST" || request.method == "PUT";
+    return encode_message(request.method + " " + request.target + " " + request.protocol,
+                          request.headers, request.body, with_length);
+}
+
+Bytes encode(const Response& response) {
     return encode_message(
         response.protocol + " " + std::to_string(response.status) + " " + response.reason,
-        response.headers, response.body);
+        response.headers, response.body, true);
 }
 
-HttpReader::HttpReader(Kind kind, HttpLimits limits) : kind_(kind), limits_(limits) {}
+Reader::Reader(Kind kind, Limits limits) : kind_(kind), limits_(limits) {}
 
-void HttpReader::feed(ByteView bytes) {
+void Reader::feed(ByteView bytes) {
     pending_.insert(pending_.end(), bytes.begin(), bytes.end());
 }
 
-std::optional<HttpReader::Message> HttpReader::next_message() {
+std::optional<Reader::Message> Reader::next_message() {
     const std::string_view text(reinterpret_cast<const char*>(pending_.data()), pending_.size());
     Message message;
     std::size_t position = 0;
@@ -207,7 +250,7 @@ std::optional<HttpReader::Message> HttpReader::next_message() {
     return message;
 }
 
-std::optional<HttpRequest> HttpReader::next_request() {
+std::optional<Request> Reader::next_request() {
     if (kind_ != Kind::request) {
         throw Error(ErrorKind::invalid_state, "this reader reads responses, not requests");
     }
@@ -219,7 +262,7 @@ std::optional<HttpRequest> HttpReader::next_request() {
         parts[1].find_first_of(" \t") != std::string_view::npos || !is_protocol(parts[2])) {
         malformed("the request line is not METHOD TARGET PROTOCOL");
     }
-    HttpRequest request;
+    Request request;
     request.method = std::string(parts[0]);
     request.target = std::string(parts[1]);
     request.protocol = std::string(parts[2]);
@@ -228,7 +271,7 @@ std::optional<HttpRequest> HttpReader::next_request() {
     return request;
 }
 
-std::optional<HttpResponse> HttpReader::next_response() {
+std::optional<Response> Reader::next_response() {
     if (kind_ != Kind::response) {
         throw Error(ErrorKind::invalid_state, "this reader reads requests, not responses");
     }
@@ -241,7 +284,7 @@ std::optional<HttpResponse> HttpReader::next_response() {
         parts[1][0] == '0') {
         malformed("the status line is not PROTOCOL CODE REASON");
     }
-    HttpResponse response;
+    Response response;
     response.protocol = std::string(parts[0]);
     response.status = std::stoi(std::string(parts[1]));
     response.reason = parts.size() == 3 ? std::string(parts[2]) : std::string();
@@ -250,4 +293,41 @@ std::optional<HttpResponse> HttpReader::next_response() {
     return response;
 }
 
-}  // namespace atv::airplay
+std::map<std::string, std::string> parse_query(std::string_view query) {
+    std::map<std::string, std::string> parameters;
+    while (!query.empty()) {
+        const std::size_t amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+        if (pair.empty()) {
+            continue;
+        }
+        const std::size_t equals = pair.find('=');
+        std::string name = percent_decode(pair.substr(0, equals));
+        std::string value = equals == std::string_view::npos
+                                ? std::string()
+                                : percent_decode(pair.substr(equals + 1));
+        if (!parameters.emplace(std::move(name), std::move(value)).second) {
+            malformed("a query parameter is repeated");
+        }
+    }
+    return parameters;
+}
+
+std::string url_encode(std::string_view text) {
+    static constexpr std::string_view digits = "0123456789ABCDEF";
+    std::string out;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (std::isalnum(byte) != 0 || c == '-' || c == '_' || c == '.' || c == '~') {
+            out.push_back(c);
+        } else {
+            out.push_back('%');
+            out.push_back(digits[byte >> 4]);
+            out.push_back(digits[byte & 0x0F]);
+        }
+    }
+    return out;
+}
+
+}  // namespace atv::http
