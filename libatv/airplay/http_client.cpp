@@ -91,15 +91,21 @@ asio::awaitable<http::Response> HttpClient::exchange(const http::Request& reques
                                                   " closed the connection (" + ec.message() + ")");
 }
 
-http::Request pairing_request(std::string path, Bytes body, std::string_view hkp) {
+http::Request post_request(std::string path, std::string content_type, Bytes body) {
     http::Request request;
     request.method = "POST";
     request.target = std::move(path);
     request.headers.add("User-Agent", "AirPlay/320.20");
     request.headers.add("Connection", "keep-alive");
-    request.headers.add("X-Apple-HKP", std::string(hkp));
-    request.headers.add("Content-Type", "application/octet-stream");
+    request.headers.add("Content-Type", std::move(content_type));
     request.body = std::move(body);
+    return request;
+}
+
+http::Request pairing_request(std::string path, Bytes body, std::string_view hkp) {
+    http::Request request =
+        post_request(std::move(path), "application/octet-stream", std::move(body));
+    request.headers.add("X-Apple-HKP", std::string(hkp));
     return request;
 }
 

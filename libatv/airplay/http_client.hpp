@@ -57,6 +57,9 @@ class HttpClient {
     bool busy_ = false;
 };
 
+// A POST as AirPlay clients send it: their User-Agent, keep-alive and the body's type.
+http::Request post_request(std::string path, std::string content_type, Bytes body);
+
 // The headers AirPlay's pairing requests carry (protocols.md §5.1); `hkp` is "3", or "4" for
 // transient pairing.
 http::Request pairing_request(std::string path, Bytes body, std::string_view hkp = "3");

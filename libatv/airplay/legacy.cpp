@@ -105,25 +105,11 @@ Bytes require_data(const PlistValue& answer, const char* key, const char* step) 
 }
 
 http::Request plist_request(std::string path, const PlistValue& body) {
-    http::Request request;
-    request.method = "POST";
-    request.target = std::move(path);
-    request.headers.add("User-Agent", "AirPlay/320.20");
-    request.headers.add("Connection", "keep-alive");
-    request.headers.add("Content-Type", "application/x-apple-binary-plist");
-    request.body = plist_encode(body);
-    return request;
+    return post_request(std::move(path), "application/x-apple-binary-plist", plist_encode(body));
 }
 
 http::Request octet_request(std::string path, Bytes body) {
-    http::Request request;
-    request.method = "POST";
-    request.target = std::move(path);
-    request.headers.add("User-Agent", "AirPlay/320.20");
-    request.headers.add("Connection", "keep-alive");
-    request.headers.add("Content-Type", "application/octet-stream");
-    request.body = std::move(body);
-    return request;
+    return post_request(std::move(path), "application/octet-stream", std::move(body));
 }
 
 // 200, or a refusal: 470 and 401/403 after the SRP proof mean the PIN was wrong.

@@ -16,6 +16,7 @@
 #include "airplay/plist.hpp"
 #include "atv/error.hpp"
 #include "hap/session.hpp"
+#include "http/rtsp_session.hpp"
 #include "mrp/connection.hpp"
 #include "mrp/handshake.hpp"
 #include "support/loss_report.hpp"
@@ -35,14 +36,6 @@ std::uint64_t random_u64() {
     for (const std::uint8_t byte : random)
         value = (value << 8) | byte;
     return value;
-}
-
-std::string upper_hex(std::uint64_t value, int digits) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string text(static_cast<std::size_t>(digits), '0');
-    for (int i = digits - 1; i >= 0; --i, value >>= 4)
-        text[static_cast<std::size_t>(i)] = hex[value & 0xf];
-    return text;
 }
 
 // What the receiver is told about this client in the first SETUP.
@@ -99,8 +92,6 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
           feedback_timer_(executor_),
           tasks_done_(executor_),
           session_id_(static_cast<std::uint32_t>(random_u64())),
-          dacp_id_(upper_hex(random_u64(), 16)),
-          active_remote_(std::to_string(static_cast<std::uint32_t>(random_u64()))),
           loss_(executor_) {}
 
     ~Tunnel() { abort(); }
@@ -135,23 +126,13 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     asio::steady_timer tasks_done_;
     int active_tasks_ = 0;
     std::uint32_t session_id_;
-    std::string dacp_id_;
-    std::string active_remote_;
-    std::uint32_t cseq_ = 0;
+    http::RtspSession rtsp_;
     LossReport loss_;
 };
 
 asio::awaitable<http::Response> Tunnel::rtsp(std::string method, std::string target,
                                              std::optional<PlistValue> body) {
-    http::Request request;
-    request.method = std::move(method);
-    request.target = std::move(target);
-    request.protocol = "RTSP/1.0";
-    request.headers.add("CSeq", std::to_string(cseq_++));
-    request.headers.add("DACP-ID", dacp_id_);
-    request.headers.add("Active-Remote", active_remote_);
-    request.headers.add("Client-Instance", dacp_id_);
-    request.headers.add("User-Agent", "AirPlay/550.10");
+    http::Request request = rtsp_.request(std::move(method), std::move(target));
     if (body) {
         request.headers.add("Content-Type", "application/x-apple-binary-plist");
         request.body = plist_encode(*body);

@@ -1,12 +1,11 @@
 #include "http/transfer.hpp"
 
 #include <array>
-#include <asio/read.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
-#include <optional>
 #include <system_error>
+#include <type_traits>
 
 #include "atv/error.hpp"
 #include "support/stream_channel.hpp"

@@ -9,11 +9,12 @@
 #include <asio/detached.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
-#include <cctype>
 
 #include "atv/discovery.hpp"
 #include "atv/error.hpp"
+#include "http/rtsp_session.hpp"
 #include "http/transfer.hpp"
+#include "support/loss_report.hpp"
 #include "support/tcp.hpp"
 
 namespace atv::raop {
@@ -21,13 +22,6 @@ namespace atv::raop {
 namespace {
 
 constexpr std::chrono::seconds request_timeout{4};
-const char* const user_agent = "AirPlay/550.10";
-
-std::string upper(std::string text) {
-    std::transform(text.begin(), text.end(), text.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
-    return text;
-}
 
 bool lists(std::string_view values, std::string_view wanted) {
     while (!values.empty()) {
@@ -38,14 +32,6 @@ bool lists(std::string_view values, std::string_view wanted) {
         values = comma == std::string_view::npos ? std::string_view() : values.substr(comma + 1);
     }
     return false;
-}
-
-http::Headers headers(const RtspIdentity& identity, std::uint32_t cseq) {
-    return {{"CSeq", std::to_string(cseq)},
-            {"DACP-ID", identity.dacp_id},
-            {"Active-Remote", identity.active_remote},
-            {"Client-Instance", identity.dacp_id},
-            {"User-Agent", user_agent}};
 }
 
 void check_reply(const http::Response& reply, std::string_view what) {
@@ -76,38 +62,25 @@ Bytes auth_setup_body(ByteView public_key) {
     return body;
 }
 
-RtspIdentity RtspIdentity::random() {
-    const Bytes remote = random_bytes(4);
-    const std::uint32_t active = (std::uint32_t{remote[0]} << 24) |
-                                 (std::uint32_t{remote[1]} << 16) |
-                                 (std::uint32_t{remote[2]} << 8) | remote[3];
-    return {upper(to_hex(random_bytes(8))), std::to_string(active)};
-}
-
 // The socket and the watcher's state, shared with the watching coroutine.
 struct RaopConnection::Shared {
-    Shared(asio::ip::tcp::socket socket, RtspIdentity identity, std::uint32_t cseq)
+    explicit Shared(asio::ip::tcp::socket socket)
         : socket(std::move(socket)),
-          identity(std::move(identity)),
-          cseq(cseq),
-          watcher_done(this->socket.get_executor()) {
+          watcher_done(this->socket.get_executor()),
+          loss(this->socket.get_executor()) {
         watcher_done.expires_at(asio::steady_timer::time_point::max());
     }
     asio::ip::tcp::socket socket;
-    RtspIdentity identity;
-    std::uint32_t cseq;
-    bool closed = false;
     bool watching = false;
     asio::steady_timer watcher_done;  // cancelled when the watcher ends
-    std::function<void(const std::string&)> on_lost;
+    LossReport loss;
 };
 
-RaopConnection::RaopConnection(asio::ip::tcp::socket socket, RtspIdentity identity,
-                               std::uint32_t cseq)
-    : shared_(std::make_shared<Shared>(std::move(socket), std::move(identity), cseq)) {}
+RaopConnection::RaopConnection(asio::ip::tcp::socket socket)
+    : shared_(std::make_shared<Shared>(std::move(socket))) {}
 
 RaopConnection::~RaopConnection() {
-    shared_->closed = true;
+    shared_->loss.close();
     std::error_code ignored;
     shared_->socket.close(ignored);
 }
@@ -126,25 +99,21 @@ void RaopConnection::start() {
             }
             shared->watching = false;
             shared->watcher_done.cancel();
-            if (!shared->closed && shared->on_lost) {
-                auto callback = std::exchange(shared->on_lost, nullptr);
-                callback("the RAOP receiver closed the connection (" + ec.message() + ")");
-            }
+            shared->loss.lose("the RAOP receiver closed the connection (" + ec.message() + ")");
         },
         asio::detached);
 }
 
 void RaopConnection::on_lost(std::function<void(const std::string& reason)> callback) {
-    shared_->on_lost = std::move(callback);
+    shared_->loss.on_lost(std::move(callback));
 }
 
 asio::awaitable<void> RaopConnection::close() {
     auto shared = shared_;
-    if (shared->closed) {
+    if (shared->loss.closed()) {
         co_return;
     }
-    shared->closed = true;
-    shared->on_lost = nullptr;
+    shared->loss.close();
     std::error_code ignored;
     shared->socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     shared->socket.close(ignored);
@@ -159,14 +128,10 @@ asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_raop(
     asio::any_io_executor executor, std::string address, std::uint16_t port, Properties properties,
     std::chrono::milliseconds timeout) {
     auto socket = co_await connect_tcp(executor, address, port, timeout, "the RAOP receiver");
-    const RtspIdentity identity = RtspIdentity::random();
+    http::RtspSession session;
     const auto step_timeout = std::min<std::chrono::milliseconds>(timeout, request_timeout);
     http::Reader reader(http::Reader::Kind::response);
-    std::uint32_t cseq = 0;
-    const http::Request options_request{.method = "OPTIONS",
-                                        .target = "*",
-                                        .protocol = "RTSP/1.0",
-                                        .headers = headers(identity, cseq++)};
+    const http::Request options_request = session.request("OPTIONS", "*");
     const auto options = co_await http::round_trip(socket, reader, options_request, step_timeout);
     check_reply(options, "OPTIONS");
     spdlog::debug("raop: {} offers {}", address, options.headers.get("Public").value_or("?"));
@@ -175,16 +140,14 @@ asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_raop(
         std::array<std::uint8_t, crypto_scalarmult_BYTES> public_key{};
         const SecretBytes secret(random_bytes(crypto_scalarmult_SCALARBYTES));
         crypto_scalarmult_base(public_key.data(), secret.data());
-        http::Request auth_setup{.method = "POST",
-                                 .target = "/auth-setup",
-                                 .headers = headers(identity, cseq++),
-                                 .body = auth_setup_body(public_key)};
+        http::Request auth_setup = session.request("POST", "/auth-setup", "HTTP/1.1");
         auth_setup.headers.add("Content-Type", "application/octet-stream");
+        auth_setup.body = auth_setup_body(public_key);
         const auto reply = co_await http::round_trip(socket, reader, auth_setup, step_timeout);
         check_reply(reply, "/auth-setup");
     }
     spdlog::info("raop: connected to {}:{}", address, port);
-    auto connection = std::make_unique<RaopConnection>(std::move(socket), identity, cseq);
+    auto connection = std::make_unique<RaopConnection>(std::move(socket));
     connection->start();
     co_return connection;
 }

@@ -27,16 +27,9 @@ bool needs_auth_setup(const Properties& properties);
 // The body of /auth-setup: 0x01 then a Curve25519 public key (32 bytes).
 Bytes auth_setup_body(ByteView public_key);
 
-// The headers every RTSP request of one session carries.
-struct RtspIdentity {
-    std::string dacp_id;        // 64 random bits, upper-case hex
-    std::string active_remote;  // 32 random bits, decimal
-    static RtspIdentity random();
-};
-
 class RaopConnection : public atv::ProtocolConnection {
   public:
-    RaopConnection(asio::ip::tcp::socket socket, RtspIdentity identity, std::uint32_t cseq);
+    explicit RaopConnection(asio::ip::tcp::socket socket);
     ~RaopConnection() override;
 
     [[nodiscard]] Protocol protocol() const override { return Protocol::raop; }

@@ -1,8 +1,8 @@
 // A connection's loss, told to whoever listens exactly once. The handler runs posted to the
 // executor, so never inside a call of the connection; it runs at most once; a handler set after
 // the loss is still called; and once the connection has begun to close, nothing is reported,
-// not even a report already posted. MRP's and Companion's channels, the AirPlay tunnel and the
-// DMAP play status watch report their losses through it.
+// not even a report already posted. MRP's and Companion's channels, the AirPlay tunnel, the
+// DMAP play status watch and the RAOP session report their losses through it.
 #pragma once
 
 #include <asio/any_io_executor.hpp>

@@ -161,5 +161,17 @@ TEST(RaopConnect, TheReceiverHangingUpIsALostConnection) {
     run(io, connection->close());
 }
 
+TEST(RaopConnect, ALossBeforeAnyoneListensIsStillReported) {
+    asio::io_context io;
+    ScriptedReceiver receiver(io, {200});
+    auto connection = connect(io, receiver.port());
+    receiver.hang_up();
+    fakes::run_for(io, 200ms);
+    const fakes::LossRecorder losses(*connection);
+    losses.await(io);
+    EXPECT_EQ(losses.count(), 1);
+    run(io, connection->close());
+}
+
 }  // namespace
 }  // namespace atv::raop
