@@ -80,6 +80,7 @@ struct Line {
     std::size_t number = 0;
     std::string_view key;
     std::string_view value;
+    bool spaced = false;  // a space follows the key, even when the value is empty
 };
 
 // Hands out the lines of a text one by one; every line must end with '\n'.
@@ -106,6 +107,7 @@ class LineReader {
         if (space != std::string_view::npos) {
             line.key = text.substr(0, space);
             line.value = text.substr(space + 1);
+            line.spaced = true;
         }
         return line;
     }
@@ -130,7 +132,7 @@ void expect_header(LineReader& reader, std::string_view header, std::string_view
 
 void expect_end(LineReader& reader) {
     const Line line = reader.next("end");
-    if (line.key != "end" || !line.value.empty()) {
+    if (line.key != "end" || line.spaced) {
         fail(line.number, "expected 'end'");
     }
     if (!reader.at_end()) {
@@ -248,7 +250,7 @@ StoredDevice parse_device(std::string_view text) {
     for (; line.key == "credentials"; line = reader.next("end")) {
         add_credentials(device, line);
     }
-    if (line.key != "end" || !line.value.empty()) {
+    if (line.key != "end" || line.spaced) {
         fail(line.number, "expected 'credentials' or 'end'");
     }
     if (!reader.at_end()) {

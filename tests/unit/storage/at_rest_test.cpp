@@ -82,6 +82,10 @@ TEST(Sealing, RefusesMalformedSealedFiles) {
         unseal_error(key_of(1), "x",
                      "atvd-sealed 1\nnonce " + nonce + "\ndata " + std::string(32, '0') + "\n"),
         HasSubstr("line 4: the file ends early"));
+    EXPECT_THAT(unseal_error(key_of(1), "x",
+                             "atvd-sealed 1\nnonce " + nonce + "\ndata " + std::string(32, '0') +
+                                 "\nend \n"),
+                HasSubstr("line 4: expected 'end'"));
     EXPECT_THROW(seal(SecretBytes(Bytes(16, 1)), "x", "plain"), Error);
 }
 

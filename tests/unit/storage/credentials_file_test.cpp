@@ -98,6 +98,9 @@ TEST(CredentialsFile, RejectsTruncationAndTrailingText) {
     EXPECT_THAT(error_of(text + "x\n"), HasSubstr("line 5: unexpected text after 'end'"));
     EXPECT_THAT(error_of("atvd-credentials 1\ndevice-id x\nname n\nend"),
                 HasSubstr("line 4: the last line has no line feed"));
+    // One spelling of the last line: "end " is not "end".
+    EXPECT_THAT(error_of("atvd-credentials 1\ndevice-id x\nname n\nend \n"),
+                HasSubstr("line 4: expected 'credentials' or 'end'"));
 }
 
 TEST(CredentialsFile, RejectsWrongOrderUnknownKeysAndBadValues) {
@@ -176,6 +179,9 @@ TEST(IdentityFile, RejectsMalformedIdentities) {
                                 seed + "\n"),
                  Error);
     EXPECT_THROW(parse_identity(minimal), Error);
+    std::string spaced_end = file("0f8fad5b-d9cb-469f-a165-70867728950e", seed);
+    spaced_end.insert(spaced_end.size() - 1, " ");
+    EXPECT_THROW(parse_identity(spaced_end), Error);
 }
 
 TEST(DeviceFileName, UsesOnlySafeCharacters) {
