@@ -12,10 +12,10 @@
 #include <string>
 
 #include "airplay/http_client.hpp"
-#include "core/pin_pairing.hpp"
 #include "hap/credentials.hpp"
 #include "hap/crypto.hpp"
 #include "hap/srp.hpp"
+#include "pairing/pin_on_screen.hpp"
 #include "support/bytes.hpp"
 
 namespace atv::airplay::legacy {

@@ -9,7 +9,7 @@
 #include <string>
 
 #include "airplay/http_client.hpp"
-#include "core/pin_pairing.hpp"
+#include "pairing/pin_on_screen.hpp"
 
 namespace atv::airplay {
 

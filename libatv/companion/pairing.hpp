@@ -10,7 +10,7 @@
 
 #include "companion/auth.hpp"
 #include "companion/channel.hpp"
-#include "core/pin_pairing.hpp"
+#include "pairing/pin_on_screen.hpp"
 
 namespace atv::companion {
 

@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
-#include "core/pin_pairing.hpp"
 #include "mrp/channel.hpp"
+#include "pairing/pin_on_screen.hpp"
 
 namespace atv::mrp {
 

@@ -1,6 +1,6 @@
 // HapPinOnScreenPairing against an accessory in the same process: the pairing steps, a wrong PIN,
 // and close() arriving while the device's answer to each message is on its way.
-#include "core/pin_pairing.hpp"
+#include "pairing/pin_on_screen.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "core/pin_pairing.hpp"
+#include "pairing/pin_on_screen.hpp"
 
 #include <spdlog/spdlog.h>
 
