@@ -1,5 +1,7 @@
 #include "companion/auth.hpp"
 
+#include <utility>
+
 #include "atv/error.hpp"
 #include "companion/opack.hpp"
 #include "hap/errors.hpp"
@@ -13,14 +15,15 @@ constexpr std::int64_t pin_password_type = 1;
 constexpr std::int64_t verify_auth_type = 4;
 }  // namespace
 
-Bytes encode_auth_payload(ByteView tlv8, AuthExchange exchange, bool first, std::int64_t counter) {
+Bytes encode_auth_payload(ByteView tlv8, AuthExchange exchange, bool first,
+                          std::int64_t transaction) {
     OpackDict dict{{"_pd", Bytes(tlv8.begin(), tlv8.end())}};
     if (exchange == AuthExchange::setup) {
         dict.emplace_back("_pwTy", pin_password_type);
     } else if (first) {
         dict.emplace_back("_auTy", verify_auth_type);
     }
-    dict.emplace_back("_x", counter);
+    dict.emplace_back("_x", transaction);
     return opack_encode(dict);
 }
 
@@ -40,8 +43,9 @@ FrameType auth_frame_type(AuthExchange exchange, bool first) {
 }
 
 asio::awaitable<Bytes> AuthExchanger::operator()(Bytes tlv8) {
-    const bool first = counter_ == 0;
-    const Bytes payload = encode_auth_payload(tlv8, exchange_, first, counter_++);
+    const bool first = std::exchange(first_, false);
+    const Bytes payload =
+        encode_auth_payload(tlv8, exchange_, first, channel_.next_transaction_id());
     const FrameType reply_type = auth_frame_type(exchange_, false);
     const Bytes reply = co_await channel_.exchange(auth_frame_type(exchange_, first), payload,
                                                    reply_type, timeout_);

@@ -15,14 +15,16 @@ namespace atv::companion {
 enum class AuthExchange : std::uint8_t { setup, verify };
 
 // The OPACK payload of one auth frame: {_pd, _pwTy: 1} for setup, {_pd, _auTy: 4} for the
-// first verify frame, {_pd} for later ones; `_x` numbers the frames.
-Bytes encode_auth_payload(ByteView tlv8, AuthExchange exchange, bool first, std::int64_t counter);
+// first verify frame, {_pd} for later ones; `_x` is the frame's transaction id.
+Bytes encode_auth_payload(ByteView tlv8, AuthExchange exchange, bool first,
+                          std::int64_t transaction);
 // The `_pd` item of a reply; throws atv::Error(connection_failed) when there is none.
 Bytes decode_auth_payload(ByteView payload);
 // The frame type that carries a message of this exchange.
 FrameType auth_frame_type(AuthExchange exchange, bool first);
 
-// Sends one TLV8 message and returns the device's TLV8 answer.
+// Sends one TLV8 message and returns the device's TLV8 answer. Each frame takes its `_x` from
+// the channel's counter, as every other message of the connection does.
 class AuthExchanger {
   public:
     AuthExchanger(CompanionChannel& channel, AuthExchange exchange,
@@ -34,7 +36,7 @@ class AuthExchanger {
     CompanionChannel& channel_;
     AuthExchange exchange_;
     std::chrono::milliseconds timeout_;
-    std::int64_t counter_ = 0;
+    bool first_ = true;
 };
 
 // Pair-verify with `credentials`, then switches the channel to the Companion session keys.

@@ -101,26 +101,34 @@ asio::awaitable<OpackValue> CompanionChannel::exchange_opack(const std::string& 
                                                              OpackValue content,
                                                              std::chrono::milliseconds timeout) {
     OpackWaiter waiter(executor());
-    waiter.transaction = next_transaction_;
-    next_transaction_ = (next_transaction_ + 1) % transaction_id_range;
-    const auto send = [this, &identifier, &content, transaction = waiter.transaction] {
+    const auto send = [this, &identifier, &content, &waiter] {
         spdlog::debug("companion: request {}", identifier);
-        send_frame(FrameType::e_opack,
-                   opack_encode(OpackDict{{"_i", identifier},
-                                          {"_t", static_cast<std::int64_t>(MessageKind::request)},
-                                          {"_c", std::move(content)},
-                                          {"_x", transaction}}));
+        waiter.transaction = send_message(identifier, MessageKind::request, std::move(content));
     };
     auto waiting = send_and_wait(waiter, send, timeout, identifier);
     co_await std::move(waiting);
     co_return std::move(waiter.reply);
 }
 
-void CompanionChannel::send_event(std::string identifier, OpackValue content) {
-    send_frame(FrameType::e_opack,
-               opack_encode(OpackDict{{"_i", std::move(identifier)},
-                                      {"_t", static_cast<std::int64_t>(MessageKind::event)},
-                                      {"_c", std::move(content)}}));
+void CompanionChannel::send_event(const std::string& identifier, OpackValue content) {
+    spdlog::debug("companion: event {}", identifier);
+    send_message(identifier, MessageKind::event, std::move(content));
+}
+
+std::int64_t CompanionChannel::next_transaction_id() {
+    const std::int64_t transaction = next_transaction_;
+    next_transaction_ = (next_transaction_ + 1) % transaction_id_range;
+    return transaction;
+}
+
+std::int64_t CompanionChannel::send_message(const std::string& identifier, MessageKind kind,
+                                            OpackValue content) {
+    const std::int64_t transaction = next_transaction_id();
+    send_frame(FrameType::e_opack, opack_encode(OpackDict{{"_i", identifier},
+                                                          {"_t", static_cast<std::int64_t>(kind)},
+                                                          {"_c", std::move(content)},
+                                                          {"_x", transaction}}));
+    return transaction;
 }
 
 void CompanionChannel::enable_encryption(const hap::SessionKeys& keys) {

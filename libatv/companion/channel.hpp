@@ -1,6 +1,8 @@
 // A Companion link over TCP: frames in both directions, pairing replies matched by frame type,
 // OPACK requests matched to replies by transaction id, encryption after pair-verify and loss
-// detection (the connection itself is a StreamChannel's).
+// detection (the connection itself is a StreamChannel's). Every message it sends, events and
+// auth frames included, takes its transaction id (`_x`) from one counter of the connection: a
+// device reads `_x` from every message and drops one without it.
 #pragma once
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
@@ -46,8 +48,11 @@ class CompanionChannel : public StreamChannel {
     asio::awaitable<std::optional<OpackValue>> try_request(
         std::string identifier, OpackValue content,
         std::chrono::milliseconds timeout = default_request_timeout);
-    // Sends an E_OPACK event {_i, _t: 1, _c}.
-    void send_event(std::string identifier, OpackValue content);
+    // Sends an E_OPACK event {_i, _t: 1, _c, _x}.
+    void send_event(const std::string& identifier, OpackValue content);
+    // Takes the connection's next transaction id, for auth frames; E_OPACK messages take theirs
+    // when they are sent.
+    std::int64_t next_transaction_id();
 
     void enable_encryption(const hap::SessionKeys& keys);
     [[nodiscard]] bool encrypted() const { return cipher_.has_value(); }
@@ -64,6 +69,9 @@ class CompanionChannel : public StreamChannel {
     // Sends a request and returns the whole reply, `_em` or not.
     asio::awaitable<OpackValue> exchange_opack(const std::string& identifier, OpackValue content,
                                                std::chrono::milliseconds timeout);
+    // Encodes and queues {_i, _t, _c, _x} with the next transaction id, which it returns. Every
+    // E_OPACK message leaves through here, so none can lack `_x`.
+    std::int64_t send_message(const std::string& identifier, MessageKind kind, OpackValue content);
     void handle_frame(FrameReader::Complete complete);
     void dispatch_opack(OpackValue message);
 

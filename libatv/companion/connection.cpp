@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <exception>
+#include <limits>
 #include <stdexcept>
 #include <utility>
 
@@ -84,6 +85,35 @@ std::optional<AttentionState> attention_state(const std::optional<OpackValue>& r
         return std::nullopt;
     }
     return static_cast<AttentionState>(*state);
+}
+
+std::optional<std::uint32_t> media_control_flags(const OpackValue& event) {
+    const OpackValue* content = event.find("_c");
+    const auto flags = content != nullptr ? content->int_at("_mcF") : std::nullopt;
+    if (!flags || *flags < 0 || *flags > std::numeric_limits<std::uint32_t>::max())
+        return std::nullopt;
+    return static_cast<std::uint32_t>(*flags);
+}
+
+// Keeps what the device pushes. Installed before verify: the first `_iMC` event follows the
+// interest in it at once, while the introduction still runs.
+void keep_pushed_state(CompanionChannel& channel,
+                       const std::shared_ptr<CompanionPushedState>& pushed) {
+    channel.on_event([pushed](const OpackValue& message) {
+        const auto identifier = message.string_at("_i").value_or("");
+        if (message.int_at("_t") != static_cast<std::int64_t>(MessageKind::event) ||
+            identifier != "_iMC") {
+            spdlog::debug("companion: ignoring the device's {}", identifier);
+            return;
+        }
+        const auto flags = media_control_flags(message);
+        if (!flags) {
+            spdlog::debug("companion: an _iMC event without valid _mcF");
+            return;
+        }
+        spdlog::debug("companion: media control flags {:#x}", *flags);
+        pushed->media_control_flags = flags;
+    });
 }
 
 // Interest in one event, as a remote registers them: one _interest event each.
@@ -200,6 +230,8 @@ asio::awaitable<std::unique_ptr<CompanionConnection>> connect_companion(
     const auto step_timeout = std::min(timeout, default_request_timeout);
     auto socket = co_await connect_tcp(executor, address, port, timeout, "the Companion service");
     auto channel = CompanionChannel::create(std::move(socket));
+    const auto pushed = std::make_shared<CompanionPushedState>();
+    keep_pushed_state(*channel, pushed);
     channel->start();
     std::exception_ptr failure;
     CompanionSession session;
@@ -214,7 +246,7 @@ asio::awaitable<std::unique_ptr<CompanionConnection>> connect_companion(
         std::rethrow_exception(failure);
     }
     spdlog::info("companion: connected to {}:{}", address, port);
-    co_return std::make_unique<CompanionConnection>(std::move(channel), std::move(session),
+    co_return std::make_unique<CompanionConnection>(std::move(channel), std::move(session), pushed,
                                                     options.session_stop_timeout);
 }
 

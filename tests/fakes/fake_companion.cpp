@@ -172,27 +172,95 @@ void FakeCompanionSession::handle_opack(const OpackValue& message, Output& out) 
     CompanionMessage received;
     received.identifier = message.string_at("_i").value_or("");
     received.kind = message.int_at("_t").value_or(0);
+    received.transaction = message.int_at("_x");
     if (const OpackValue* content = message.find("_c"))
         received.content = *content;
     seen_.push_back(received.identifier);
+    messages_.push_back(received);
     ++state_.messages_handled;
+    if (const auto problem = transaction_problem(received, message)) {
+        refuse(received, *problem, out);
+        return;
+    }
+    transactions_.insert(*received.transaction);
+    accepted_.push_back(received.identifier);
     const auto violation = check(received);
     if (violation) {
         spdlog::warn("fake-companion: {}", *violation);
         violations_.push_back(*violation);
     }
-    messages_.push_back(received);
     const std::string& identifier = received.identifier;
     if (identifier == "_sessionStart" && !violation) {
         const auto client_session = received.content.int_at("_sid");
         session_id_ = (std::uint64_t{fake_companion_session} << 32) |
                       static_cast<std::uint32_t>(*client_session);
     }
+    if (identifier == "_interest" && !violation)
+        update_interests(received, out);
     if (received.kind != request_kind || quirks_.unanswered.contains(identifier))
         return;  // events need no answer; a stalled device gives none
-    OpackDict reply{{"_i", identifier}, {"_t", response_kind}};
-    if (const auto transaction = message.int_at("_x"))
-        reply.emplace_back("_x", *transaction);
+    answer(received, violation, out);
+}
+
+std::optional<std::string> FakeCompanionSession::transaction_problem(
+    const CompanionMessage& message, const OpackValue& raw) const {
+    const std::string& identifier = message.identifier;
+    if (raw.find("_x") == nullptr)
+        return identifier + " came without a transaction id (_x)";
+    if (!message.transaction)
+        return identifier + " came with a transaction id (_x) that is no integer";
+    if (*message.transaction < 0)
+        return identifier + " came with a negative transaction id (_x)";
+    if (transactions_.contains(*message.transaction)) {
+        return identifier + " reused transaction id (_x) " + std::to_string(*message.transaction);
+    }
+    return std::nullopt;
+}
+
+void FakeCompanionSession::refuse(const CompanionMessage& message, const std::string& reason,
+                                  Output& out) {
+    spdlog::warn("fake-companion: refusing {}: {}", message.identifier, reason);
+    violations_.push_back(reason);
+    if (message.kind != request_kind)
+        return;  // an event has nobody to answer: the device drops it
+    OpackDict reply{{"_i", message.identifier}, {"_t", response_kind}};
+    if (message.transaction)
+        reply.emplace_back("_x", *message.transaction);
+    reply.emplace_back("_em", "fake Apple TV: " + reason);
+    reply.emplace_back("_ec", 1);
+    send(FrameType::e_opack, companion::opack_encode(reply), out);
+}
+
+void FakeCompanionSession::update_interests(const CompanionMessage& message, Output& out) {
+    const auto events = [&message](const char* key) {
+        std::vector<std::string> names;
+        const OpackValue* list = message.content.find(key);
+        const auto* items = list != nullptr ? list->get_if<companion::OpackArray>() : nullptr;
+        if (items != nullptr) {
+            for (const OpackValue& item : *items)
+                names.push_back(*item.get_if<std::string>());
+        }
+        return names;
+    };
+    for (const std::string& event : events("_deregEvents"))
+        interests_.erase(event);
+    for (const std::string& event : events("_regEvents")) {
+        interests_.insert(event);
+        if (event != "_iMC")
+            continue;
+        // The flags follow at once, as the answer to the interest: they carry its `_x`.
+        const OpackDict flags{{"_i", "_iMC"},
+                              {"_t", event_kind},
+                              {"_c", OpackDict{{"_mcF", fake_media_control_flags}}},
+                              {"_x", *message.transaction}};
+        send(FrameType::e_opack, companion::opack_encode(flags), out);
+    }
+}
+
+void FakeCompanionSession::answer(const CompanionMessage& message,
+                                  const std::optional<std::string>& violation, Output& out) {
+    const std::string& identifier = message.identifier;
+    OpackDict reply{{"_i", identifier}, {"_t", response_kind}, {"_x", *message.transaction}};
     if (violation) {
         reply.emplace_back("_em", "fake Apple TV: " + *violation);
         reply.emplace_back("_ec", 1);
@@ -217,7 +285,7 @@ void FakeCompanionSession::handle_opack(const OpackValue& message, Output& out) 
 }
 
 bool FakeCompanionSession::seen(const std::string& identifier) const {
-    return std::find(seen_.begin(), seen_.end(), identifier) != seen_.end();
+    return std::find(accepted_.begin(), accepted_.end(), identifier) != accepted_.end();
 }
 
 std::optional<std::string> FakeCompanionSession::check(const CompanionMessage& message) const {
@@ -226,7 +294,7 @@ std::optional<std::string> FakeCompanionSession::check(const CompanionMessage& m
     if (const auto expected = introduction_kind(identifier); expected && message.kind != *expected)
         return identifier + " came with the wrong message kind";
     if (identifier == "_systemInfo") {
-        if (seen_.size() != 1)
+        if (accepted_.size() != 1)
             return "_systemInfo was not the first message";
         const auto remote_id = content.string_at("_i");
         if (!remote_id || !is_hex(*remote_id, 12))

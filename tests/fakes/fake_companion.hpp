@@ -2,7 +2,10 @@
 // PS_* frames, pair-verify in PV_* frames, then encrypted E_OPACK requests (_systemInfo,
 // _sessionStart, ...) and events. Shares identity, PIN and paired clients with the MRP fake.
 // It records every message and checks the introduction of protocols.md §6.5 (order and
-// required fields); a request that breaks a rule is refused with `_em` and noted.
+// required fields); a request that breaks a rule is refused with `_em` and noted. As a device,
+// it reads the transaction id `_x` of every message, events included: a message without a fresh
+// integer `_x` is refused (a request with `_em`, an event by being dropped), noted and logged.
+// Interest in `_iMC` is answered with an `_iMC` event carrying the media control flags.
 #pragma once
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "companion/auth.hpp"
+#include "companion/connection.hpp"
 #include "companion/frames.hpp"
 #include "companion/opack.hpp"
 #include "fake_atv.hpp"
@@ -28,12 +32,19 @@ namespace atv::fakes {
 
 // The session id the fake answers _sessionStart with.
 inline constexpr std::uint32_t fake_companion_session = 0x12345678;
+// `_mcF` of the fake's `_iMC` event: an Apple TV playing a video on a TV whose volume it controls
+// can play, pause, skip either way and change the volume.
+inline constexpr std::uint32_t fake_media_control_flags =
+    companion::media_control_flag::play | companion::media_control_flag::pause |
+    companion::media_control_flag::skip_forward | companion::media_control_flag::skip_backward |
+    companion::media_control_flag::volume;
 
 // One E_OPACK message as the fake received it.
 struct CompanionMessage {
-    std::string identifier;         // `_i`
-    std::int64_t kind = 0;          // `_t`: 1 event, 2 request
-    companion::OpackValue content;  // `_c`
+    std::string identifier;                   // `_i`
+    std::int64_t kind = 0;                    // `_t`: 1 event, 2 request
+    companion::OpackValue content;            // `_c`
+    std::optional<std::int64_t> transaction;  // `_x`; nullopt when missing or not an integer
 };
 
 // Requests (by `_i`) the fake answers differently from an Apple TV in good health.
@@ -68,8 +79,17 @@ class FakeCompanionSession {
     void handle_setup(ByteView tlv8, Output& out);
     void handle_verify(ByteView tlv8, bool first, Output& out);
     void handle_opack(const companion::OpackValue& message, Output& out);
+    // Why the message's `_x` is not one a device accepts; nullopt when it is.
+    std::optional<std::string> transaction_problem(const CompanionMessage& message,
+                                                   const companion::OpackValue& raw) const;
+    // Refuses a message as a device does: a request gets `_em`, an event is dropped.
+    void refuse(const CompanionMessage& message, const std::string& reason, Output& out);
     // Why the message breaks the introduction's rules; nullopt when it keeps them.
     std::optional<std::string> check(const CompanionMessage& message) const;
+    // Follows `_regEvents`/`_deregEvents`; registering `_iMC` pushes the media control flags.
+    void update_interests(const CompanionMessage& message, Output& out);
+    void answer(const CompanionMessage& message, const std::optional<std::string>& violation,
+                Output& out);
     [[nodiscard]] bool seen(const std::string& identifier) const;
     void send(companion::FrameType type, ByteView payload, Output& out);
     void send_auth(companion::FrameType type, ByteView tlv8, Output& out);
@@ -81,6 +101,9 @@ class FakeCompanionSession {
     std::optional<hap::PairVerifyAccessory> verify_;
     FakeCompanionQuirks quirks_;
     std::vector<std::string> seen_;
+    std::vector<std::string> accepted_;  // `_i` of the messages with a valid `_x`
+    std::set<std::int64_t> transactions_;
+    std::set<std::string> interests_;
     std::vector<CompanionMessage> messages_;
     std::vector<std::string> violations_;
     std::optional<std::uint64_t> session_id_;

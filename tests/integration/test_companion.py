@@ -40,6 +40,9 @@ def test_connect_mrp_and_companion(client, fake):
     # in the upper half) as the one stopped.
     stopped = device.expect("SESSION-STOP ", timeout=5).split()[1]
     assert len(stopped) == 16 and stopped.startswith("12345678")
+    # Every message atvd sent, the _interest events included, carried a transaction id (_x):
+    # the fake, as a device, refuses and logs any message without one.
+    assert "fake-companion: refusing" not in device.output()
 
 
 def test_rpfl_decides_whether_companion_can_pair(client, publisher):

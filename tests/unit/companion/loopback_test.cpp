@@ -467,6 +467,79 @@ TEST_F(CompanionLoopback, TheFakeRefusesAnIntroductionOutOfOrder) {
     run(io_, channel->close());
 }
 
+// A device reads `_x` from every message: each one, events included, carries the next id of the
+// connection's counter, and the `_iMC` flags the interest asks for come back.
+TEST_F(CompanionLoopback, EveryMessageCarriesATransactionIdAndTheMediaControlFlagsComeBack) {
+    start_fake();
+    auto connection = connect(pair());
+    run_until(io_, [&] { return connection->media_control_flags().has_value(); });
+    EXPECT_EQ(connection->media_control_flags(), fakes::fake_media_control_flags);
+    run(io_, connection->close());
+    EXPECT_EQ(fake_->violations(), std::vector<std::string>{});
+    const auto& messages = fake_->messages();
+    ASSERT_GE(messages.size(), 15u);  // introduction, interests withdrawn, goodbye
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        ASSERT_TRUE(messages[i].transaction.has_value()) << messages[i].identifier;
+        if (i > 0) {
+            EXPECT_EQ(*messages[i].transaction, (*messages[i - 1].transaction + 1) % 65536)
+                << messages[i].identifier << " does not take the next id of the counter";
+        }
+    }
+    EXPECT_EQ(std::count_if(messages.begin(), messages.end(),
+                            [](const fakes::CompanionMessage& message) {
+                                return message.identifier == "_interest";
+                            }),
+              6);
+}
+
+// The fake is as strict as a device: a message without a fresh `_x` is refused.
+TEST_F(CompanionLoopback, TheFakeRefusesMessagesWithoutAFreshTransactionId) {
+    start_fake();
+    auto connection = connect(pair());
+    CompanionChannel& channel = connection->channel();
+    std::vector<OpackValue> received;
+    channel.on_event([&received](const OpackValue& message) { received.push_back(message); });
+    const auto send_raw = [&channel](OpackDict message) {
+        channel.send_frame(FrameType::e_opack, opack_encode(OpackValue(std::move(message))));
+    };
+    const auto media_control_interest = [] {
+        return OpackDict{{"_regEvents", OpackArray{"_iMC"}}};
+    };
+
+    // An event without `_x` is dropped: no flags come back.
+    send_raw(OpackDict{{"_i", "_interest"}, {"_t", 1}, {"_c", media_control_interest()}});
+    run_for(io_, 200ms);
+    EXPECT_TRUE(received.empty());
+    // A request without `_x` is answered with an error, which carries no `_x` either.
+    send_raw(OpackDict{{"_i", "FetchAttentionState"}, {"_t", 2}, {"_c", OpackDict{}}});
+    run_until(io_, [&] { return !received.empty(); });
+    ASSERT_EQ(received.size(), 1u);
+    EXPECT_EQ(received[0].int_at("_t"), 3);
+    EXPECT_EQ(received[0].find("_x"), nullptr);
+    EXPECT_TRUE(received[0].string_at("_em").value_or("").find("_x") != std::string::npos);
+    // An `_x` used before on the connection is no transaction of its own.
+    const std::int64_t used = *fake_->messages().front().transaction;
+    send_raw(
+        OpackDict{{"_i", "_interest"}, {"_t", 1}, {"_c", media_control_interest()}, {"_x", used}});
+    run_for(io_, 200ms);
+    EXPECT_EQ(received.size(), 1u);
+    EXPECT_EQ(
+        fake_->violations(),
+        (std::vector<std::string>{"_interest came without a transaction id (_x)",
+                                  "FetchAttentionState came without a transaction id (_x)",
+                                  "_interest reused transaction id (_x) " + std::to_string(used)}));
+
+    // The same interest sent properly brings the flags.
+    channel.send_event("_interest", media_control_interest());
+    run_until(io_, [&] { return received.size() == 2; });
+    ASSERT_EQ(received.size(), 2u);
+    EXPECT_EQ(received[1].string_at("_i"), "_iMC");
+    const OpackValue* content = received[1].find("_c");
+    ASSERT_NE(content, nullptr);
+    EXPECT_EQ(content->int_at("_mcF"), fakes::fake_media_control_flags);
+    run(io_, connection->close());
+}
+
 TEST(CompanionRemoteId, IsStablePerIdentityAndDiffersBetweenThem) {
     const hap::ClientIdentity one = hap::ClientIdentity::generate();
     const hap::ClientIdentity other = hap::ClientIdentity::generate();
