@@ -12,6 +12,7 @@
 
 #include "atv/error.hpp"
 #include "dmap/tags.hpp"
+#include "http/content_encoding.hpp"
 #include "http/transfer.hpp"
 #include "support/loss_report.hpp"
 #include "support/tcp.hpp"
@@ -25,14 +26,26 @@ constexpr std::chrono::seconds poll_connect_timeout{5};
 // A device that answers a poll without a change is asked again after this pause, not at once.
 constexpr std::chrono::seconds unchanged_poll_pause{1};
 
-// One GET, as a remote sends it, on a connected socket; the reply within `timeout`.
+// Replies are gzip-encoded, as the headers ask; decoded, none is near this size.
+constexpr std::size_t max_reply_size = http::default_max_decoded_body;
+
+// HTTP/1.1's Host: the address, bracketed when it is IPv6, and the port.
+std::string host_header(const std::string& address, std::uint16_t port) {
+    const bool ipv6 = address.find(':') != std::string::npos;
+    return (ipv6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
+// One GET on a connected socket with the headers Apple's Remote app sends, which an Apple TV
+// checks; the reply within `timeout`, its body decoded.
 asio::awaitable<http::Response> get_on(asio::ip::tcp::socket& socket, const std::string& address,
-                                       std::string_view target, std::chrono::milliseconds timeout) {
+                                       std::uint16_t port, std::string_view target,
+                                       std::chrono::milliseconds timeout) {
     http::Request request;
     request.method = "GET";
     request.target = target;
-    request.headers = {{"Host", address},
+    request.headers = {{"Host", host_header(address, port)},
                        {"Accept", "*/*"},
+                       {"Accept-Encoding", "gzip"},
                        {"Client-DAAP-Version", "3.13"},
                        {"Client-ATV-Sharing-Version", "1.2"},
                        {"Client-iTunes-Sharing-Version", "3.15"},
@@ -41,7 +54,9 @@ asio::awaitable<http::Response> get_on(asio::ip::tcp::socket& socket, const std:
                        {"Connection", "close"}};
     http::Reader reader(http::Reader::Kind::response);
     auto exchanging = http::round_trip(socket, reader, request, timeout);
-    co_return co_await std::move(exchanging);
+    http::Response reply = co_await std::move(exchanging);
+    http::decode_body(reply, max_reply_size);
+    co_return reply;
 }
 
 }  // namespace
@@ -131,7 +146,7 @@ asio::awaitable<std::optional<http::Response>> PlayStatusWatch::poll(std::uint32
         "&session-id=" + std::to_string(session_id_);
     std::optional<http::Response> reply;
     try {
-        auto getting = get_on(*socket_, address_, target, poll_wait_);
+        auto getting = get_on(*socket_, address_, port_, target, poll_wait_);
         reply = co_await std::move(getting);
     } catch (const Error& error) {
         close_socket();
@@ -211,7 +226,7 @@ asio::awaitable<http::Response> http_get(asio::any_io_executor executor, const s
                                          std::chrono::milliseconds timeout) {
     auto connecting = connect_tcp(executor, address, port, timeout, "the DMAP service");
     auto socket = co_await std::move(connecting);
-    auto getting = get_on(socket, address, target, timeout);
+    auto getting = get_on(socket, address, port, target, timeout);
     http::Response reply = co_await std::move(getting);
     std::error_code ignored;
     socket.close(ignored);

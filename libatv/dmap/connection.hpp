@@ -65,7 +65,9 @@ asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_dmap(
     std::string credentials, std::chrono::milliseconds timeout,
     std::chrono::milliseconds play_status_wait = default_play_status_wait);
 
-// One GET to address:port within `timeout`, on a connection of its own.
+// One GET to address:port within `timeout`, on a connection of its own, with the headers of
+// Apple's Remote app (protocols-control.md §5); the reply's gzip body decoded. Throws
+// atv::Error(connection_failed) on a reply body that is corrupt, truncated or too large decoded.
 asio::awaitable<http::Response> http_get(asio::any_io_executor executor, const std::string& address,
                                          std::uint16_t port, std::string_view target,
                                          std::chrono::milliseconds timeout);

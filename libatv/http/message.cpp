@@ -155,6 +155,10 @@ void Headers::set(std::string name, std::string value) {
     add(std::move(name), std::move(value));
 }
 
+void Headers::remove(std::string_view name) {
+    std::erase_if(items_, [&](const auto& item) { return equals_ignoring_case(item.first, name); });
+}
+
 std::optional<std::string_view> Headers::get(std::string_view name) const {
     for (const auto& [key, value] : items_) {
         if (equals_ignoring_case(key, name))

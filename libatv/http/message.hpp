@@ -33,6 +33,8 @@ class Headers {
     void add(std::string name, std::string value);
     // Replaces every header of that name with one.
     void set(std::string name, std::string value);
+    // Drops every header of that name, compared case-insensitively.
+    void remove(std::string_view name);
     // The first value of `name`, compared case-insensitively.
     [[nodiscard]] std::optional<std::string_view> get(std::string_view name) const;
     [[nodiscard]] const std::vector<std::pair<std::string, std::string>>& items() const {

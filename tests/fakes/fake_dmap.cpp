@@ -2,13 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <charconv>
+#include <string_view>
+#include <utility>
 
 #include "atv/error.hpp"
 #include "dmap/tags.hpp"
+#include "http/content_encoding.hpp"
 #include "http/transfer.hpp"
 
 namespace atv::fakes {
@@ -16,6 +20,35 @@ namespace atv::fakes {
 namespace {
 
 constexpr std::uint32_t status_ok = 200;
+
+// The headers Apple's Remote app sends with every request, which the device insists on.
+constexpr std::array<std::pair<std::string_view, std::string_view>, 7> remote_headers{{
+    {"Accept", "*/*"},
+    {"Accept-Encoding", "gzip"},
+    {"Client-DAAP-Version", "3.13"},
+    {"Client-ATV-Sharing-Version", "1.2"},
+    {"Client-iTunes-Sharing-Version", "3.15"},
+    {"User-Agent", "Remote/1021"},
+    {"Viewer-Only-Client", "1"},
+}};
+
+// What is wrong with a request's headers, or nullopt when they are as a remote sends them.
+std::optional<std::string> header_fault(const http::Request& request) {
+    if (request.protocol == "HTTP/1.1" && request.headers.get("Host").value_or("").empty()) {
+        return "no Host";
+    }
+    for (const auto& [name, expected] : remote_headers) {
+        const auto value = request.headers.get(name);
+        if (!value) {
+            return "no " + std::string(name);
+        }
+        if (*value != expected) {
+            return std::string(name) + " is \"" + std::string(*value) + "\", not \"" +
+                   std::string(expected) + "\"";
+        }
+    }
+    return std::nullopt;
+}
 
 http::Response tagged(int status, Bytes body) {
     return {.status = status,
@@ -46,6 +79,21 @@ std::optional<std::uint32_t> session_of(const std::map<std::string, std::string>
 }  // namespace
 
 http::Response FakeDmapService::answer(const http::Request& request) {
+    if (const auto fault = header_fault(request)) {
+        spdlog::warn("fake-dmap: refused {} {}: {}", request.method, request.path(), *fault);
+        header_refusals_.push_back(*fault);
+        return empty(400, "Bad Request");
+    }
+    http::Response reply = answer_remote(request);
+    // Every request that got here asked for gzip, and the device sends it whenever asked.
+    if (!reply.body.empty()) {
+        reply.body = http::gzip_encode(reply.body);
+        reply.headers.set("Content-Encoding", "gzip");
+    }
+    return reply;
+}
+
+http::Response FakeDmapService::answer_remote(const http::Request& request) {
     if (request.method != "GET") {
         return empty(405, "Method Not Allowed");
     }
@@ -84,7 +132,7 @@ http::Response FakeDmapService::answer(const http::Request& request) {
 }
 
 bool FakeDmapService::holds(const http::Request& request) const {
-    if (request.path() != "/ctrl-int/1/playstatusupdate") {
+    if (request.path() != "/ctrl-int/1/playstatusupdate" || header_fault(request)) {
         return false;
     }
     std::map<std::string, std::string> query;

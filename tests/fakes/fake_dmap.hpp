@@ -3,7 +3,9 @@
 // `/server-info` answers anyone, `/ctrl-int/1/playstatusupdate` a logged-in session: at once for
 // revision 0 or an old revision, and as a long poll for the current one, when what plays changes.
 // Which GUIDs it trusts is set by the test: the device learns them through reverse pairing, which
-// the test plays itself.
+// the test plays itself. As a strict device, it refuses with 400 any request without Host or
+// without the exact headers Apple's Remote app sends (protocols-control.md §5), logging which
+// header was wrong, and gzips every reply body, as those headers ask.
 #pragma once
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -13,6 +15,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "http/message.hpp"
 #include "tcp_server.hpp"
@@ -37,6 +40,10 @@ class FakeDmapService {
     [[nodiscard]] const std::set<std::uint32_t>& sessions() const { return sessions_; }
     [[nodiscard]] std::size_t play_status_requests() const { return play_status_requests_; }
     [[nodiscard]] std::uint32_t revision() const { return revision_; }
+    // Why each refused request was refused for its headers ("no User-Agent", ...), in order.
+    [[nodiscard]] const std::vector<std::string>& header_refusals() const {
+        return header_refusals_;
+    }
     // True while `request` is a play status poll that waits for a newer revision.
     [[nodiscard]] bool holds(const http::Request& request) const;
     void change_playing() { ++revision_; }
@@ -46,6 +53,8 @@ class FakeDmapService {
     void on_event(std::function<void(const std::string&)> handler) { event_ = std::move(handler); }
 
   private:
+    // The answer to a request whose headers are as a remote sends them, before encoding.
+    http::Response answer_remote(const http::Request& request);
     http::Response login(const std::map<std::string, std::string>& query);
     http::Response logout(const std::map<std::string, std::string>& query);
     void event(const std::string& text);
@@ -55,6 +64,7 @@ class FakeDmapService {
     std::uint32_t next_session_ = 0x1000;
     std::size_t play_status_requests_ = 0;
     std::uint32_t revision_ = 1;
+    std::vector<std::string> header_refusals_;
     std::function<void(const std::string&)> event_;
 };
 

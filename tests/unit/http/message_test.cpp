@@ -159,6 +159,14 @@ TEST(HttpMessage, OnlyRequestsWithContentOrAPostCarryALength) {
     EXPECT_EQ(to_string(encode(post)), "POST /feedback HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
 }
 
+TEST(HttpMessage, RemovesEveryHeaderOfANameWhateverItsCase) {
+    Headers headers{{"Content-Encoding", "gzip"}, {"Host", "a"}, {"content-encoding", "gzip"}};
+    headers.remove("CONTENT-ENCODING");
+    EXPECT_FALSE(headers.get("Content-Encoding"));
+    EXPECT_EQ(headers.get("Host"), "a");
+    EXPECT_EQ(headers.items().size(), 1U);
+}
+
 TEST(HttpMessage, SplitsATargetIntoPathAndQuery) {
     Request request;
     request.target = "/pair?pairingcode=ABCD&servicename=My%20TV+x";
