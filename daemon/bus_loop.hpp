@@ -21,6 +21,8 @@ class BusLoop {
     // sd-bus has no wake-up fd in 1.2: after sending outside a dispatch (a deferred reply, a
     // signal) the poll data may have changed, so the loop re-arms.
     void kick();
+    // False once the bus connection failed (or the loop ended): nothing can be sent any more.
+    [[nodiscard]] bool connected() const { return !stopped_; }
     // Called once when the bus connection fails for good.
     void on_disconnect(std::function<void()> callback) { on_disconnect_ = std::move(callback); }
 

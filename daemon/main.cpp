@@ -8,6 +8,7 @@
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <cstdlib>
+#include <utility>
 
 #include "atv/discovery.hpp"
 #include "atv/storage.hpp"
@@ -118,13 +119,25 @@ int run(const atvd::Options& options, CommandLine command_line) {
     atv::Discovery discovery(io, std::move(events));
 
     int exit_code = EXIT_SUCCESS;
+    Reloader reloader(io, command_line, options, context.settings);
+    bool shutting_down = false;
+    // Pairings and connections end as on the device's own side, then the loop stops. After the
+    // bus failed, objects go without a word on it (see properties.hpp).
+    auto shut_down = [&] {
+        if (std::exchange(shutting_down, true)) {
+            return;
+        }
+        reloader.stop();
+        discovery.stop();
+        asio::co_spawn(io, manager.shut_down(), [&](std::exception_ptr) { io.stop(); });
+    };
     loop.on_disconnect([&] {
+        spdlog::critical("lost the D-Bus connection; shutting down");
         exit_code = EXIT_FAILURE;
-        io.stop();
+        shut_down();
     });
     // Signals are handled before the name is taken: from then on systemd (Type=dbus) and
     // tests may stop or reload atvd at any moment.
-    Reloader reloader(io, command_line, options, context.settings);
     reloader.start();
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](std::error_code ec, int signal) {
@@ -132,9 +145,7 @@ int run(const atvd::Options& options, CommandLine command_line) {
             return;
         }
         spdlog::info("signal {} received; shutting down", signal);
-        reloader.stop();
-        discovery.stop();
-        asio::co_spawn(io, manager.shut_down(), [&](std::exception_ptr) { io.stop(); });
+        shut_down();
     });
     bus->requestName(bus_name);
     loop.start();

@@ -27,7 +27,9 @@ PairingObject::PairingObject(Context& context, std::string path,
       presence_([this] { unregisterAdaptor(); }) {
     registerAdaptor();
     registered_ = true;
-    emitInterfacesAddedSignal({org::atvd::PairingHandler1_adaptor::INTERFACE_NAME});
+    emit_signal(context_.loop, [this] {
+        emitInterfacesAddedSignal({org::atvd::PairingHandler1_adaptor::INTERFACE_NAME});
+    });
 }
 
 void PairingObject::start() {
@@ -43,7 +45,9 @@ void PairingObject::withdraw() {
         return;
     }
     registered_ = false;
-    emitInterfacesRemovedSignal({org::atvd::PairingHandler1_adaptor::INTERFACE_NAME});
+    emit_signal(context_.loop, [this] {
+        emitInterfacesRemovedSignal({org::atvd::PairingHandler1_adaptor::INTERFACE_NAME});
+    });
     presence_.leave();
     context_.loop.kick();
 }
@@ -94,7 +98,8 @@ void PairingObject::set_state(enum State state) {
     changed.add("State");
     changed.add("HasPaired");
     if (registered_) {
-        changed.emit(getObject(), org::atvd::PairingHandler1_adaptor::INTERFACE_NAME);
+        changed.emit(context_.loop, getObject(),
+                     org::atvd::PairingHandler1_adaptor::INTERFACE_NAME);
         context_.loop.kick();
     }
 }

@@ -1,13 +1,32 @@
-// Collects the names of properties whose values changed, for one PropertiesChanged signal.
+// Signals on a bus that may be gone: objects emit from destructors and loop callbacks, where an
+// exception would end the daemon, and after the bus connection failed there is no one to tell.
 #pragma once
 
 #include <sdbus-c++/IObject.h>
+#include <spdlog/spdlog.h>
 
+#include <exception>
 #include <string>
 #include <vector>
 
+#include "bus_loop.hpp"
+
 namespace atvd {
 
+// Emits a signal while the bus connection works; a failure to emit is logged, never thrown.
+template <typename Emit>
+void emit_signal(const BusLoop& loop, Emit&& emit) noexcept {
+    if (!loop.connected()) {
+        return;
+    }
+    try {
+        emit();
+    } catch (const std::exception& error) {
+        spdlog::debug("a signal could not be sent: {}", error.what());
+    }
+}
+
+// Collects the names of properties whose values changed, for one PropertiesChanged signal.
 class ChangedProperties {
   public:
     template <typename T>
@@ -19,9 +38,9 @@ class ChangedProperties {
     void add(const char* name) { names_.emplace_back(name); }
     [[nodiscard]] bool empty() const { return names_.empty(); }
 
-    void emit(sdbus::IObject& object, const char* interface) const {
+    void emit(const BusLoop& loop, sdbus::IObject& object, const char* interface) const {
         if (!names_.empty()) {
-            object.emitPropertiesChangedSignal(interface, names_);
+            emit_signal(loop, [&] { object.emitPropertiesChangedSignal(interface, names_); });
         }
     }
 

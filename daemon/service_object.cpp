@@ -4,15 +4,22 @@
 
 namespace atvd {
 
-ServiceObject::ServiceObject(sdbus::IConnection& bus, std::string path, atv::ServiceConfig config,
-                             bool paired)
-    : AdaptorInterfaces(bus, std::move(path)), config_(std::move(config)), paired_(paired) {
+ServiceObject::ServiceObject(const BusLoop& loop, sdbus::IConnection& bus, std::string path,
+                             atv::ServiceConfig config, bool paired)
+    : AdaptorInterfaces(bus, std::move(path)),
+      loop_(loop),
+      config_(std::move(config)),
+      paired_(paired) {
     registerAdaptor();
-    emitInterfacesAddedSignal({org::atvd::Service1_adaptor::INTERFACE_NAME});
+    emit_signal(loop_, [this] {
+        emitInterfacesAddedSignal({org::atvd::Service1_adaptor::INTERFACE_NAME});
+    });
 }
 
 ServiceObject::~ServiceObject() {
-    emitInterfacesRemovedSignal({org::atvd::Service1_adaptor::INTERFACE_NAME});
+    emit_signal(loop_, [this] {
+        emitInterfacesRemovedSignal({org::atvd::Service1_adaptor::INTERFACE_NAME});
+    });
     unregisterAdaptor();
 }
 
@@ -26,7 +33,7 @@ void ServiceObject::update(const atv::ServiceConfig& config, bool paired) {
     changed.note("Properties", config_.properties, config.properties);
     config_ = config;
     paired_ = paired;
-    changed.emit(getObject(), org::atvd::Service1_adaptor::INTERFACE_NAME);
+    changed.emit(loop_, getObject(), org::atvd::Service1_adaptor::INTERFACE_NAME);
 }
 
 std::string ServiceObject::Protocol() {

@@ -4,6 +4,7 @@
 #include <sdbus-c++/sdbus-c++.h>
 
 #include "atv/device.hpp"
+#include "bus_loop.hpp"
 #include "org.atvd.Service1.adaptor.h"
 
 namespace atvd {
@@ -12,8 +13,8 @@ class ServiceObject final
     : public sdbus::AdaptorInterfaces<org::atvd::Service1_adaptor, sdbus::ManagedObject_adaptor,
                                       sdbus::Properties_adaptor> {
   public:
-    ServiceObject(sdbus::IConnection& bus, std::string path, atv::ServiceConfig config,
-                  bool paired);
+    ServiceObject(const BusLoop& loop, sdbus::IConnection& bus, std::string path,
+                  atv::ServiceConfig config, bool paired);
     ~ServiceObject();
     ServiceObject(const ServiceObject&) = delete;
     ServiceObject& operator=(const ServiceObject&) = delete;
@@ -31,6 +32,7 @@ class ServiceObject final
     bool Enabled() override { return config_.enabled; }
     std::map<std::string, std::string> Properties() override { return config_.properties; }
 
+    const BusLoop& loop_;
     atv::ServiceConfig config_;
     bool paired_;
 };

@@ -11,8 +11,8 @@ import subprocess
 import tempfile
 import time
 
-from atvd_harness import (DEVICE, SERVICE, Client, Daemon, FakeAppleTV, name_has_owner,
-                          pair_with_pin)
+from atvd_harness import (DEVICE, HANDLER, SERVICE, Client, Daemon, FakeAppleTV, Publisher,
+                          name_has_owner, pair_with_pin, publish_apple_tv_4k)
 
 IDENTIFIER = "fake-atv-0700"
 
@@ -99,6 +99,45 @@ def test_bus_loss_ends_atvd_with_failure_and_a_restart_brings_everything_back():
         client.close()
         fake.stop()
         assert daemon.stop() in (0, None), daemon.output()
+
+
+def test_bus_loss_with_everything_alive_tears_down_without_an_abort():
+    """The bus dies while atvd has devices exported, a pairing handler half-way and a device
+    connected: atvd must not talk to the dead bus from any destructor or callback, and it ends
+    with the plain failure status systemd restarts on, not an abort or a sanitizer report."""
+    identifier = "fake-atv-0702"
+    fake = FakeAppleTV("Busless Room", identifier, "AA:BB:CC:00:07:02")
+    publisher = Publisher()
+    publish_apple_tv_4k(publisher, name="Bystander", mac="AA:BB:CC:00:07:03",
+                        mrp_id="5D797FD3-4E2B-4B5F-9E3A-1A2B3C070003")
+    daemon = Daemon(log_level="debug").start()
+    client = Client()
+    try:
+        path = client.find(identifier, "mrp", "companion", timeout=15)
+        client.find("5D797FD3-4E2B-4B5F-9E3A-1A2B3C070003", "mrp", timeout=15)
+        pair_with_pin(client, fake, path)
+        client.atvd(path, DEVICE, "Connect")
+        handler = client.atvd(path, DEVICE, "Pair", "sa{sv}", ["companion", {}])[0]
+        client.atvd(handler, HANDLER, "Begin")
+        fake.pin()
+        client.close()
+
+        stop_bus()
+        daemon.process.wait(15)
+        output = daemon.output()
+        assert daemon.process.returncode == 1, f"exit status {daemon.process.returncode}:\n{output}"
+        for sign in ("terminate called", "Sanitizer", "runtime error"):
+            assert sign not in output, output
+        assert "D-Bus connection failed" in output
+        # The connection was closed as on the device's own side, not dropped by exit.
+        assert "connection to Busless Room" in output and "closed" in output, output
+        daemon.stop()
+    finally:
+        client.close()
+        publisher.withdraw_all()
+        fake.stop()
+        daemon.stop()
+        start_bus_and_avahi()
 
 
 def test_crashed_atvd_comes_back_with_its_devices():
