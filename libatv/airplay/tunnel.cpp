@@ -102,6 +102,7 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     void abort();
     void on_lost(std::function<void(const std::string&)> handler);
     mrp::MrpChannel& channel() { return *channel_; }
+    mrp::MrpControl* mrp_control() { return mrp_control_.get(); }
 
   private:
     asio::awaitable<http::Response> rtsp(std::string method, std::string target,
@@ -122,6 +123,8 @@ class Tunnel : public std::enable_shared_from_this<Tunnel> {
     asio::ip::tcp::socket events_;
     std::optional<hap::HapFrameCipher> event_cipher_;
     std::shared_ptr<mrp::MrpChannel> channel_;
+    // After channel_, so that it is destroyed first and unhooks from the channel.
+    std::unique_ptr<mrp::MrpControl> mrp_control_;
     asio::steady_timer feedback_timer_;
     asio::steady_timer tasks_done_;
     int active_tasks_ = 0;
@@ -197,6 +200,8 @@ asio::awaitable<void> Tunnel::open(const TunnelOptions& options, std::string cli
         if (auto self = weak.lock())
             self->fail(reason);
     });
+    // Listening from the start: the device sends what plays as soon as the client subscribes.
+    mrp_control_ = std::make_unique<mrp::MrpControl>(channel_);
     channel_->start();
     spawn([self = shared_from_this(), interval = options.feedback_interval] {
         return self->feedback_loop(interval);
@@ -319,6 +324,9 @@ asio::awaitable<void> Tunnel::close() {
 TunnelConnection::TunnelConnection(std::shared_ptr<Tunnel> tunnel) : tunnel_(std::move(tunnel)) {}
 
 TunnelConnection::~TunnelConnection() {
+    // The tunnel may outlive this connection in its last coroutines: nobody listens any more.
+    if (auto* control = tunnel_->mrp_control())
+        control->set_events({});
     tunnel_->abort();
 }
 
@@ -332,6 +340,10 @@ void TunnelConnection::on_lost(std::function<void(const std::string& reason)> ca
 
 mrp::MrpChannel& TunnelConnection::channel() {
     return tunnel_->channel();
+}
+
+Control* TunnelConnection::control() {
+    return tunnel_->mrp_control();
 }
 
 asio::awaitable<std::unique_ptr<TunnelConnection>> connect_tunnel(

@@ -38,6 +38,8 @@ class TunnelConnection : public atv::ProtocolConnection {
 
     // The MRP channel inside the tunnel, for sending commands.
     [[nodiscard]] mrp::MrpChannel& channel();
+    // MRP's control, inside the tunnel.
+    [[nodiscard]] Control* control() override;
 
   private:
     std::shared_ptr<Tunnel> tunnel_;

@@ -4,8 +4,12 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
 #include <exception>
 #include <optional>
 
@@ -17,6 +21,7 @@
 #include "atv/error.hpp"
 #include "companion/connection.hpp"
 #include "companion/pairing.hpp"
+#include "core/control_facade.hpp"
 #include "dmap/connection.hpp"
 #include "dmap/pairing.hpp"
 #include "hap/credentials.hpp"
@@ -124,21 +129,183 @@ asio::io_context& io_context_of(const asio::any_io_executor& executor) {
     return inner->context();
 }
 
-// Runs `connecting`; on failure closes what is connected already, then rethrows.
-asio::awaitable<void> add_connection(
-    std::vector<std::unique_ptr<ProtocolConnection>>& connections,
-    asio::awaitable<std::unique_ptr<ProtocolConnection>> connecting) {
-    std::exception_ptr failure;
+// One protocol a connect will try, and how.
+struct Attempt {
+    Protocol protocol;
+    std::function<asio::awaitable<std::unique_ptr<ProtocolConnection>>()> connect;
+};
+
+// What each protocol the device offers needs to connect, for those it has: MRP directly or
+// through the AirPlay 2 tunnel, Companion, DMAP; RAOP only on a speaker offering nothing else.
+std::vector<Attempt> plan_attempts(const asio::any_io_executor& executor,
+                                   const DeviceConfig& device, const CredentialsMap& credentials,
+                                   const Identity& identity, std::chrono::milliseconds timeout) {
+    std::vector<Attempt> attempts;
+    const std::string& address = device.address;
+    if (mrp_usable(device, credentials)) {
+        const std::uint16_t port = device.service(Protocol::mrp)->port;
+        auto secret = hap::HapCredentials::parse(credentials.at(Protocol::mrp));
+        attempts.push_back({Protocol::mrp, [=] {
+                                return mrp::connect_mrp(executor, address, port, secret, timeout);
+                            }});
+    } else if (const TunnelAccess access = tunnel_access(device, credentials);
+               access != TunnelAccess::none) {
+        const std::uint16_t port = device.service(Protocol::airplay)->port;
+        std::optional<hap::HapCredentials> secret;
+        if (access == TunnelAccess::credentials) {
+            secret = hap::HapCredentials::parse(credentials.at(Protocol::airplay));
+        }
+        // A coroutine lambda is safe here: the attempt, and so the lambda, outlives the run.
+        attempts.push_back(
+            {Protocol::airplay, [=]() -> asio::awaitable<std::unique_ptr<ProtocolConnection>> {
+                 // Named, then awaited: GCC 12 destroys temporaries of a co_await expression
+                 // twice.
+                 const airplay::TunnelOptions options;
+                 auto connecting =
+                     airplay::connect_tunnel(executor, address, port, secret, timeout, options);
+                 co_return co_await std::move(connecting);
+             }});
+    }
+    if (companion_usable(device, credentials)) {
+        const std::uint16_t port = device.service(Protocol::companion)->port;
+        auto secret = hap::HapCredentials::parse(credentials.at(Protocol::companion));
+        auto remote_id = companion::remote_id_for(identity.client_id, identity.seed.view());
+        attempts.push_back({Protocol::companion, [=] {
+                                return companion::connect_companion(executor, address, port, secret,
+                                                                    timeout, remote_id);
+                            }});
+    }
+    if (const auto login = dmap_credentials(device, credentials)) {
+        const std::uint16_t port = device.service(Protocol::dmap)->port;
+        attempts.push_back({Protocol::dmap, [=, login = *login] {
+                                return dmap::connect_dmap(executor, address, port, login, timeout);
+                            }});
+    }
+    if (attempts.empty() && raop_only(device)) {
+        const ServiceConfig& service = *device.service(Protocol::raop);
+        const std::uint16_t port = service.port;
+        auto properties = service.properties;
+        attempts.push_back(
+            {Protocol::raop,
+             [=] { return raop::connect_raop(executor, address, port, properties, timeout); }});
+    }
+    return attempts;
+}
+
+ConnectFailure failure_of(Protocol protocol, const std::exception_ptr& error) {
     try {
-        connections.push_back(co_await std::move(connecting));
-    } catch (...) {
-        failure = std::current_exception();
+        std::rethrow_exception(error);
+    } catch (const Error& known) {
+        return {protocol, known.kind(), known.what()};
+    } catch (const std::exception& other) {
+        return {protocol, ErrorKind::connection_failed, other.what()};
     }
-    if (failure) {
-        for (auto& connection : connections)
-            co_await connection->close();
-        std::rethrow_exception(failure);
+}
+
+// The outcome of each attempt, in the order of the attempts.
+struct Outcomes {
+    std::vector<std::unique_ptr<ProtocolConnection>> connections;
+    std::vector<ConnectFailure> failures;
+};
+
+// Runs every attempt at once, so that a protocol that is slow to fail does not hold up the
+// others, and waits for all of them.
+asio::awaitable<Outcomes> run_attempts(std::vector<Attempt> attempts) {
+    struct Shared {
+        std::vector<std::unique_ptr<ProtocolConnection>> connections;
+        std::vector<std::optional<ConnectFailure>> failures;
+        std::size_t pending;
+        asio::steady_timer all_done;
+    };
+    auto executor = co_await asio::this_coro::executor;
+    auto shared = std::make_shared<Shared>(
+        Shared{{},
+               {},
+               attempts.size(),
+               asio::steady_timer(executor, asio::steady_timer::time_point::max())});
+    shared->connections.resize(attempts.size());
+    shared->failures.resize(attempts.size());
+    for (std::size_t i = 0; i < attempts.size(); ++i) {
+        asio::co_spawn(
+            executor, attempts[i].connect(),
+            [shared, i, protocol = attempts[i].protocol](
+                std::exception_ptr error, std::unique_ptr<ProtocolConnection> connection) {
+                if (error) {
+                    shared->failures[i] = failure_of(protocol, error);
+                } else {
+                    shared->connections[i] = std::move(connection);
+                }
+                if (--shared->pending == 0) {
+                    shared->all_done.cancel();
+                }
+            });
     }
+    if (shared->pending > 0) {
+        std::error_code cancelled;
+        co_await shared->all_done.async_wait(asio::redirect_error(asio::use_awaitable, cancelled));
+    }
+    Outcomes outcomes;
+    for (std::size_t i = 0; i < attempts.size(); ++i) {
+        if (shared->connections[i]) {
+            outcomes.connections.push_back(std::move(shared->connections[i]));
+        } else if (shared->failures[i]) {
+            outcomes.failures.push_back(std::move(*shared->failures[i]));
+        }
+    }
+    co_return outcomes;
+}
+
+// How much an error tells a person about what to do: a rejected pairing first, a refused or
+// silent device last.
+int telling_rank(ErrorKind kind) {
+    switch (kind) {
+        case ErrorKind::authentication_failed:
+            return 0;
+        case ErrorKind::back_off:
+            return 1;
+        case ErrorKind::timeout:
+            return 2;
+        case ErrorKind::connection_failed:
+            return 3;
+        case ErrorKind::connection_lost:
+            return 4;
+        default:
+            return 5;
+    }
+}
+
+// The error of a connect that connected nothing: the most telling failure, naming the others.
+Error most_telling(const std::vector<ConnectFailure>& failures) {
+    const auto best = std::min_element(failures.begin(), failures.end(),
+                                       [](const ConnectFailure& a, const ConnectFailure& b) {
+                                           return telling_rank(a.kind) < telling_rank(b.kind);
+                                       });
+    std::string message = best->message;
+    for (const ConnectFailure& other : failures) {
+        if (&other != &*best) {
+            message += "; " + std::string(to_string(other.protocol)) + ": " + other.message;
+        }
+    }
+    return Error(best->kind, message);
+}
+
+// The error of a device with nothing to connect with: what to pair first.
+[[noreturn]] void throw_nothing_to_connect(const DeviceConfig& device) {
+    for (Protocol protocol : {Protocol::mrp, Protocol::dmap}) {
+        const ServiceConfig* service = device.service(protocol);
+        if (service != nullptr && service->enabled) {
+            throw Error(ErrorKind::authentication_failed, "the device is not paired; pair " +
+                                                              std::string(to_string(protocol)) +
+                                                              " first (Device1.Pair)");
+        }
+    }
+    if (device.service(Protocol::airplay) != nullptr) {
+        throw Error(ErrorKind::authentication_failed,
+                    "the device is not paired; pair airplay first (Device1.Pair)");
+    }
+    throw Error(ErrorKind::not_supported,
+                "no protocol this build can connect with is offered and paired (it can "
+                "connect: mrp, companion, airplay, dmap, and raop on speakers)");
 }
 
 }  // namespace
@@ -208,19 +375,34 @@ std::unique_ptr<PairingHandler> pair(asio::any_io_executor executor, const Devic
     }
 }
 
-DeviceConnection::DeviceConnection(std::vector<std::unique_ptr<ProtocolConnection>> connections)
-    : connections_(std::move(connections)) {
+DeviceConnection::DeviceConnection(std::vector<std::unique_ptr<ProtocolConnection>> connections,
+                                   std::vector<ConnectFailure> failures)
+    : connections_(std::move(connections)),
+      failures_(std::move(failures)),
+      control_(std::make_unique<ControlFacade>()) {
     for (auto& connection : connections_) {
-        connection->on_lost([this](const std::string& reason) {
-            if (!closed_ && on_lost_) {
-                auto callback = std::exchange(on_lost_, nullptr);
-                callback(reason);
-            }
-        });
+        watch(*connection);
     }
 }
 
+Control& DeviceConnection::control() {
+    return *control_;
+}
+
 DeviceConnection::~DeviceConnection() = default;
+
+// Follows the connection's loss, and offers what it can control through the facade.
+void DeviceConnection::watch(ProtocolConnection& connection) {
+    if (Control* control = connection.control()) {
+        control_->add(connection.protocol(), *control);
+    }
+    connection.on_lost([this](const std::string& reason) {
+        if (!closed_ && on_lost_) {
+            auto callback = std::exchange(on_lost_, nullptr);
+            callback(reason);
+        }
+    });
+}
 
 std::vector<Protocol> DeviceConnection::protocols() const {
     std::vector<Protocol> protocols;
@@ -232,6 +414,15 @@ std::vector<Protocol> DeviceConnection::protocols() const {
 
 void DeviceConnection::on_lost(std::function<void(const std::string& reason)> callback) {
     on_lost_ = std::move(callback);
+}
+
+void DeviceConnection::absorb(DeviceConnection&& more) {
+    for (auto& connection : more.connections_) {
+        watch(*connection);
+        connections_.push_back(std::move(connection));
+    }
+    more.connections_.clear();
+    failures_ = std::move(more.failures_);
 }
 
 asio::awaitable<void> DeviceConnection::close() {
@@ -253,66 +444,31 @@ asio::awaitable<std::unique_ptr<DeviceConnection>> connect(const DeviceConfig& d
         throw Error(ErrorKind::device_id_missing, "the device has no identifier");
     }
     auto executor = co_await asio::this_coro::executor;
-    std::vector<std::unique_ptr<ProtocolConnection>> connections;
-    if (mrp_usable(device, credentials)) {
-        const ServiceConfig& service = *device.service(Protocol::mrp);
-        const auto hap_credentials = hap::HapCredentials::parse(credentials.at(Protocol::mrp));
-        connections.push_back(co_await mrp::connect_mrp(executor, device.address, service.port,
-                                                        hap_credentials, timeout));
-    } else if (const TunnelAccess access = tunnel_access(device, credentials);
-               access != TunnelAccess::none) {
-        const ServiceConfig& service = *device.service(Protocol::airplay);
-        std::optional<hap::HapCredentials> hap_credentials;
-        if (access == TunnelAccess::credentials) {
-            hap_credentials = hap::HapCredentials::parse(credentials.at(Protocol::airplay));
+    auto attempts = plan_attempts(executor, device, credentials, identity, timeout);
+    if (attempts.empty()) {
+        throw_nothing_to_connect(device);
+    }
+    Outcomes outcomes = co_await run_attempts(std::move(attempts));
+    if (outcomes.connections.empty()) {
+        throw most_telling(outcomes.failures);
+    }
+    co_return std::make_unique<DeviceConnection>(std::move(outcomes.connections),
+                                                 std::move(outcomes.failures));
+}
+
+asio::awaitable<std::unique_ptr<DeviceConnection>> connect_missing(
+    const DeviceConfig& device, const CredentialsMap& credentials, const Identity& identity,
+    std::chrono::milliseconds timeout, const std::vector<Protocol>& connected) {
+    auto executor = co_await asio::this_coro::executor;
+    std::vector<Attempt> attempts;
+    for (Attempt& attempt : plan_attempts(executor, device, credentials, identity, timeout)) {
+        if (std::find(connected.begin(), connected.end(), attempt.protocol) == connected.end()) {
+            attempts.push_back(std::move(attempt));
         }
-        // Named, then awaited: GCC 12 destroys temporaries of a co_await expression twice.
-        const airplay::TunnelOptions options;
-        auto connecting = airplay::connect_tunnel(executor, device.address, service.port,
-                                                  std::move(hap_credentials), timeout, options);
-        connections.push_back(co_await std::move(connecting));
     }
-    if (companion_usable(device, credentials)) {
-        const ServiceConfig& service = *device.service(Protocol::companion);
-        const auto hap_credentials =
-            hap::HapCredentials::parse(credentials.at(Protocol::companion));
-        auto connecting = companion::connect_companion(
-            executor, device.address, service.port, hap_credentials, timeout,
-            companion::remote_id_for(identity.client_id, identity.seed.view()));
-        co_await add_connection(connections, std::move(connecting));
-    }
-    if (const auto login = dmap_credentials(device, credentials)) {
-        const ServiceConfig& service = *device.service(Protocol::dmap);
-        auto connecting =
-            dmap::connect_dmap(executor, device.address, service.port, *login, timeout);
-        co_await add_connection(connections, std::move(connecting));
-    }
-    if (connections.empty() && raop_only(device)) {
-        const ServiceConfig& service = *device.service(Protocol::raop);
-        auto connecting =
-            raop::connect_raop(executor, device.address, service.port, service.properties, timeout);
-        co_await add_connection(connections, std::move(connecting));
-    }
-    if (connections.empty()) {
-        const ServiceConfig* mrp_service = device.service(Protocol::mrp);
-        if (mrp_service != nullptr && mrp_service->enabled) {
-            throw Error(ErrorKind::authentication_failed,
-                        "the device is not paired; pair mrp first (Device1.Pair)");
-        }
-        const ServiceConfig* dmap_service = device.service(Protocol::dmap);
-        if (dmap_service != nullptr && dmap_service->enabled) {
-            throw Error(ErrorKind::authentication_failed,
-                        "the device is not paired; pair dmap first (Device1.Pair)");
-        }
-        if (device.service(Protocol::airplay) != nullptr) {
-            throw Error(ErrorKind::authentication_failed,
-                        "the device is not paired; pair airplay first (Device1.Pair)");
-        }
-        throw Error(ErrorKind::not_supported,
-                    "no protocol this build can connect with is offered and paired (it can "
-                    "connect: mrp, companion, airplay, dmap, and raop on speakers)");
-    }
-    co_return std::make_unique<DeviceConnection>(std::move(connections));
+    Outcomes outcomes = co_await run_attempts(std::move(attempts));
+    co_return std::make_unique<DeviceConnection>(std::move(outcomes.connections),
+                                                 std::move(outcomes.failures));
 }
 
 }  // namespace atv

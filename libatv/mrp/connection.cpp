@@ -56,6 +56,11 @@ asio::awaitable<void> start_session(MrpChannel& channel, std::chrono::millisecon
     co_await channel.request(get_keyboard_session(), timeout);
 }
 
+MrpConnection::MrpConnection(std::shared_ptr<MrpChannel> channel,
+                             std::unique_ptr<MrpControl> control)
+    : channel_(std::move(channel)),
+      control_(control ? std::move(control) : std::make_unique<MrpControl>(channel_)) {}
+
 MrpConnection::~MrpConnection() {
     channel_->abort();
 }
@@ -75,6 +80,8 @@ asio::awaitable<std::unique_ptr<MrpConnection>> connect_mrp(asio::any_io_executo
                                                             MrpConnectOptions options) {
     auto socket = co_await connect_tcp(executor, address, port, timeout, "the MRP service");
     auto channel = MrpChannel::create(std::move(socket));
+    // Listening from the start: the device sends what plays as soon as the client subscribes.
+    auto control = std::make_unique<MrpControl>(channel);
     channel->start();
     // Each exchange gets the usual 5 s at most, however long the caller is willing to wait.
     const auto step_timeout = std::min(timeout, default_request_timeout);
@@ -90,7 +97,7 @@ asio::awaitable<std::unique_ptr<MrpConnection>> connect_mrp(asio::any_io_executo
     }
     channel->start_heartbeat(options.heartbeat_interval, step_timeout);
     spdlog::info("mrp: connected to {}:{}", address, port);
-    co_return std::make_unique<MrpConnection>(std::move(channel));
+    co_return std::make_unique<MrpConnection>(std::move(channel), std::move(control));
 }
 
 asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_mrp(

@@ -12,6 +12,7 @@
 #include "atv/connection.hpp"
 #include "hap/credentials.hpp"
 #include "mrp/channel.hpp"
+#include "mrp/control.hpp"
 
 namespace atv::mrp {
 
@@ -22,18 +23,22 @@ struct MrpConnectOptions {
 
 class MrpConnection : public atv::ProtocolConnection {
   public:
-    explicit MrpConnection(std::shared_ptr<MrpChannel> channel) : channel_(std::move(channel)) {}
+    // `control` must be over `channel`; made here when not given.
+    explicit MrpConnection(std::shared_ptr<MrpChannel> channel,
+                           std::unique_ptr<MrpControl> control = nullptr);
     ~MrpConnection() override;
 
     [[nodiscard]] Protocol protocol() const override { return Protocol::mrp; }
     asio::awaitable<void> close() override;
     void on_lost(std::function<void(const std::string& reason)> callback) override;
+    [[nodiscard]] MrpControl* control() override { return control_.get(); }
 
     // The encrypted channel, for sending commands.
     [[nodiscard]] MrpChannel& channel() { return *channel_; }
 
   private:
     std::shared_ptr<MrpChannel> channel_;
+    std::unique_ptr<MrpControl> control_;  // destroyed first: it unhooks from the channel
 };
 
 // Runs the connect sequence: TCP, DEVICE_INFO, pair-verify with `credentials`, MediaRemote

@@ -13,6 +13,7 @@
 #include "atv/error.hpp"
 #include "hap/tlv8.hpp"
 #include "mrp/framing.hpp"
+#include "push_writer.hpp"
 
 namespace atv::fakes {
 
@@ -370,27 +371,42 @@ asio::awaitable<void> FakeAirPlay::serve_data(asio::ip::tcp::socket& socket) {
         tunnel_handler_(true);
     airplay::DataStreamFraming framing(
         hap::reversed(hap::airplay_datastream_keys(shared.view(), seed)), 0x1A7D00000ULL, "cmnd");
-    FakeDeviceSession session(state_);
-    auto relaying = relay(socket, [&](ByteView data) {
-        FakeDeviceSession::Output out;
-        try {
-            std::vector<Bytes> messages;
-            framing.unframe(data, messages, out.bytes);
-            for (const Bytes& message : messages) {
-                auto answer = session.receive(mrp::encode_frame(message));
-                if (!answer.bytes.empty()) {
-                    const Bytes sealed = framing.frame_framed(answer.bytes);
-                    out.bytes.insert(out.bytes.end(), sealed.begin(), sealed.end());
+    PushWriter writer(socket);
+    {
+        FakeDeviceSession session(state_);
+        // Pushes leave in the data channel's frames, in order with the answers.
+        session.on_push([&](Bytes framed) {
+            if (!framed.empty())
+                writer.write(framing.frame_framed(framed));
+        });
+        std::array<std::uint8_t, 16 * 1024> chunk{};
+        for (;;) {
+            std::error_code ec;
+            const std::size_t count = co_await socket.async_read_some(
+                asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+            if (ec)
+                break;
+            bool close = false;
+            try {
+                std::vector<Bytes> messages;
+                Bytes acknowledgements;
+                framing.unframe(ByteView(chunk.data(), count), messages, acknowledgements);
+                writer.write(std::move(acknowledgements));
+                for (const Bytes& message : messages) {
+                    auto answer = session.receive(mrp::encode_frame(message));
+                    if (!answer.bytes.empty())
+                        writer.write(framing.frame_framed(answer.bytes));
+                    close = close || answer.close;
                 }
-                out.close = out.close || answer.close;
+            } catch (const Error& error) {
+                spdlog::warn("fake-airplay: closing the data channel: {}", error.what());
+                close = true;
             }
-        } catch (const Error& error) {
-            spdlog::warn("fake-airplay: closing the data channel: {}", error.what());
-            out.close = true;
+            if (close)
+                break;
         }
-        return out;
-    });
-    co_await std::move(relaying);
+    }
+    co_await writer.flush();
     --open_tunnels_;
     if (tunnel_handler_)
         tunnel_handler_(false);

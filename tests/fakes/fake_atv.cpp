@@ -18,6 +18,7 @@
 #include "atv/error.hpp"
 #include "hap/tlv8.hpp"
 #include "mrp/handshake.hpp"
+#include "push_writer.hpp"
 
 namespace atv::fakes {
 
@@ -181,7 +182,8 @@ std::string uuid_from_seed(std::string_view seed) {
 
 FakeAtvState::FakeAtvState(FakeAtvConfig config)
     : config_(std::move(config)),
-      unique_identifier_(config_.id.empty() ? uuid_from_seed(config_.name) : config_.id) {
+      unique_identifier_(config_.id.empty() ? uuid_from_seed(config_.name) : config_.id),
+      media_(unique_identifier_) {
     identity_.device_id = unique_identifier_;
     identity_.keys = hap::Ed25519KeyPair::generate();
     current_pin_ = config_.pin;
@@ -272,6 +274,26 @@ void FakeAtvState::save() const {
 
 // ---- FakeDeviceSession ----
 
+FakeDeviceSession::~FakeDeviceSession() {
+    if (subscription_) {
+        state_.media().unsubscribe(*subscription_);
+    }
+}
+
+void FakeDeviceSession::subscribe_to_updates(Output& out) {
+    for (const mrp::ProtocolMessage& message : state_.media().snapshot()) {
+        send(message, out);
+    }
+    if (subscription_ || !push_) {
+        return;
+    }
+    subscription_ = state_.media().subscribe([this](const mrp::ProtocolMessage& message) {
+        Output pushed;
+        send(message, pushed);
+        push_(std::move(pushed.bytes));
+    });
+}
+
 FakeDeviceSession::Output FakeDeviceSession::receive(ByteView data) {
     Output out;
     try {
@@ -358,6 +380,7 @@ void FakeDeviceSession::handle(const mrp::ProtocolMessage& message, Output& out)
                 break;
             }
             send(mrp::reply_to(message, ProtocolMessage::CLIENT_UPDATES_CONFIG_MESSAGE), out);
+            subscribe_to_updates(out);
             break;
         case ProtocolMessage::GET_KEYBOARD_SESSION_MESSAGE: {
             auto reply = mrp::reply_to(message, ProtocolMessage::KEYBOARD_MESSAGE);
@@ -371,8 +394,14 @@ void FakeDeviceSession::handle(const mrp::ProtocolMessage& message, Output& out)
                 send(mrp::reply_to(message, ProtocolMessage::GENERIC_MESSAGE), out);
             }
             break;
-        default:
+        default: {
+            std::vector<mrp::ProtocolMessage> replies;
+            state_.media().handle(message, replies);
+            for (const mrp::ProtocolMessage& reply : replies) {
+                send(reply, out);
+            }
             break;
+        }
     }
 }
 
@@ -537,10 +566,28 @@ void FakeAppleTv::start() {
                   [this](asio::ip::tcp::socket& socket) { return serve(socket); });
 }
 
+// Like relay(), with pushes from the media side between the answers.
 asio::awaitable<void> FakeAppleTv::serve(asio::ip::tcp::socket& socket) {
-    FakeDeviceSession session(*state_);
-    auto relaying = relay(socket, [&](ByteView data) { return session.receive(data); });
-    co_await std::move(relaying);
+    PushWriter writer(socket);
+    {
+        FakeDeviceSession session(*state_);
+        session.on_push([&writer](Bytes bytes) { writer.write(std::move(bytes)); });
+        std::array<std::uint8_t, 16 * 1024> chunk{};
+        for (;;) {
+            std::error_code ec;
+            const std::size_t count = co_await socket.async_read_some(
+                asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) {
+                break;
+            }
+            auto out = session.receive(ByteView(chunk.data(), count));
+            writer.write(std::move(out.bytes));
+            if (out.close) {
+                break;
+            }
+        }
+    }
+    co_await writer.flush();
 }
 
 }  // namespace atv::fakes

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fake_media.hpp"
 #include "hap/identity.hpp"
 #include "hap/pair_setup.hpp"
 #include "hap/pair_verify.hpp"
@@ -94,6 +95,8 @@ class FakeAtvState {
     [[nodiscard]] const std::string& unique_identifier() const { return unique_identifier_; }
     [[nodiscard]] const hap::AccessoryIdentity& identity() const { return identity_; }
     [[nodiscard]] mrp::DeviceDescription description() const;
+    // What plays, shared by every connection (MRP and MRP in the AirPlay tunnel).
+    [[nodiscard]] FakeMedia& media() { return media_; }
 
     // The PIN for a new pair-setup: the fixed one or a fresh random one; announced.
     std::string show_pin();
@@ -122,12 +125,16 @@ class FakeAtvState {
     std::string current_pin_;
     std::function<void(const std::string&)> pin_handler_;
     std::map<std::string, Bytes> controllers_;
+    FakeMedia media_;
 };
 
 // One connection, socket-free: bytes from the client in, bytes to the client out.
 class FakeDeviceSession {
   public:
     explicit FakeDeviceSession(FakeAtvState& state) : state_(state) {}
+    ~FakeDeviceSession();
+    FakeDeviceSession(const FakeDeviceSession&) = delete;
+    FakeDeviceSession& operator=(const FakeDeviceSession&) = delete;
 
     struct Output {
         Bytes bytes;
@@ -137,6 +144,9 @@ class FakeDeviceSession {
 
     [[nodiscard]] bool encrypted() const { return cipher_ != nullptr; }
     [[nodiscard]] bool connected_state_seen() const { return connected_state_seen_; }
+    // From CLIENT_UPDATES_CONFIG on, what the media side pushes goes to `push` as the bytes
+    // to send (sealed once the session is encrypted), in the order they must be sent.
+    void on_push(std::function<void(Bytes)> push) { push_ = std::move(push); }
 
   private:
     void handle(const mrp::ProtocolMessage& message, Output& out);
@@ -144,6 +154,7 @@ class FakeDeviceSession {
     void handle_pair_setup(const hap::Tlv8& request, ByteView raw, Output& out);
     void handle_pair_verify(ByteView raw, Output& out);
     void send(const mrp::ProtocolMessage& message, Output& out);
+    void subscribe_to_updates(Output& out);
     void send_pairing(ByteView tlv8, Output& out);
     [[nodiscard]] bool misbehaving(Misbehaviour mode) const {
         return state_.config().misbehaviour == mode;
@@ -162,6 +173,8 @@ class FakeDeviceSession {
     std::optional<hap::PairSetupAccessory> setup_;
     std::optional<hap::PairVerifyAccessory> verify_;
     Bytes last_sealed_frame_;
+    std::function<void(Bytes)> push_;
+    std::optional<int> subscription_;  // to the media side's pushes
 };
 
 // Serves FakeDeviceSession over TCP on one executor.

@@ -5,14 +5,24 @@
 // opens and closes, and "SESSION-STOP <16 hex digits>" when a Companion client stops its
 // session. With --dmap it also serves DMAP and prints "DMAP LOGIN <session>" and
 // "DMAP LOGOUT <session>".
+//
+// Media: reads script lines on stdin (README.md lists them; "SCRIPTED <verb>" or
+// "SCRIPT-ERROR <reason>" answers each) and prints each command, key, volume change and artwork
+// request it receives ("COMMAND Play", "HID 1 0x89 down t=<ms>", "VOLUME 0.5", ...).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/posix/stream_descriptor.hpp>
 #include <asio/post.hpp>
+#include <asio/read_until.hpp>
+#include <asio/redirect_error.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/streambuf.hpp>
+#include <asio/use_awaitable.hpp>
 #include <charconv>
 #include <csignal>
 #include <cstdio>
@@ -149,6 +159,30 @@ void print_line(const std::string& line) {
     std::cout << line << std::endl;  // flushed: tests read these lines as they come
 }
 
+// Feeds stdin to the media script line by line until it ends; without a readable stdin (a
+// regular file or /dev/null cannot be watched) there is simply no script.
+asio::awaitable<void> read_script(asio::posix::stream_descriptor& input,
+                                  atv::fakes::FakeMedia& media) {
+    asio::streambuf buffer;
+    for (;;) {
+        std::error_code ec;
+        co_await asio::async_read_until(input, buffer, '\n',
+                                        asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
+            co_return;
+        }
+        std::istream stream(&buffer);
+        std::string line;
+        std::getline(stream, line);
+        if (line.empty()) {
+            continue;
+        }
+        const auto error = media.script(line);
+        const std::string verb = line.substr(0, line.find(' '));
+        print_line(error ? "SCRIPT-ERROR " + *error : "SCRIPTED " + verb);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -195,6 +229,15 @@ int main(int argc, char** argv) {
     }
     spdlog::info("and AirPlay on {}:{}", options.config.bind_address, airplay.port());
 
+    fake.state().media().on_log(print_line);
+    asio::posix::stream_descriptor script_input(io);
+    try {
+        script_input.assign(::dup(STDIN_FILENO));
+        asio::co_spawn(io, read_script(script_input, fake.state().media()), asio::detached);
+    } catch (const std::system_error& error) {
+        spdlog::debug("no script on stdin: {}", error.what());
+    }
+
     asio::signal_set signals(io, SIGTERM, SIGINT);
     int exit_code = 0;
     bool stopping = false;
@@ -211,6 +254,8 @@ int main(int argc, char** argv) {
                 co_await companion.stop();
                 co_await dmap.stop();
                 co_await airplay.stop();
+                std::error_code ignored;
+                script_input.close(ignored);
                 signals.cancel();  // the last piece of work: io.run() returns
             },
             asio::detached);

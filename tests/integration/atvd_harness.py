@@ -251,7 +251,7 @@ class FakeAppleTV:
         self.process = subprocess.Popen(
             [os.environ["FAKE_ATV_BINARY"], "--name", name, "--id", identifier, "--mac", mac,
              *extra],
-            stdout=subprocess.PIPE, stderr=self.log, text=True)
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
         FakeAppleTV.started.append(self)
         threading.Thread(target=self._read, daemon=True).start()
         self.port = int(self.expect("READY ").split()[1])
@@ -283,6 +283,11 @@ class FakeAppleTV:
 
     def output(self):
         return read_log(self.log.name)
+
+    def send(self, line):
+        """Writes one script line to the fake's stdin (tests/fakes/README.md lists them)."""
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
 
     def pin(self, timeout=15):
         return self.expect("PIN ", timeout).split()[1]

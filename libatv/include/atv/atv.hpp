@@ -17,7 +17,9 @@
 #include <vector>
 
 #include "atv/connection.hpp"
+#include "atv/control.hpp"
 #include "atv/device.hpp"
+#include "atv/error.hpp"
 #include "atv/pairing.hpp"
 #include "support/bytes.hpp"
 
@@ -45,31 +47,64 @@ std::unique_ptr<PairingHandler> pair(asio::any_io_executor executor, const Devic
                                      Protocol protocol, const PairingOptions& options,
                                      const Identity& identity);
 
-// Every connection to one device, opened together and closed together.
+class ControlFacade;
+
+// A protocol that a connect tried and could not connect, and why.
+struct ConnectFailure {
+    Protocol protocol;
+    ErrorKind kind;
+    std::string message;
+};
+
+// Every connection to one device, opened together and closed together. It holds what could be
+// connected: a protocol that failed is in failures() and may be tried again with
+// connect_missing().
 class DeviceConnection {
   public:
-    explicit DeviceConnection(std::vector<std::unique_ptr<ProtocolConnection>> connections);
+    DeviceConnection(std::vector<std::unique_ptr<ProtocolConnection>> connections,
+                     std::vector<ConnectFailure> failures);
     ~DeviceConnection();
     DeviceConnection(const DeviceConnection&) = delete;
     DeviceConnection& operator=(const DeviceConnection&) = delete;
 
     [[nodiscard]] std::vector<Protocol> protocols() const;
+    // What the connection can control: per feature, the protocol that serves it best.
+    [[nodiscard]] Control& control();
+    // The protocols the last connect or retry_failed() could not connect.
+    [[nodiscard]] const std::vector<ConnectFailure>& failures() const { return failures_; }
     // Called once when any of the connections drops; not after close().
     void on_lost(std::function<void(const std::string& reason)> callback);
+    // Takes over the connections of `more` (connect_missing's), and its failures as the ones
+    // that count now.
+    void absorb(DeviceConnection&& more);
     asio::awaitable<void> close();
 
   private:
+    void watch(ProtocolConnection& connection);
+
     std::vector<std::unique_ptr<ProtocolConnection>> connections_;
+    std::vector<ConnectFailure> failures_;
+    std::unique_ptr<ControlFacade> control_;
     std::function<void(const std::string&)> on_lost_;
     bool closed_ = false;
 };
 
-// Connects, choosing the protocols from what the device offers and what is paired, and
-// verifies the stored credentials. Errors: no_service, device_id_missing,
-// authentication_failed, connection_failed, timeout.
+// Connects every protocol the device offers and has what it needs for (MRP, or MRP through the
+// AirPlay 2 tunnel; Companion; DMAP; RAOP on a speaker offering nothing else), all at once, and
+// verifies the stored credentials. Succeeds when at least one protocol connected; the others
+// are in the connection's failures(). When none did, throws the most telling of their errors
+// (authentication_failed, then back_off, timeout, connection_failed, ...). Other errors:
+// no_service, device_id_missing, authentication_failed (nothing paired), not_supported.
 asio::awaitable<std::unique_ptr<DeviceConnection>> connect(const DeviceConfig& device,
                                                            const CredentialsMap& credentials,
                                                            const Identity& identity,
                                                            std::chrono::milliseconds timeout);
+
+// Connects, as connect() does, the protocols that `connected` lacks, for a connection whose
+// failures() are to be tried again. Fails for no protocol: what connected, if anything, and
+// what failed are in the result, for DeviceConnection::absorb().
+asio::awaitable<std::unique_ptr<DeviceConnection>> connect_missing(
+    const DeviceConfig& device, const CredentialsMap& credentials, const Identity& identity,
+    std::chrono::milliseconds timeout, const std::vector<Protocol>& connected);
 
 }  // namespace atv

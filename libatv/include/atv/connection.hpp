@@ -5,6 +5,7 @@
 #include <functional>
 #include <string>
 
+#include "atv/control.hpp"
 #include "atv/types.hpp"
 
 namespace atv {
@@ -18,6 +19,9 @@ class ProtocolConnection {
     virtual asio::awaitable<void> close() = 0;
     // Called once, on the loop, when the peer drops or stops answering; not after close().
     virtual void on_lost(std::function<void(const std::string& reason)> callback) = 0;
+    // What this protocol can control of the device; nullptr when nothing. Lives as long as the
+    // connection.
+    virtual Control* control() { return nullptr; }
 };
 
 }  // namespace atv

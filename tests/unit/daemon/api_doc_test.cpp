@@ -92,7 +92,7 @@ TEST_P(InterfaceDoc, EveryMemberIsDocumented) {
     const auto properties = matches(xml, std::regex(R"re(<property name="([A-Za-z]+)")re"));
     const auto signals = matches(xml, std::regex(R"re(<signal name="([A-Za-z]+)")re"));
     for (const std::string& method : methods) {
-        EXPECT_TRUE(std::regex_search(doc, std::regex("`(\\w+ |)" + method + "\\(")))
+        EXPECT_TRUE(std::regex_search(doc, std::regex("`(\\S+ |)" + method + "\\(")))
             << interface << "." << method << " is not documented";
     }
     for (const std::string& property : properties) {
@@ -107,6 +107,8 @@ TEST_P(InterfaceDoc, EveryMemberIsDocumented) {
 
 INSTANTIATE_TEST_SUITE_P(Interfaces, InterfaceDoc,
                          testing::Values("org.atvd.Manager1", "org.atvd.Device1",
-                                         "org.atvd.Service1", "org.atvd.PairingHandler1"));
+                                         "org.atvd.Service1", "org.atvd.PairingHandler1",
+                                         "org.atvd.RemoteControl1", "org.atvd.Player1",
+                                         "org.atvd.Audio1"));
 
 }  // namespace
