@@ -19,9 +19,16 @@ const char* const usage_text =
     "  forget DEVICE                        forget a device and its credentials\n"
     "  set-credentials DEVICE PROTOCOL      store credentials read from stdin\n"
     "  monitor                              print events until interrupted\n"
+    "  press DEVICE KEY [--double|--hold]   press a key of the remote\n"
+    "  playing DEVICE                       show what is playing\n"
+    "  artwork DEVICE -o FILE [--size WxH]  save the artwork of what is playing\n"
+    "  volume DEVICE [N|up|down]            show or set the volume (0 to 100)\n"
     "\n"
     "DEVICE is an identifier, a name or an object path. PROTOCOL is one of\n"
-    "mrp, airplay, companion, dmap, raop.\n"
+    "mrp, airplay, companion, dmap, raop. KEY is one of up, down, left, right,\n"
+    "select, menu, home, top_menu, play, pause, play_pause, stop, next, previous,\n"
+    "skip_forward, skip_backward, volume_up, volume_down, channel_up,\n"
+    "channel_down, screensaver.\n"
     "\n"
     "Options:\n"
     "  --json            machine-readable output (see atvctl(1) / docs/atvctl.md)\n"
@@ -39,18 +46,26 @@ namespace {
 struct CommandSpec {
     std::size_t arguments;
     std::set<std::string> options;
+    std::size_t optional_arguments = 0;  // that may follow `arguments`
 };
 
 const std::map<std::string, CommandSpec>& commands() {
     static const std::map<std::string, CommandSpec> specs = {
-        {"devices", {0, {}}}, {"scan", {0, {"hosts", "protocols", "id", "timeout"}}},
-        {"info", {1, {}}},    {"pair", {2, {"name", "pin"}}},
-        {"connect", {1, {}}}, {"close", {1, {}}},
-        {"forget", {1, {}}},  {"set-credentials", {2, {}}},
-        {"monitor", {0, {}}},
+        {"devices", {0, {}}},   {"scan", {0, {"hosts", "protocols", "id", "timeout"}}},
+        {"info", {1, {}}},      {"pair", {2, {"name", "pin"}}},
+        {"connect", {1, {}}},   {"close", {1, {}}},
+        {"forget", {1, {}}},    {"set-credentials", {2, {}}},
+        {"monitor", {0, {}}},   {"press", {2, {"double", "hold"}}},
+        {"playing", {1, {}}},   {"artwork", {1, {"output", "size"}}},
+        {"volume", {1, {}, 1}},
     };
     return specs;
 }
+
+// Command options that take no value.
+const std::set<std::string> command_flags = {"double", "hold"};
+// Short forms of command options.
+const std::map<std::string, std::string> short_options = {{"-o", "output"}};
 
 bool is_global_flag(const std::string& name, CommandLine& line) {
     if (name == "json") {
@@ -79,9 +94,13 @@ void check_arguments(const CommandLine& line) {
             throw UsageError("'" + line.command + "' has no option --" + name);
         }
     }
-    if (line.arguments.size() != spec->second.arguments) {
-        throw UsageError("'" + line.command + "' takes " + std::to_string(spec->second.arguments) +
-                         " argument(s), got " + std::to_string(line.arguments.size()));
+    const std::size_t least = spec->second.arguments;
+    const std::size_t most = least + spec->second.optional_arguments;
+    if (line.arguments.size() < least || line.arguments.size() > most) {
+        const std::string count =
+            std::to_string(least) + (most > least ? " to " + std::to_string(most) : std::string{});
+        throw UsageError("'" + line.command + "' takes " + count + " argument(s), got " +
+                         std::to_string(line.arguments.size()));
     }
 }
 
@@ -100,6 +119,14 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
     std::vector<std::string> positionals;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
+        if (const auto short_option = short_options.find(arg);
+            short_option != short_options.end()) {
+            if (i + 1 >= args.size()) {
+                throw UsageError("option " + arg + " needs a value");
+            }
+            line.options[short_option->second] = args[++i];
+            continue;
+        }
         if (arg.size() < 3 || !arg.starts_with("--")) {
             if (arg.starts_with("-") && arg != "-") {
                 throw UsageError("unknown option '" + arg + "'");
@@ -114,6 +141,10 @@ CommandLine parse_command_line(const std::vector<std::string>& args) {
             name.resize(equals);
         }
         if (!value && is_global_flag(name, line)) {
+            continue;
+        }
+        if (!value && command_flags.contains(name)) {
+            line.options[name] = "";
             continue;
         }
         if (!value) {

@@ -11,6 +11,7 @@
 #include "atvd-config.h"
 #include "cli.hpp"
 #include "client.hpp"
+#include "control.hpp"
 #include "monitor.hpp"
 #include "output.hpp"
 
@@ -373,7 +374,9 @@ int run(const CommandLine& line) {
         {"info", command_info},       {"pair", command_pair},
         {"connect", command_connect}, {"close", command_close},
         {"forget", command_forget},   {"set-credentials", command_set_credentials},
-        {"monitor", command_monitor},
+        {"monitor", command_monitor}, {"press", command_press},
+        {"playing", command_playing}, {"artwork", command_artwork},
+        {"volume", command_volume},
     };
     return handlers.at(line.command)(client, line);
 }

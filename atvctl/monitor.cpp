@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "control.hpp"
+
 namespace atv::ctl {
 
 namespace {
@@ -26,6 +28,12 @@ std::string kind_of(const std::string& interface) {
         return "service";
     if (interface == handler_interface)
         return "pairing";
+    if (interface == remote_interface)
+        return "remote-control";
+    if (interface == player_interface)
+        return "player";
+    if (interface == audio_interface)
+        return "audio";
     return interface;
 }
 
@@ -86,7 +94,10 @@ void on_properties_changed(sdbus::Message& message, bool json) {
              properties_to_json(changed) + ", \"Invalidated\": " + quoted_list(invalidated) + "}");
         return;
     }
-    std::string line = "changed " + kind_of(interface) + " " + message.getPath();
+    // What plays is the change people watch for: it gets a line of its own kind.
+    std::string line = interface == player_interface
+                           ? "playing " + message.getPath()
+                           : "changed " + kind_of(interface) + " " + message.getPath();
     for (const auto& [name, value] : changed) {
         line += " " + name + "=" + variant_to_text(value);
     }

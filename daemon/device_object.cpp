@@ -36,7 +36,9 @@ DeviceObject::DeviceObject(Context& context, DeviceOwner& owner, std::string pat
       expiry_timer_(context.io),
       presence_([this] { unregisterAdaptor(); }) {
     registerAdaptor();
-    emitInterfacesAddedSignal({org::atvd::Device1_adaptor::INTERFACE_NAME});
+    emit_signal(context_.loop, [this] {
+        emitInterfacesAddedSignal({org::atvd::Device1_adaptor::INTERFACE_NAME});
+    });
 }
 
 DeviceObject::~DeviceObject() {
@@ -54,7 +56,9 @@ void DeviceObject::retire() {
     }
     pairings_.clear();
     services_.clear();
-    emitInterfacesRemovedSignal({org::atvd::Device1_adaptor::INTERFACE_NAME});
+    emit_signal(context_.loop, [this] {
+        emitInterfacesRemovedSignal({org::atvd::Device1_adaptor::INTERFACE_NAME});
+    });
     presence_.leave();
 }
 
@@ -104,7 +108,7 @@ void DeviceObject::seen(const atv::DeviceConfig& config,
     if (previous_seen != last_seen_us_) {
         ChangedProperties changed;
         changed.add("LastSeen");
-        changed.emit(getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+        changed.emit(context_.loop, getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
     }
     set_present(true);
     expiry_timer_.cancel();
@@ -161,11 +165,17 @@ void DeviceObject::apply(const atv::DeviceConfig& config) {
     changed.note("BuildNumber", config_.info.build_number, config.info.build_number);
     changed.note("DeepSleep", config_.deep_sleep, config.deep_sleep);
     const auto identifiers_before = identifiers_;
+    const auto protocols_before = offered_protocols();
+    const auto model_before = config_.info.model;
     config_ = config;
     add_identifiers(config_.all_identifiers());
     changed.note("Identifiers", identifiers_before, identifiers_);
     sync_services();
-    changed.emit(getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+    changed.emit(context_.loop, getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+    if (present_ &&
+        (protocols_before != offered_protocols() || model_before != config_.info.model)) {
+        log_listing('~');
+    }
 }
 
 void DeviceObject::add_identifiers(const std::vector<std::string>& identifiers) {
@@ -191,11 +201,29 @@ void DeviceObject::sync_services() {
         if (found == services_.end()) {
             const std::string path = path_ + "/" + std::string(atv::to_string(service.protocol));
             services_.emplace(service.protocol,
-                              std::make_unique<ServiceObject>(context_.bus, path, service, paired));
+                              std::make_unique<ServiceObject>(context_.loop, context_.bus, path,
+                                                              service, paired));
         } else {
             found->second->update(service, paired);
         }
     }
+}
+
+std::vector<std::string_view> DeviceObject::offered_protocols() const {
+    std::vector<std::string_view> protocols;
+    for (const atv::ServiceConfig& service : config_.services) {
+        protocols.push_back(atv::to_string(service.protocol));
+    }
+    return protocols;
+}
+
+// The line a person watching the log sees for a device: '+' when it appears, '~' when what it
+// offers changes (a service that joins later, the model its next service tells).
+void DeviceObject::log_listing(char sign) const {
+    LogFields fields{device_id_, offered_protocols()};
+    log_about(spdlog::level::info, fields, "{} {} ({}) at {} [{}] {}", sign, config_.name,
+              atv::to_string(config_.info.model), config_.address, fmt::join(fields.protocols, " "),
+              path_);
 }
 
 void DeviceObject::set_present(bool present) {
@@ -205,15 +233,9 @@ void DeviceObject::set_present(bool present) {
     present_ = present;
     ChangedProperties changed;
     changed.add("Present");
-    changed.emit(getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+    changed.emit(context_.loop, getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
     if (present) {
-        LogFields fields{device_id_, {}};
-        for (const atv::ServiceConfig& service : config_.services) {
-            fields.protocols.push_back(atv::to_string(service.protocol));
-        }
-        log_about(spdlog::level::info, fields, "+ {} ({}) at {} [{}] {}", config_.name,
-                  atv::to_string(config_.info.model), config_.address,
-                  fmt::join(fields.protocols, " "), path_);
+        log_listing('+');
     } else {
         log_about(spdlog::level::info, {device_id_, {}}, "- {} left the network {}", config_.name,
                   path_);
@@ -312,14 +334,15 @@ void DeviceObject::Connect(sdbus::Result<>&& result) {
 }
 
 asio::awaitable<void> DeviceObject::connect() {
-    if (connection_ != nullptr) {
-        co_return;
-    }
     connecting_ = true;
     struct Done {
         bool& flag;
         ~Done() { flag = false; }
     } done{connecting_};
+    if (connection_ != nullptr) {
+        co_await retry_failed_protocols();
+        co_return;
+    }
     auto connection = co_await atv::connect(config_, credentials_, context_.identity,
                                             context_.settings.connect_timeout);
     connection->on_lost([weak = weak_from_this()](const std::string& reason) {
@@ -331,20 +354,56 @@ asio::awaitable<void> DeviceObject::connect() {
     ChangedProperties changed;
     changed.add("Connected");
     changed.add("ConnectedProtocols");
-    changed.emit(getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+    changed.emit(context_.loop, getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+    control_ =
+        std::make_unique<ControlObjects>(context_, getObject(), path_, connection_->control());
     if (origin_ == Origin::manual) {
         set_present(true);
     }
     const std::vector<std::string> protocols = ConnectedProtocols();
     log_about(spdlog::level::info, {device_id_, {protocols.begin(), protocols.end()}},
-              "connected to {} ({})", config_.name, device_id_);
+              "connected to {} ({}) with {}", config_.name, device_id_, fmt::join(protocols, ", "));
+    log_connect_failures();
+}
+
+asio::awaitable<void> DeviceObject::retry_failed_protocols() {
+    if (connection_->failures().empty()) {
+        co_return;
+    }
+    auto self = shared_from_this();
+    const std::vector<std::string> before = ConnectedProtocols();
+    auto more =
+        co_await atv::connect_missing(config_, credentials_, context_.identity,
+                                      context_.settings.connect_timeout, connection_->protocols());
+    if (connection_ == nullptr) {
+        // Closed or lost while connecting: what connected goes too.
+        co_await more->close();
+        throw atv::Error(atv::ErrorKind::connection_lost,
+                         "the connection was closed while connecting");
+    }
+    connection_->absorb(std::move(*more));
+    control_->refresh();
+    ChangedProperties changed;
+    changed.note("ConnectedProtocols", before, ConnectedProtocols());
+    changed.emit(context_.loop, getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+    log_connect_failures();
+}
+
+void DeviceObject::log_connect_failures() const {
+    for (const atv::ConnectFailure& failure : connection_->failures()) {
+        const std::string protocol(atv::to_string(failure.protocol));
+        log_about(spdlog::level::warn, {device_id_, {protocol}},
+                  "{} of {} ({}) not connected, tried again at the next Connect: {} ({})", protocol,
+                  config_.name, device_id_, failure.message, atv::error_name(failure.kind));
+    }
 }
 
 void DeviceObject::connection_lost(const std::string& reason) {
     const std::vector<std::string> protocols = ConnectedProtocols();
     log_about(spdlog::level::warn, {device_id_, {protocols.begin(), protocols.end()}},
               "connection to {} ({}) lost: {}", config_.name, device_id_, reason);
-    emitConnectionLost(reason);
+    control_.reset();
+    emit_signal(context_.loop, [&] { emitConnectionLost(reason); });
     asio::co_spawn(context_.io, close_connection(), asio::detached);
 }
 
@@ -363,12 +422,13 @@ asio::awaitable<void> DeviceObject::close_connection() {
         co_return;
     }
     const std::vector<std::string> protocols = ConnectedProtocols();
+    control_.reset();
     auto connection = std::move(connection_);
     co_await connection->close();
     ChangedProperties changed;
     changed.add("Connected");
     changed.add("ConnectedProtocols");
-    changed.emit(getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+    changed.emit(context_.loop, getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
     context_.loop.kick();
     if (!present_) {
         schedule_expiry();

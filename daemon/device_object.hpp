@@ -15,6 +15,7 @@
 #include "atv/atv.hpp"
 #include "bus_presence.hpp"
 #include "context.hpp"
+#include "control_objects.hpp"
 #include "org.atvd.Device1.adaptor.h"
 #include "pairing_object.hpp"
 #include "service_object.hpp"
@@ -99,8 +100,14 @@ class DeviceObject final
     bool Connected() override { return connection_ != nullptr; }
     std::vector<std::string> ConnectedProtocols() override;
     bool Manual() override { return origin_ == Origin::manual; }
+    std::map<std::string, std::string> Features() override {
+        return control_ ? control_->features() : std::map<std::string, std::string>{};
+    }
 
     asio::awaitable<void> connect();
+    // Connects what the last Connect could not, beside what is connected.
+    asio::awaitable<void> retry_failed_protocols();
+    void log_connect_failures() const;
     asio::awaitable<void> close_connection();
     asio::awaitable<bool> set_credentials(atv::Protocol protocol, std::string credentials);
     void connection_lost(const std::string& reason);
@@ -108,6 +115,8 @@ class DeviceObject final
     void apply(const atv::DeviceConfig& config);
     void sync_services();
     void set_present(bool present);
+    [[nodiscard]] std::vector<std::string_view> offered_protocols() const;
+    void log_listing(char sign) const;
     void add_identifiers(const std::vector<std::string>& identifiers);
     void schedule_expiry();
     atv::Protocol parse_protocol(const std::string& name) const;
@@ -126,6 +135,8 @@ class DeviceObject final
     std::map<atv::Protocol, std::unique_ptr<ServiceObject>> services_;
     std::map<atv::Protocol, std::shared_ptr<PairingObject>> pairings_;
     std::unique_ptr<atv::DeviceConnection> connection_;
+    // The control interfaces of connection_; declared after it, so that they go first.
+    std::unique_ptr<ControlObjects> control_;
     bool connecting_ = false;
     asio::steady_timer expiry_timer_;
     bool registered_ = true;

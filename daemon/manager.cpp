@@ -105,7 +105,7 @@ void Manager::discovery_state(bool running) {
     }
     ChangedProperties changed;
     changed.add("Discovering");
-    changed.emit(getObject(), org::atvd::Manager1_adaptor::INTERFACE_NAME);
+    changed.emit(context_.loop, getObject(), org::atvd::Manager1_adaptor::INTERFACE_NAME);
     context_.loop.kick();
     notify_change();
 }
@@ -311,11 +311,12 @@ asio::awaitable<std::vector<sdbus::ObjectPath>> Manager::unicast_scan(const Scan
     co_return paths;
 }
 
-sdbus::ObjectPath Manager::AddDevice(
-    const std::string& address, const std::string& name,
-    const std::vector<sdbus::Struct<std::string, uint16_t, std::string,
-                                    std::map<std::string, std::string>, std::string>>& services) {
-    return guarded([&] {
+void Manager::AddDevice(sdbus::Result<sdbus::ObjectPath>&& result, std::string address,
+                        std::string name,
+                        std::vector<sdbus::Struct<std::string, uint16_t, std::string,
+                                                  std::map<std::string, std::string>, std::string>>
+                            services) {
+    guarded([&] {
         context_.authorization.require_admin(current_caller(getObject()), "AddDevice");
         if (services.empty()) {
             throw bus_error(atv::ErrorKind::no_service, "a device needs at least one service");
@@ -364,18 +365,21 @@ sdbus::ObjectPath Manager::AddDevice(
             device = create_device(*config.identifier(), DeviceObject::Origin::manual);
         }
         device->configure(config);
-        for (auto& [protocol, secret] : credentials) {
-            spawn_outside_dispatch(context_.io, device->store_credentials(protocol, secret),
-                                   [](std::exception_ptr error) {
-                                       if (error) {
-                                           spdlog::error(
-                                               "storing credentials of a manual device: {}",
-                                               to_bus_error(error).getMessage());
-                                       }
-                                   });
-        }
-        return sdbus::ObjectPath(device->path());
+        // The reply waits until the credentials are durable, so that a Connect right after it
+        // finds them.
+        reply_later(context_.io, context_.loop, ReplyOwner{}, std::move(result),
+                    [this, device, credentials = std::move(credentials)]() mutable {
+                        return store_manual_credentials(device, std::move(credentials));
+                    });
     });
+}
+
+asio::awaitable<sdbus::ObjectPath> Manager::store_manual_credentials(
+    std::shared_ptr<DeviceObject> device, atv::CredentialsMap credentials) {
+    for (auto& [protocol, secret] : credentials) {
+        co_await device->store_credentials(protocol, std::move(secret));
+    }
+    co_return sdbus::ObjectPath(device->path());
 }
 
 void Manager::RemoveDevice(sdbus::Result<>&& result, sdbus::ObjectPath path) {

@@ -52,11 +52,12 @@ class Manager final
   private:
     void Scan(sdbus::Result<std::vector<sdbus::ObjectPath>>&& result,
               std::map<std::string, sdbus::Variant> filter) override;
-    sdbus::ObjectPath AddDevice(
-        const std::string& address, const std::string& name,
-        const std::vector<sdbus::Struct<std::string, uint16_t, std::string,
-                                        std::map<std::string, std::string>, std::string>>& services)
-        override;
+    void AddDevice(sdbus::Result<sdbus::ObjectPath>&& result, std::string address, std::string name,
+                   std::vector<sdbus::Struct<std::string, uint16_t, std::string,
+                                             std::map<std::string, std::string>, std::string>>
+                       services) override;
+    asio::awaitable<sdbus::ObjectPath> store_manual_credentials(
+        std::shared_ptr<DeviceObject> device, atv::CredentialsMap credentials);
     void RemoveDevice(sdbus::Result<>&& result, sdbus::ObjectPath device) override;
     std::string Version() override;
     bool Discovering() override { return discovering_; }

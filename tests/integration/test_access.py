@@ -38,6 +38,14 @@ RULES = {
     ("org.atvd.PairingHandler1", "Pin"): "pairing user",
     ("org.atvd.PairingHandler1", "Finish"): "pairing user",
     ("org.atvd.PairingHandler1", "Close"): "pairing user",
+    ("org.atvd.RemoteControl1", "Press"): "admin",
+    ("org.atvd.RemoteControl1", "SetPosition"): "admin",
+    ("org.atvd.RemoteControl1", "SetShuffle"): "admin",
+    ("org.atvd.RemoteControl1", "SetRepeat"): "admin",
+    ("org.atvd.Player1", "GetArtwork"): "admin",
+    ("org.atvd.Audio1", "SetVolume"): "admin",
+    ("org.atvd.Audio1", "VolumeUp"): "admin",
+    ("org.atvd.Audio1", "VolumeDown"): "admin",
 }
 
 

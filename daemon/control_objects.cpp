@@ -1,0 +1,396 @@
+#include "control_objects.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+#include <vector>
+
+#include "bus_errors.hpp"
+#include "bus_presence.hpp"
+#include "caller.hpp"
+#include "control_arguments.hpp"
+#include "org.atvd.Audio1.adaptor.h"
+#include "org.atvd.Device1.adaptor.h"
+#include "org.atvd.Player1.adaptor.h"
+#include "org.atvd.RemoteControl1.adaptor.h"
+#include "properties.hpp"
+
+namespace atvd {
+
+atv::Control& ControlState::connected() const {
+    if (control == nullptr) {
+        throw atv::Error(atv::ErrorKind::connection_lost, "the connection to the device ended");
+    }
+    return *control;
+}
+
+void ControlState::require(atv::Feature feature) const {
+    const atv::FeatureMap features = connected().features();
+    const auto found = features.find(feature);
+    const auto state = found == features.end() ? atv::FeatureState::unsupported : found->second;
+    if (state == atv::FeatureState::unsupported || state == atv::FeatureState::unavailable) {
+        throw bus_error(atv::ErrorKind::not_supported,
+                        std::string(atv::to_string(feature)) +
+                            " is not available on this connection now (" +
+                            std::string(atv::to_string(state)) + ")");
+    }
+}
+
+namespace {
+
+// What every control interface object does alike: who may call, deferred replies, and leaving
+// the bus only once it owes none (see bus_presence.hpp).
+template <typename Adaptor>
+class ControlInterface : public sdbus::AdaptorInterfaces<Adaptor>,
+                         public std::enable_shared_from_this<ControlInterface<Adaptor>> {
+  public:
+    ControlInterface(Context& context, const std::string& path, std::shared_ptr<ControlState> state)
+        : sdbus::AdaptorInterfaces<Adaptor>(context.bus, path),
+          context_(context),
+          state_(std::move(state)),
+          presence_([this] { this->unregisterAdaptor(); }) {}
+    ~ControlInterface() { withdraw(); }
+    ControlInterface(const ControlInterface&) = delete;
+    ControlInterface& operator=(const ControlInterface&) = delete;
+
+    // Leaves the bus now, or once the last reply it owes is out.
+    void withdraw() { presence_.leave(); }
+    sdbus::IObject& object() { return this->getObject(); }
+
+  protected:
+    void require_admin(const char* method) const {
+        context_.authorization.require_admin(current_caller(this->getObject()), method);
+    }
+
+    // Runs `work` outside the bus dispatch and replies when it ends.
+    template <typename Result, typename Work>
+    void reply_when_done(Result&& result, Work work) {
+        reply_later(context_.io, context_.loop, {this->shared_from_this(), &presence_},
+                    std::forward<Result>(result), std::move(work));
+    }
+
+    Context& context_;
+    std::shared_ptr<ControlState> state_;
+
+  private:
+    BusPresence presence_;
+};
+
+}  // namespace
+
+class RemoteControlObject final : public ControlInterface<org::atvd::RemoteControl1_adaptor> {
+  public:
+    RemoteControlObject(Context& context, const std::string& path,
+                        std::shared_ptr<ControlState> state)
+        : ControlInterface(context, path, std::move(state)) {
+        registerAdaptor();
+    }
+
+  private:
+    void Press(sdbus::Result<>&& result, std::string key,
+               std::map<std::string, sdbus::Variant> options) override {
+        guarded([&] {
+            require_admin("Press");
+            const atv::Key pressed = key_argument(key);
+            const PressOptions press = parse_press_options(pressed, options);
+            state_->require(atv::feature_of(pressed, press.action));
+            reply_when_done(
+                std::move(result), [state = state_, pressed, press]() -> asio::awaitable<void> {
+                    co_await state->connected().press(pressed, press.action, press.interval);
+                });
+        });
+    }
+
+    void SetPosition(sdbus::Result<>&& result, uint64_t position) override {
+        guarded([&] {
+            require_admin("SetPosition");
+            const auto at = position_argument(position);
+            state_->require(atv::Feature::set_position);
+            reply_when_done(std::move(result), [state = state_, at]() -> asio::awaitable<void> {
+                co_await state->connected().set_position(at);
+            });
+        });
+    }
+
+    void SetShuffle(sdbus::Result<>&& result, std::string mode) override {
+        guarded([&] {
+            require_admin("SetShuffle");
+            const atv::ShuffleMode shuffle = shuffle_argument(mode);
+            state_->require(atv::Feature::set_shuffle);
+            reply_when_done(std::move(result),
+                            [state = state_, shuffle]() -> asio::awaitable<void> {
+                                co_await state->connected().set_shuffle(shuffle);
+                            });
+        });
+    }
+
+    void SetRepeat(sdbus::Result<>&& result, std::string mode) override {
+        guarded([&] {
+            require_admin("SetRepeat");
+            const atv::RepeatMode repeat = repeat_argument(mode);
+            state_->require(atv::Feature::set_repeat);
+            reply_when_done(std::move(result), [state = state_, repeat]() -> asio::awaitable<void> {
+                co_await state->connected().set_repeat(repeat);
+            });
+        });
+    }
+};
+
+class PlayerObject final : public ControlInterface<org::atvd::Player1_adaptor> {
+  public:
+    using Artwork = sdbus::Struct<std::string, std::vector<uint8_t>, uint32_t, uint32_t>;
+
+    PlayerObject(Context& context, const std::string& path, std::shared_ptr<ControlState> state)
+        : ControlInterface(context, path, std::move(state)) {
+        registerAdaptor();
+    }
+
+  private:
+    void GetArtwork(sdbus::Result<Artwork>&& result, uint32_t width, uint32_t height) override {
+        guarded([&] {
+            require_admin("GetArtwork");
+            require_artwork();
+            reply_when_done(
+                std::move(result), [state = state_, width, height]() -> asio::awaitable<Artwork> {
+                    atv::Artwork art = co_await state->connected().artwork(width, height);
+                    co_return Artwork{valid_utf8(art.mime_type),
+                                      std::vector<uint8_t>(art.data.begin(), art.data.end()),
+                                      art.width, art.height};
+                });
+        });
+    }
+
+    // Artwork that is supported but not there now is not found, rather than not supported.
+    void require_artwork() const {
+        const atv::FeatureMap features = state_->connected().features();
+        const auto found = features.find(atv::Feature::artwork);
+        if (found != features.end() && found->second == atv::FeatureState::unavailable) {
+            throw bus_error(atv::ErrorKind::not_found, "there is no artwork now");
+        }
+        state_->require(atv::Feature::artwork);
+    }
+
+    const atv::NowPlaying& shown() const { return state_->shown; }
+
+    std::string State() override { return std::string(atv::to_string(shown().state)); }
+    std::string MediaType() override { return std::string(atv::to_string(shown().media_type)); }
+    std::string Title() override { return valid_utf8(shown().title); }
+    std::string Artist() override { return valid_utf8(shown().artist); }
+    std::string Album() override { return valid_utf8(shown().album); }
+    std::string Genre() override { return valid_utf8(shown().genre); }
+    std::string SeriesName() override { return valid_utf8(shown().series_name); }
+    uint32_t SeasonNumber() override { return shown().season_number; }
+    uint32_t EpisodeNumber() override { return shown().episode_number; }
+    uint64_t Duration() override { return microseconds(shown().duration); }
+    uint64_t Position() override { return microseconds(shown().position); }
+    uint64_t PositionTimestamp() override { return epoch_microseconds(shown().position_timestamp); }
+    double Rate() override { return shown().rate; }
+    std::string Shuffle() override { return std::string(atv::to_string(shown().shuffle)); }
+    std::string Repeat() override { return std::string(atv::to_string(shown().repeat)); }
+    std::string ContentIdentifier() override { return valid_utf8(shown().content_identifier); }
+    std::string ITunesStoreIdentifier() override {
+        return valid_utf8(shown().itunes_store_identifier);
+    }
+    std::string App() override { return valid_utf8(shown().app); }
+    std::string AppIdentifier() override { return valid_utf8(shown().app_identifier); }
+    std::string ArtworkIdentifier() override { return valid_utf8(shown().artwork_identifier); }
+
+    static uint64_t microseconds(std::chrono::microseconds value) {
+        return value.count() > 0 ? static_cast<uint64_t>(value.count()) : 0;
+    }
+};
+
+class AudioObject final : public ControlInterface<org::atvd::Audio1_adaptor> {
+  public:
+    AudioObject(Context& context, const std::string& path, std::shared_ptr<ControlState> state)
+        : ControlInterface(context, path, std::move(state)) {
+        registerAdaptor();
+    }
+
+  private:
+    void SetVolume(sdbus::Result<>&& result, double volume) override {
+        guarded([&] {
+            require_admin("SetVolume");
+            const double level = volume_argument(volume);
+            state_->require(atv::Feature::set_volume);
+            reply_when_done(std::move(result), [state = state_, level]() -> asio::awaitable<void> {
+                co_await state->connected().set_volume(level);
+            });
+        });
+    }
+
+    void VolumeUp(sdbus::Result<>&& result) override {
+        guarded([&] {
+            require_admin("VolumeUp");
+            state_->require(atv::Feature::volume_up);
+            reply_when_done(std::move(result), [state = state_]() -> asio::awaitable<void> {
+                co_await state->connected().volume_up();
+            });
+        });
+    }
+
+    void VolumeDown(sdbus::Result<>&& result) override {
+        guarded([&] {
+            require_admin("VolumeDown");
+            state_->require(atv::Feature::volume_down);
+            reply_when_done(std::move(result), [state = state_]() -> asio::awaitable<void> {
+                co_await state->connected().volume_down();
+            });
+        });
+    }
+
+    double Volume() override { return state_->volume.value_or(0.0); }
+};
+
+namespace {
+
+// Creates or withdraws one interface object to match `wanted`, noting its name in `added` or
+// `removed`.
+template <typename Object>
+void sync_one(std::shared_ptr<Object>& object, bool wanted, Context& context,
+              const std::string& path, const std::shared_ptr<ControlState>& state, const char* name,
+              std::vector<std::string>& added, std::vector<std::string>& removed) {
+    if (wanted && object == nullptr) {
+        try {
+            object = std::make_shared<Object>(context, path, state);
+            added.emplace_back(name);
+        } catch (const sdbus::Error& error) {
+            // The previous connection's object may still owe a reply at this path.
+            spdlog::warn("{} could not be offered at {}: {}", name, path, error.getMessage());
+        }
+    } else if (!wanted && object != nullptr) {
+        object->withdraw();
+        object.reset();
+        removed.emplace_back(name);
+    }
+}
+
+}  // namespace
+
+ControlObjects::ControlObjects(Context& context, sdbus::IObject& device, std::string path,
+                               atv::Control& control)
+    : context_(context),
+      device_(device),
+      path_(std::move(path)),
+      state_(std::make_shared<ControlState>()) {
+    state_->control = &control;
+    atv::ControlEvents events;
+    const std::weak_ptr<ControlState> weak = state_;
+    // The callbacks check that this connection's state is still current: a protocol may still
+    // hold a copy of them after the objects went.
+    events.now_playing = [this, weak](const atv::NowPlaying& playing) {
+        if (auto state = weak.lock(); state && state->control != nullptr) {
+            show_now_playing(playing);
+        }
+    };
+    events.volume = [this, weak](std::optional<double> volume) {
+        if (auto state = weak.lock(); state && state->control != nullptr) {
+            show_volume(volume);
+        }
+    };
+    events.features = [this, weak](const atv::FeatureMap& features) {
+        if (auto state = weak.lock(); state && state->control != nullptr) {
+            show_features(features);
+        }
+    };
+    control.set_events(std::move(events));
+    refresh();
+}
+
+ControlObjects::~ControlObjects() {
+    withdrawn_ = true;
+    if (state_->control != nullptr) {
+        state_->control->set_events({});
+    }
+    state_->control = nullptr;
+    remove_all_interfaces();
+    features_.clear();
+    ChangedProperties changed;
+    changed.add("Features");
+    changed.emit(context_.loop, device_, org::atvd::Device1_adaptor::INTERFACE_NAME);
+    context_.loop.kick();
+}
+
+std::map<std::string, std::string> ControlObjects::features() const {
+    if (withdrawn_) {
+        return {};
+    }
+    return features_;
+}
+
+void ControlObjects::refresh() {
+    atv::Control& control = state_->connected();
+    state_->volume = control.volume();
+    if (player_ == nullptr) {
+        state_->shown = control.now_playing();
+    } else {
+        show_now_playing(control.now_playing());
+    }
+    show_features(control.features());
+}
+
+void ControlObjects::show_features(const atv::FeatureMap& features) {
+    sync_interfaces(control_interfaces(features));
+    auto table = feature_table(features);
+    if (table != features_) {
+        features_ = std::move(table);
+        ChangedProperties changed;
+        changed.add("Features");
+        changed.emit(context_.loop, device_, org::atvd::Device1_adaptor::INTERFACE_NAME);
+        context_.loop.kick();
+    }
+}
+
+void ControlObjects::show_now_playing(const atv::NowPlaying& reported) {
+    PlayerUpdate update = player_update(state_->shown, reported);
+    state_->shown = std::move(update.shown);
+    if (player_ != nullptr && !update.changed.empty()) {
+        emit_signal(context_.loop, [&] {
+            player_->object().emitPropertiesChangedSignal(
+                org::atvd::Player1_adaptor::INTERFACE_NAME, update.changed);
+        });
+        context_.loop.kick();
+    }
+}
+
+void ControlObjects::show_volume(std::optional<double> volume) {
+    if (volume == state_->volume) {
+        return;
+    }
+    state_->volume = volume;
+    if (audio_ != nullptr) {
+        ChangedProperties changed;
+        changed.add("Volume");
+        changed.emit(context_.loop, audio_->object(), org::atvd::Audio1_adaptor::INTERFACE_NAME);
+        context_.loop.kick();
+    }
+}
+
+void ControlObjects::sync_interfaces(const ControlInterfaces& wanted) {
+    std::vector<std::string> added;
+    std::vector<std::string> removed;
+    if (wanted.player && player_ == nullptr && state_->control != nullptr) {
+        state_->shown = state_->control->now_playing();
+    }
+    sync_one(remote_control_, wanted.remote_control, context_, path_, state_,
+             org::atvd::RemoteControl1_adaptor::INTERFACE_NAME, added, removed);
+    sync_one(player_, wanted.player, context_, path_, state_,
+             org::atvd::Player1_adaptor::INTERFACE_NAME, added, removed);
+    sync_one(audio_, wanted.audio, context_, path_, state_,
+             org::atvd::Audio1_adaptor::INTERFACE_NAME, added, removed);
+    if (!removed.empty()) {
+        emit_signal(context_.loop, [&] { device_.emitInterfacesRemovedSignal(removed); });
+    }
+    if (!added.empty()) {
+        emit_signal(context_.loop, [&] { device_.emitInterfacesAddedSignal(added); });
+    }
+    if (!added.empty() || !removed.empty()) {
+        context_.loop.kick();
+    }
+}
+
+void ControlObjects::remove_all_interfaces() {
+    sync_interfaces({});
+}
+
+}  // namespace atvd
