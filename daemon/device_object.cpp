@@ -350,6 +350,11 @@ asio::awaitable<void> DeviceObject::connect() {
             self->connection_lost(reason);
         }
     });
+    connection->on_protocol_lost([weak = weak_from_this()](const atv::ConnectFailure& lost) {
+        if (auto self = weak.lock()) {
+            self->protocol_lost(lost);
+        }
+    });
     connection_ = std::move(connection);
     ChangedProperties changed;
     changed.add("Connected");
@@ -396,6 +401,18 @@ void DeviceObject::log_connect_failures() const {
                   "{} of {} ({}) not connected, tried again at the next Connect: {} ({})", protocol,
                   config_.name, device_id_, failure.message, atv::error_name(failure.kind));
     }
+}
+
+void DeviceObject::protocol_lost(const atv::ConnectFailure& lost) {
+    const std::string protocol(atv::to_string(lost.protocol));
+    const std::vector<std::string> remaining = ConnectedProtocols();
+    log_about(spdlog::level::warn, {device_id_, {protocol}},
+              "{} of {} ({}) lost, still connected with {}: {}", protocol, config_.name, device_id_,
+              fmt::join(remaining, ", "), lost.message);
+    ChangedProperties changed;
+    changed.add("ConnectedProtocols");
+    changed.emit(context_.loop, getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+    context_.loop.kick();
 }
 
 void DeviceObject::connection_lost(const std::string& reason) {

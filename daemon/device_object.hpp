@@ -111,6 +111,8 @@ class DeviceObject final
     asio::awaitable<void> close_connection();
     asio::awaitable<bool> set_credentials(atv::Protocol protocol, std::string credentials);
     void connection_lost(const std::string& reason);
+    // One protocol dropped while others stay connected.
+    void protocol_lost(const atv::ConnectFailure& lost);
 
     void apply(const atv::DeviceConfig& config);
     void sync_services();

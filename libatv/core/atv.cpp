@@ -396,12 +396,38 @@ void DeviceConnection::watch(ProtocolConnection& connection) {
     if (Control* control = connection.control()) {
         control_->add(connection.protocol(), *control);
     }
-    connection.on_lost([this](const std::string& reason) {
-        if (!closed_ && on_lost_) {
-            auto callback = std::exchange(on_lost_, nullptr);
-            callback(reason);
+    connection.on_lost(
+        [this, &connection](const std::string& reason) { connection_lost(connection, reason); });
+}
+
+// One protocol dropping leaves the others connected; the last one dropping loses the device.
+void DeviceConnection::connection_lost(ProtocolConnection& connection, const std::string& reason) {
+    if (closed_) {
+        return;
+    }
+    if (connections_.size() <= 1) {
+        if (on_lost_) {
+            std::exchange(on_lost_, nullptr)(reason);
         }
-    });
+        return;
+    }
+    const auto found =
+        std::find_if(connections_.begin(), connections_.end(),
+                     [&](const auto& candidate) { return candidate.get() == &connection; });
+    if (found == connections_.end()) {
+        return;
+    }
+    if (Control* control = connection.control()) {
+        control_->remove(*control);
+    }
+    // Called from the connection's own code: it is closed with the rest, not destroyed now.
+    dropped_.push_back(std::move(*found));
+    connections_.erase(found);
+    ConnectFailure lost{connection.protocol(), ErrorKind::connection_lost, reason};
+    failures_.push_back(lost);
+    if (on_protocol_lost_) {
+        on_protocol_lost_(lost);
+    }
 }
 
 std::vector<Protocol> DeviceConnection::protocols() const {
@@ -416,6 +442,10 @@ void DeviceConnection::on_lost(std::function<void(const std::string& reason)> ca
     on_lost_ = std::move(callback);
 }
 
+void DeviceConnection::on_protocol_lost(std::function<void(const ConnectFailure& lost)> callback) {
+    on_protocol_lost_ = std::move(callback);
+}
+
 void DeviceConnection::absorb(DeviceConnection&& more) {
     for (auto& connection : more.connections_) {
         watch(*connection);
@@ -428,7 +458,11 @@ void DeviceConnection::absorb(DeviceConnection&& more) {
 asio::awaitable<void> DeviceConnection::close() {
     closed_ = true;
     on_lost_ = nullptr;
+    on_protocol_lost_ = nullptr;
     for (auto& connection : connections_) {
+        co_await connection->close();
+    }
+    for (auto& connection : dropped_) {
         co_await connection->close();
     }
 }

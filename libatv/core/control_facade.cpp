@@ -60,6 +60,13 @@ void ControlFacade::add(Protocol protocol, Control& control) {
 
 void ControlFacade::remove(Control& control) {
     std::erase_if(members_, [&](const Member& member) { return member.control == &control; });
+    // What the others can do now is what the connection can do.
+    if (events_.features) {
+        events_.features(features());
+    }
+    if (events_.now_playing) {
+        events_.now_playing(now_playing());
+    }
 }
 
 void ControlFacade::subscribe(Control& control) {
@@ -70,8 +77,18 @@ void ControlFacade::subscribe(Control& control) {
         }
     };
     events.volume = [this, &control](std::optional<double> level) {
-        if (events_.volume && &serving(Feature::volume) == &control) {
+        if (events_.volume && best_for(Feature::volume) == &control) {
             events_.volume(level);
+        }
+    };
+    events.power_state = [this, &control](PowerState state) {
+        if (events_.power_state && best_for(Feature::power_state) == &control) {
+            events_.power_state(state);
+        }
+    };
+    events.focus_state = [this, &control](FocusState state) {
+        if (events_.focus_state && best_for(Feature::text_focus_state) == &control) {
+            events_.focus_state(state);
         }
     };
     events.features = [this](const FeatureMap&) {
@@ -98,7 +115,7 @@ FeatureMap ControlFacade::features() const {
     return merged;
 }
 
-Control& ControlFacade::serving(Feature feature) const {
+Control* ControlFacade::best_for(Feature feature) const {
     Control* best = nullptr;
     FeatureState best_state = FeatureState::unsupported;
     for (const Member& member : members_) {
@@ -108,7 +125,12 @@ Control& ControlFacade::serving(Feature feature) const {
             best_state = state;
         }
     }
-    if (best == nullptr || best_state == FeatureState::unsupported) {
+    return best_state == FeatureState::unsupported ? nullptr : best;
+}
+
+Control& ControlFacade::serving(Feature feature) const {
+    Control* best = best_for(feature);
+    if (best == nullptr) {
         throw Error(ErrorKind::not_supported,
                     "the connection cannot do " + std::string(to_string(feature)));
     }
@@ -116,16 +138,10 @@ Control& ControlFacade::serving(Feature feature) const {
 }
 
 const Control* ControlFacade::reporting() const {
-    const Control* best = nullptr;
-    FeatureState best_state = FeatureState::unsupported;
-    for (const Member& member : members_) {
-        const FeatureState state = state_in(member.control->features(), Feature::push_updates);
-        if (best == nullptr || rank(state) < rank(best_state)) {
-            best = member.control;
-            best_state = state;
-        }
+    if (const Control* pushing = best_for(Feature::push_updates)) {
+        return pushing;
     }
-    return best;
+    return members_.empty() ? nullptr : members_.front().control;
 }
 
 const NowPlaying& ControlFacade::now_playing() const {
@@ -134,11 +150,18 @@ const NowPlaying& ControlFacade::now_playing() const {
 }
 
 std::optional<double> ControlFacade::volume() const {
-    try {
-        return serving(Feature::volume).volume();
-    } catch (const Error&) {
-        return std::nullopt;
-    }
+    const Control* control = best_for(Feature::volume);
+    return control != nullptr ? control->volume() : std::nullopt;
+}
+
+PowerState ControlFacade::power_state() const {
+    const Control* control = best_for(Feature::power_state);
+    return control != nullptr ? control->power_state() : PowerState::unknown;
+}
+
+FocusState ControlFacade::focus_state() const {
+    const Control* control = best_for(Feature::text_focus_state);
+    return control != nullptr ? control->focus_state() : FocusState::unknown;
 }
 
 asio::awaitable<void> ControlFacade::press(Key key, InputAction action,
@@ -172,6 +195,46 @@ asio::awaitable<void> ControlFacade::volume_up() {
 
 asio::awaitable<void> ControlFacade::volume_down() {
     co_await serving(Feature::volume_down).volume_down();
+}
+
+asio::awaitable<void> ControlFacade::turn_on() {
+    co_await serving(Feature::turn_on).turn_on();
+}
+
+asio::awaitable<void> ControlFacade::turn_off() {
+    co_await serving(Feature::turn_off).turn_off();
+}
+
+asio::awaitable<std::vector<NamedItem>> ControlFacade::apps() {
+    co_return co_await serving(Feature::app_list).apps();
+}
+
+asio::awaitable<void> ControlFacade::launch(std::string app) {
+    co_await serving(Feature::launch_app).launch(std::move(app));
+}
+
+asio::awaitable<std::vector<NamedItem>> ControlFacade::accounts() {
+    co_return co_await serving(Feature::account_list).accounts();
+}
+
+asio::awaitable<void> ControlFacade::switch_account(std::string identifier) {
+    co_await serving(Feature::switch_account).switch_account(std::move(identifier));
+}
+
+asio::awaitable<std::string> ControlFacade::text() {
+    co_return co_await serving(Feature::text_get).text();
+}
+
+asio::awaitable<void> ControlFacade::set_text(std::string text) {
+    co_await serving(Feature::text_set).set_text(std::move(text));
+}
+
+asio::awaitable<void> ControlFacade::append_text(std::string text) {
+    co_await serving(Feature::text_append).append_text(std::move(text));
+}
+
+asio::awaitable<void> ControlFacade::clear_text() {
+    co_await serving(Feature::text_clear).clear_text();
 }
 
 }  // namespace atv

@@ -32,6 +32,19 @@ class ControlFacade final : public Control {
     asio::awaitable<void> volume_up() override;
     asio::awaitable<void> volume_down() override;
 
+    [[nodiscard]] PowerState power_state() const override;
+    asio::awaitable<void> turn_on() override;
+    asio::awaitable<void> turn_off() override;
+    asio::awaitable<std::vector<NamedItem>> apps() override;
+    asio::awaitable<void> launch(std::string app) override;
+    asio::awaitable<std::vector<NamedItem>> accounts() override;
+    asio::awaitable<void> switch_account(std::string identifier) override;
+    [[nodiscard]] FocusState focus_state() const override;
+    asio::awaitable<std::string> text() override;
+    asio::awaitable<void> set_text(std::string text) override;
+    asio::awaitable<void> append_text(std::string text) override;
+    asio::awaitable<void> clear_text() override;
+
   private:
     struct Member {
         int priority;
@@ -40,6 +53,8 @@ class ControlFacade final : public Control {
 
     // The control that serves `feature` best; throws not_supported naming it when none does.
     Control& serving(Feature feature) const;
+    // The same, or nullptr when none does.
+    [[nodiscard]] Control* best_for(Feature feature) const;
     // The control whose state is shown: the best for push updates, else the first.
     [[nodiscard]] const Control* reporting() const;
     void subscribe(Control& control);

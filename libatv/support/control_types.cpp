@@ -2,6 +2,7 @@
 #include <array>
 
 #include "atv/control.hpp"
+#include "atv/error.hpp"
 
 namespace atv {
 
@@ -111,6 +112,10 @@ constexpr std::array<std::string_view, feature_count> feature_names{
     "Click",
 };
 
+constexpr std::array<std::string_view, 3> power_state_names{"unknown", "off", "on"};
+
+constexpr std::array<std::string_view, 3> focus_state_names{"unknown", "unfocused", "focused"};
+
 constexpr std::array<std::string_view, 4> feature_state_names{"unknown", "unsupported",
                                                               "unavailable", "available"};
 
@@ -188,6 +193,72 @@ std::string_view to_string(Feature feature) {
 
 std::string_view to_string(FeatureState state) {
     return name_in(feature_state_names, state);
+}
+
+std::string_view to_string(PowerState state) {
+    return name_in(power_state_names, state);
+}
+
+std::string_view to_string(FocusState state) {
+    return name_in(focus_state_names, state);
+}
+
+namespace {
+
+Error cannot(std::string_view feature) {
+    return Error(ErrorKind::not_supported, "the connection cannot do " + std::string(feature));
+}
+
+}  // namespace
+
+asio::awaitable<void> Control::turn_on() {
+    throw cannot(to_string(Feature::turn_on));
+    co_return;
+}
+
+asio::awaitable<void> Control::turn_off() {
+    throw cannot(to_string(Feature::turn_off));
+    co_return;
+}
+
+asio::awaitable<std::vector<NamedItem>> Control::apps() {
+    throw cannot(to_string(Feature::app_list));
+    co_return std::vector<NamedItem>{};
+}
+
+asio::awaitable<void> Control::launch(std::string /*app*/) {
+    throw cannot(to_string(Feature::launch_app));
+    co_return;
+}
+
+asio::awaitable<std::vector<NamedItem>> Control::accounts() {
+    throw cannot(to_string(Feature::account_list));
+    co_return std::vector<NamedItem>{};
+}
+
+asio::awaitable<void> Control::switch_account(std::string /*identifier*/) {
+    throw cannot(to_string(Feature::switch_account));
+    co_return;
+}
+
+asio::awaitable<std::string> Control::text() {
+    throw cannot(to_string(Feature::text_get));
+    co_return std::string{};
+}
+
+asio::awaitable<void> Control::set_text(std::string /*text*/) {
+    throw cannot(to_string(Feature::text_set));
+    co_return;
+}
+
+asio::awaitable<void> Control::append_text(std::string /*text*/) {
+    throw cannot(to_string(Feature::text_append));
+    co_return;
+}
+
+asio::awaitable<void> Control::clear_text() {
+    throw cannot(to_string(Feature::text_clear));
+    co_return;
 }
 
 }  // namespace atv

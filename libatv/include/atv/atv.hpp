@@ -72,8 +72,11 @@ class DeviceConnection {
     [[nodiscard]] Control& control();
     // The protocols the last connect or retry_failed() could not connect.
     [[nodiscard]] const std::vector<ConnectFailure>& failures() const { return failures_; }
-    // Called once when any of the connections drops; not after close().
+    // Called once when the last of the connections drops; not after close().
     void on_lost(std::function<void(const std::string& reason)> callback);
+    // Called when one protocol's connection drops while others stay: it has left protocols()
+    // and control(), and is in failures() to be tried again.
+    void on_protocol_lost(std::function<void(const ConnectFailure& lost)> callback);
     // Takes over the connections of `more` (connect_missing's), and its failures as the ones
     // that count now.
     void absorb(DeviceConnection&& more);
@@ -81,11 +84,15 @@ class DeviceConnection {
 
   private:
     void watch(ProtocolConnection& connection);
+    void connection_lost(ProtocolConnection& connection, const std::string& reason);
 
     std::vector<std::unique_ptr<ProtocolConnection>> connections_;
+    // Connections lost while others stayed, closed with the rest.
+    std::vector<std::unique_ptr<ProtocolConnection>> dropped_;
     std::vector<ConnectFailure> failures_;
     std::unique_ptr<ControlFacade> control_;
     std::function<void(const std::string&)> on_lost_;
+    std::function<void(const ConnectFailure&)> on_protocol_lost_;
     bool closed_ = false;
 };
 

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "support/bytes.hpp"
 
@@ -198,11 +199,29 @@ struct Artwork {
     std::uint32_t height = 0;
 };
 
+enum class PowerState : std::uint8_t { unknown, off, on };
+enum class FocusState : std::uint8_t { unknown, unfocused, focused };
+
+// "unknown", "off", "on".
+std::string_view to_string(PowerState state);
+// "unknown", "unfocused", "focused".
+std::string_view to_string(FocusState state);
+
+// A launchable app or a user account: its identifier (bundle id, account id) and its name.
+struct NamedItem {
+    std::string identifier;
+    std::string name;
+
+    bool operator==(const NamedItem&) const = default;
+};
+
 // What a Control tells as the device reports it; each call carries the whole new value.
 struct ControlEvents {
     std::function<void(const NowPlaying&)> now_playing;
     std::function<void(std::optional<double> volume)> volume;  // 0-100; nullopt: not available
     std::function<void(const FeatureMap&)> features;
+    std::function<void(PowerState)> power_state;
+    std::function<void(FocusState)> focus_state;
 };
 
 // Errors of every method: not_supported (the feature is not available now; the message names
@@ -230,6 +249,22 @@ class Control {
     virtual asio::awaitable<void> set_volume(double volume) = 0;
     virtual asio::awaitable<void> volume_up() = 0;
     virtual asio::awaitable<void> volume_down() = 0;
+
+    // Power, apps, accounts and text input: a protocol that has none of them keeps these
+    // defaults, which report unknown states and fail with not_supported.
+    [[nodiscard]] virtual PowerState power_state() const { return PowerState::unknown; }
+    virtual asio::awaitable<void> turn_on();
+    virtual asio::awaitable<void> turn_off();
+    virtual asio::awaitable<std::vector<NamedItem>> apps();
+    // A bundle id, or a URL the device opens.
+    virtual asio::awaitable<void> launch(std::string app);
+    virtual asio::awaitable<std::vector<NamedItem>> accounts();
+    virtual asio::awaitable<void> switch_account(std::string identifier);
+    [[nodiscard]] virtual FocusState focus_state() const { return FocusState::unknown; }
+    virtual asio::awaitable<std::string> text();
+    virtual asio::awaitable<void> set_text(std::string text);
+    virtual asio::awaitable<void> append_text(std::string text);
+    virtual asio::awaitable<void> clear_text();
 };
 
 }  // namespace atv
