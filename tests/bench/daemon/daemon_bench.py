@@ -9,6 +9,10 @@ Run inside tests/env/isolated (tools/bench does). Prints one table; never pass/f
 - unicast Scan(Hosts) of one responsive host (a real avahi-daemon in a namespace)
 - resident memory idle, with 1,000 devices and with 50 connected; wake-ups per second and CPU
   while idle
+- control of a connected fake Apple TV: a change the fake is told of until a client has the
+  Player1 PropertiesChanged (and the fake's own part of that), Press(select) until the fake
+  has the key and until the call returns; 50 connected fakes each pushing 20 title changes a
+  second: atvd's CPU and its memory at the start and the end (--soak-minutes, 1 by default)
 - with --micro, libatv's own figures from Google Benchmark's JSON output (Connect over MRP,
   the AirPlay tunnel and Companion, messages per second, parsers) join the same table
 """
@@ -74,9 +78,74 @@ def context_switches(pid):
     return total
 
 
+def p95(values):
+    return statistics.quantiles(values, n=20)[18]
+
+
+def build_description(atvd):
+    """Which build of atvd runs, from Meson's introspection of its build folder: the
+    sanitizers make it several times slower and larger."""
+    folder = os.path.dirname(os.path.dirname(os.path.abspath(atvd)))
+    try:
+        with open(os.path.join(folder, "meson-info", "intro-buildoptions.json")) as f:
+            options = {option["name"]: option["value"] for option in json.load(f)}
+    except OSError:
+        return f"{atvd} (not a Meson build folder)"
+    sanitized = options.get("sanitizers") or options.get("b_sanitize", "none") != "none"
+    return (f"{os.path.basename(folder)} (buildtype {options.get('buildtype')}, "
+            + ("ASan+UBSan: CPU inflated, and memory grows while ASan's quarantine of freed "
+               "blocks fills, up to 256 MiB)" if sanitized else "no sanitizers)"))
+
+
+class Fake:
+    """A fake-atv process whose stdout lines are read as they come, each with the time it
+    arrived, and whose media side is scripted through its stdin."""
+
+    def __init__(self, process):
+        self.process = process
+        self.lines = asyncio.Queue()
+        self.keep_lines = True  # off while only the load matters: nobody reads them then
+        self.reader = asyncio.create_task(self._read())
+
+    @classmethod
+    async def start(cls, name, identifier, mac):
+        process = await asyncio.create_subprocess_exec(
+            os.environ["FAKE_ATV_BINARY"], "--name", name, "--id", identifier, "--mac", mac,
+            "--no-publish", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL)
+        fake = cls(process)
+        fake.port = int((await fake.expect("READY "))[1].split()[1])
+        return fake
+
+    async def _read(self):
+        while line := await self.process.stdout.readline():
+            if self.keep_lines:
+                self.lines.put_nowait((time.perf_counter(), line.decode().strip()))
+
+    async def expect(self, prefix, timeout=10):
+        """The first line from now on that starts with `prefix`, and when it arrived."""
+        deadline = time.monotonic() + timeout
+        while True:
+            arrived, line = await asyncio.wait_for(self.lines.get(), deadline - time.monotonic())
+            if line.startswith(prefix):
+                return arrived, line
+
+    def send(self, line):
+        """One script line; returns when it is written to the fake's stdin."""
+        self.process.stdin.write((line + "\n").encode())
+        return time.perf_counter()
+
+    async def stop(self):
+        self.process.terminate()
+        await self.process.wait()
+        await self.reader
+
+
 class Bench:
-    def __init__(self, atvd):
+    def __init__(self, atvd, soak_minutes=1.0, control_only=False):
         self.atvd_binary = atvd
+        self.soak_seconds = soak_minutes * 60
+        self.control_only = control_only
         self.rows = []
 
     async def call(self, bus, dest, path, iface, member, sig="", body=None):
@@ -158,6 +227,9 @@ class Bench:
                 latencies.append((added[path] - resolved[name]) * 1000)
             await self.call(bus, AVAHI, group, "org.freedesktop.Avahi.EntryGroup", "Free")
         bus.remove_message_handler(on_message)
+        # Later figures make atvd signal a thousand times a second: none of it is for us.
+        await self.call(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                        "org.freedesktop.DBus", "RemoveMatch", "s", ["type='signal'"])
         return latencies
 
     async def unicast_scan(self, bus, rounds=5):
@@ -194,6 +266,16 @@ class Bench:
 
     async def run(self):
         bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
+        if self.control_only:
+            await self.start_atvd(bus)
+        else:
+            await self.daemon_figures(bus)  # leaves atvd running, 1,000 devices known
+        await self.pair_and_connect(bus)
+        await self.many_connected(bus, 50)
+        self.process.terminate()
+        self.process.wait()
+
+    async def daemon_figures(self, bus):
         startups = []
         for _ in range(5):
             startups.append(await self.start_atvd(bus))
@@ -249,37 +331,36 @@ class Bench:
         self.row(f"wake-ups per second, {known} quiet devices", (context_switches(pid) - before) / 5, "/s", "0")
         self.row(f"CPU while {known} quiet devices are known", (cpu_seconds(pid) - cpu_before) / 5 * 100, "%", "-")
 
-        await self.pair_and_connect(bus)
-        await self.many_connected(bus, 50)
-        self.process.terminate()
-        self.process.wait()
-
-    async def pair_and_connect(self, bus):
-        """The daemon's share of a pairing (Begin, Pin and Finish, not the person typing the
-        PIN) and Connect round trips with stored credentials, against the fake Apple TV."""
-        fake_binary = os.environ.get("FAKE_ATV_BINARY")
-        if not fake_binary:
-            return
-        fake = subprocess.Popen([fake_binary, "--name", "Bench Room", "--id", "bench-0001",
-                                 "--mac", "AA:BB:CC:00:0B:01", "--no-publish"],
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        port = int(fake.stdout.readline().split()[1])
+    async def add_and_pair(self, bus, fake, name, identifier):
+        """AddDevice for the fake's MRP port and a pairing with the PIN it prints; returns the
+        device's path and the daemon's share of the pairing in seconds (Begin, Pin and Finish,
+        not the person typing the PIN)."""
         path = (await self.call(bus, "org.atvd", "/org/atvd", "org.atvd.Manager1", "AddDevice",
-                                "ssa(sqsa{ss}s)", ["127.0.0.1", "Bench Room", [
-                                    ["mrp", port, "bench-0001", {"AllowPairing": "YES"}, ""]]]))[0]
+                                "ssa(sqsa{ss}s)", ["127.0.0.1", name, [
+                                    ["mrp", fake.port, identifier, {"AllowPairing": "YES"},
+                                     ""]]]))[0]
         handler = (await self.call(bus, "org.atvd", path, "org.atvd.Device1", "Pair", "sa{sv}",
                                    ["mrp", {}]))[0]
         hp = "org.atvd.PairingHandler1"
         started = time.perf_counter()
         await self.call(bus, "org.atvd", handler, hp, "Begin")
         spent = time.perf_counter() - started
-        pin = fake.stdout.readline().split()[1]
+        pin = (await fake.expect("PIN "))[1].split()[1]
         started = time.perf_counter()
         await self.call(bus, "org.atvd", handler, hp, "Pin", "s", [pin])
         await self.call(bus, "org.atvd", handler, hp, "Finish")
         spent += time.perf_counter() - started
-        self.row("pairing Begin + Pin + Finish (MRP, fake)", spent * 1000, "ms", "≤ 30")
         await self.call(bus, "org.atvd", handler, hp, "Close")
+        return path, spent
+
+    async def pair_and_connect(self, bus):
+        """Pairing and Connect round trips with stored credentials against the fake Apple TV,
+        then the control figures of that connection."""
+        if not os.environ.get("FAKE_ATV_BINARY"):
+            return
+        fake = await Fake.start("Bench Room", "bench-0001", "AA:BB:CC:00:0B:01")
+        path, spent = await self.add_and_pair(bus, fake, "Bench Room", "bench-0001")
+        self.row("pairing Begin + Pin + Finish (MRP, fake)", spent * 1000, "ms", "≤ 30")
         times = []
         for _ in range(20):
             started = time.perf_counter()
@@ -287,43 +368,149 @@ class Bench:
             times.append((time.perf_counter() - started) * 1000)
             await self.call(bus, "org.atvd", path, "org.atvd.Device1", "Close")
         self.row("Connect with stored credentials (MRP, fake, median)", statistics.median(times), "ms", "≤ 20")
-        fake.terminate()
-        fake.wait()
+        await self.call(bus, "org.atvd", path, "org.atvd.Device1", "Connect")
+        await self.update_latency(bus, fake, path)
+        await self.press_round_trip(bus, fake, path)
+        await self.call(bus, "org.atvd", path, "org.atvd.Device1", "Close")
+        await fake.stop()
 
-    async def many_connected(self, bus, count):
-        """Resident memory with `count` devices paired and connected at once."""
-        fake_binary = os.environ.get("FAKE_ATV_BINARY")
-        if not fake_binary:
+    async def watch_titles(self, bus, path, rule_action="AddMatch"):
+        await self.call(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                        "org.freedesktop.DBus", rule_action, "s",
+                        [f"type='signal',sender='org.atvd',path='{path}',"
+                         "interface='org.freedesktop.DBus.Properties',member='PropertiesChanged',"
+                         "arg0='org.atvd.Player1'"])
+
+    async def update_latency(self, bus, fake, path, updates=200):
+        """A title change the fake is told of on stdin, until a client has the Player1
+        PropertiesChanged carrying it. The fake's part (reading the line, applying it and
+        sending the update) ends where it prints SCRIPTED, read here like the signal."""
+        waiting = {}
+
+        def on_message(message):
+            if (message.member == "PropertiesChanged" and message.path == path
+                    and message.body[0] == "org.atvd.Player1" and "Title" in message.body[1]):
+                arrived = waiting.pop(message.body[1]["Title"].value, None)
+                if arrived and not arrived.done():
+                    arrived.set_result(time.perf_counter())
+        bus.add_message_handler(on_message)
+        await self.watch_titles(bus, path)
+        loop = asyncio.get_running_loop()
+        waiting["Start"] = loop.create_future()
+        fake.send('play title="Start" duration=3600 position=0 rate=1 app=com.apple.TVMusic')
+        await asyncio.wait_for(waiting["Start"], 10)
+        await fake.expect("SCRIPTED play")
+        totals, fake_parts, rests = [], [], []
+        for n in range(updates):
+            title = f"Update {n}"
+            waiting[title] = loop.create_future()
+            signalled = waiting[title]
+            sent = fake.send(f'set title="{title}"')
+            acknowledged = (await fake.expect("SCRIPTED set"))[0]
+            arrived = await asyncio.wait_for(signalled, 10)
+            totals.append((arrived - sent) * 1000)
+            fake_parts.append((acknowledged - sent) * 1000)
+            rests.append((arrived - acknowledged) * 1000)
+        bus.remove_message_handler(on_message)
+        await self.watch_titles(bus, path, "RemoveMatch")
+        what = "fake told a new title (stdin) → Player1 PropertiesChanged at a client"
+        self.row(f"{what} (median of {updates})", statistics.median(totals), "ms", "≤ 1")
+        self.row(f"{what} (p95)", p95(totals), "ms", "-")
+        self.row("  its part in the fake: stdin line → fake's SCRIPTED line read (median)",
+                 statistics.median(fake_parts), "ms", "-")
+        # Both lines race to this one event loop: the split is approximate, and can be < 0.
+        self.row("  the rest: fake's SCRIPTED line → PropertiesChanged (median, approximate)",
+                 statistics.median(rests), "ms", "-")
+
+    async def press_round_trip(self, bus, fake, path, presses=200):
+        """Press(select) from the call until the fake prints the key's HID down line, and
+        until the call returns (when the device has read the key events)."""
+        to_down, to_return = [], []
+        for _ in range(presses):
+            started = time.perf_counter()
+            await self.call(bus, "org.atvd", path, "org.atvd.RemoteControl1", "Press", "sa{sv}",
+                            ["select", {}])
+            returned = time.perf_counter()
+            down = (await fake.expect("HID 1 0x89 down"))[0]
+            await fake.expect("HID 1 0x89 up")
+            to_down.append((down - started) * 1000)
+            to_return.append((returned - started) * 1000)
+        self.row(f"Press(select) → the fake prints the HID down (median of {presses})",
+                 statistics.median(to_down), "ms", "≤ 3")
+        self.row("Press(select) → the fake prints the HID down (p95)", p95(to_down), "ms", "-")
+        self.row("Press(select) call returns (median)", statistics.median(to_return), "ms", "≤ 3")
+        self.row("Press(select) call returns (p95)", p95(to_return), "ms", "-")
+
+    async def many_connected(self, bus, count, rate=20):
+        """Resident memory with `count` devices paired and connected at once, then atvd's CPU
+        and memory while each of them pushes `rate` title changes a second."""
+        if not os.environ.get("FAKE_ATV_BINARY"):
             return
-        fakes, paths = [], []
-        for n in range(count):
-            fake = subprocess.Popen([fake_binary, "--name", f"Connected {n}", "--id",
-                                     f"connected-{n:04d}", "--mac", f"AA:BB:CC:00:0C:{n:02X}",
-                                     "--no-publish"],
-                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-            fakes.append(fake)
-        hp = "org.atvd.PairingHandler1"
+        fakes = await asyncio.gather(*[
+            Fake.start(f"Connected {n}", f"connected-{n:04d}", f"AA:BB:CC:00:0C:{n:02X}")
+            for n in range(count)])
+        paths = []
         for n, fake in enumerate(fakes):
-            port = int(fake.stdout.readline().split()[1])
-            path = (await self.call(bus, "org.atvd", "/org/atvd", "org.atvd.Manager1",
-                                    "AddDevice", "ssa(sqsa{ss}s)", ["127.0.0.1", f"Connected {n}", [
-                                        ["mrp", port, f"connected-{n:04d}",
-                                         {"AllowPairing": "YES"}, ""]]]))[0]
-            handler = (await self.call(bus, "org.atvd", path, "org.atvd.Device1", "Pair",
-                                       "sa{sv}", ["mrp", {}]))[0]
-            await self.call(bus, "org.atvd", handler, hp, "Begin")
-            await self.call(bus, "org.atvd", handler, hp, "Pin", "s",
-                            [fake.stdout.readline().split()[1]])
-            await self.call(bus, "org.atvd", handler, hp, "Finish")
-            await self.call(bus, "org.atvd", handler, hp, "Close")
-            paths.append(path)
+            paths.append((await self.add_and_pair(bus, fake, f"Connected {n}",
+                                                  f"connected-{n:04d}"))[0])
         await asyncio.gather(*[self.call(bus, "org.atvd", path, "org.atvd.Device1", "Connect")
                                for path in paths])
-        self.row(f"resident memory, {count} devices connected", rss_kib(self.process.pid) / 1024,
-                 "MiB", "-")
+        pid = self.process.pid
+        self.row(f"resident memory, {count} devices connected", rss_kib(pid) / 1024, "MiB", "-")
+        await self.steady_updates(bus, fakes, paths, rate)
+        await asyncio.gather(*[fake.stop() for fake in fakes])
+
+    async def steady_updates(self, bus, fakes, paths, rate):
+        """Each fake is told `rate` new titles a second, spread evenly over the second and over
+        the fakes; every one of them is a device update that atvd signals."""
+        for n, fake in enumerate(fakes):
+            fake.send(f'play title="Load {n}" duration=3600 position=0 rate=1 '
+                      'app=com.apple.TVMusic')
+        await asyncio.gather(*[fake.expect("SCRIPTED play") for fake in fakes])
+        await asyncio.sleep(1)
         for fake in fakes:
-            fake.terminate()
-            fake.wait()
+            fake.keep_lines = False
+        pid = self.process.pid
+        loop = asyncio.get_running_loop()
+        rss_start, anonymous_start = rss_kib(pid), anonymous_kib(pid)
+        cpu_start, started = cpu_seconds(pid), loop.time()
+        ends = started + self.soak_seconds
+        sent = [0] * len(fakes)
+        halfway = {}
+
+        async def drive(n, fake):
+            due = started + n / (rate * len(fakes))
+            while due < ends:
+                await asyncio.sleep(max(0.0, due - loop.time()))
+                sent[n] += 1
+                fake.send(f'set title="Load {n} {sent[n]}"')
+                due += 1 / rate
+
+        async def sample_halfway():
+            await asyncio.sleep(self.soak_seconds / 2)
+            halfway["rss"] = rss_kib(pid)
+        await asyncio.gather(sample_halfway(), *[drive(n, fake) for n, fake in enumerate(fakes)])
+        spent = loop.time() - started
+        cpu = (cpu_seconds(pid) - cpu_start) / spent * 100
+        rss_end, anonymous_end = rss_kib(pid), anonymous_kib(pid)
+        await asyncio.sleep(1)  # the last updates on their way
+        current = 0
+        for n, path in enumerate(paths):
+            title = (await self.call(bus, "org.atvd", path, "org.freedesktop.DBus.Properties",
+                                     "Get", "ss", ["org.atvd.Player1", "Title"]))[0].value
+            current += title == f"Load {n} {sent[n]}"
+        if current != len(paths):
+            print(f"warning: only {current} of {len(paths)} devices show their last title",
+                  file=sys.stderr)
+        load = f"{len(fakes)} fakes × {rate} title changes/s, {spent / 60:.1f} min"
+        self.row(f"updates sent ({load})", sum(sent) / spent, "/s", f"{len(fakes) * rate}")
+        self.row(f"CPU of atvd ({load})", cpu, "%", "≤ 5")
+        self.row(f"resident memory, start of the load ({load})", rss_start / 1024, "MiB", "-")
+        self.row(f"resident memory, end of the load ({load})", rss_end / 1024, "MiB", "no growth")
+        self.row(f"resident memory growth over the second half ({load})",
+                 (rss_end - halfway["rss"]) / 1024, "MiB", "0")
+        self.row(f"anonymous memory, start → end growth ({load})",
+                 (anonymous_end - anonymous_start) / 1024, "MiB", "0")
 
     # Google Benchmark names → (row, what to read, unit, goal).
     MICRO_ROWS = {
@@ -355,6 +542,7 @@ class Bench:
 
     def print(self):
         width = max(len(r[0]) for r in self.rows)
+        print(f"atvd: {build_description(self.atvd_binary)}")
         print(f"{'measure'.ljust(width)}  {'value':>10}  unit  goal")
         for what, value, unit, goal in self.rows:
             print(f"{what.ljust(width)}  {value:10.2f}  {unit:4}  {goal}")
@@ -365,8 +553,12 @@ def main():
     parser.add_argument("--atvd", required=True)
     parser.add_argument("--micro", nargs="*", default=[],
                         help="Google Benchmark JSON reports whose figures join the table")
+    parser.add_argument("--soak-minutes", type=float, default=1.0,
+                        help="how long 50 connected fakes push updates (10 for the full soak)")
+    parser.add_argument("--control-only", action="store_true",
+                        help="only the figures of connected devices (pairing onwards)")
     args = parser.parse_args()
-    bench = Bench(args.atvd)
+    bench = Bench(args.atvd, args.soak_minutes, args.control_only)
     asyncio.run(bench.run())
     for report in args.micro:
         bench.add_micro(report)
