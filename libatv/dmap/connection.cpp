@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "atv/error.hpp"
+#include "dmap/control.hpp"
 #include "dmap/tags.hpp"
 #include "http/content_encoding.hpp"
 #include "http/transfer.hpp"
@@ -35,13 +36,14 @@ std::string host_header(const std::string& address, std::uint16_t port) {
     return (ipv6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
 }
 
-// One GET on a connected socket with the headers Apple's Remote app sends, which an Apple TV
-// checks; the reply within `timeout`, its body decoded.
-asio::awaitable<http::Response> get_on(asio::ip::tcp::socket& socket, const std::string& address,
-                                       std::uint16_t port, std::string_view target,
-                                       std::chrono::milliseconds timeout) {
+// One request on a connected socket with the headers Apple's Remote app sends, which an Apple
+// TV checks; the reply within `timeout`, its body decoded.
+asio::awaitable<http::Response> exchange_on(asio::ip::tcp::socket& socket,
+                                            const std::string& address, std::uint16_t port,
+                                            std::string_view method, std::string_view target,
+                                            Bytes body, std::chrono::milliseconds timeout) {
     http::Request request;
-    request.method = "GET";
+    request.method = method;
     request.target = target;
     request.headers = {{"Host", host_header(address, port)},
                        {"Accept", "*/*"},
@@ -52,6 +54,10 @@ asio::awaitable<http::Response> get_on(asio::ip::tcp::socket& socket, const std:
                        {"User-Agent", "Remote/1021"},
                        {"Viewer-Only-Client", "1"},
                        {"Connection", "close"}};
+    if (method == "POST") {
+        request.headers.add("Content-Type", "application/x-www-form-urlencoded");
+    }
+    request.body = std::move(body);
     http::Reader reader(http::Reader::Kind::response);
     auto exchanging = http::round_trip(socket, reader, request, timeout);
     http::Response reply = co_await std::move(exchanging);
@@ -77,14 +83,17 @@ class PlayStatusWatch : public std::enable_shared_from_this<PlayStatusWatch> {
     // Ends the poll at once; no loss is reported afterwards.
     void stop();
     void on_lost(std::function<void(const std::string&)> handler);
+    // Called with the cmst of every play status the poll receives.
+    void on_status(std::function<void(const Tag&)> handler) {
+        status_handler_ = std::move(handler);
+    }
 
   private:
     asio::awaitable<void> run(std::uint32_t revision);
     // The reply, or nullopt when nothing changed within the wait.
     asio::awaitable<std::optional<http::Response>> poll(std::uint32_t revision);
-    // The revision to wait for next; throws the reason when the reply says the session is gone.
-    [[nodiscard]] std::uint32_t next_revision(const http::Response& reply,
-                                              std::uint32_t revision) const;
+    // The play status of a reply; throws the reason when the reply says the session is gone.
+    [[nodiscard]] static Tag play_status(const http::Response& reply);
     asio::awaitable<void> pause();
     void close_socket();
     void lose(const std::string& reason);
@@ -97,6 +106,7 @@ class PlayStatusWatch : public std::enable_shared_from_this<PlayStatusWatch> {
     std::optional<asio::ip::tcp::socket> socket_;
     asio::steady_timer pause_;
     LossReport loss_;
+    std::function<void(const Tag&)> status_handler_;
 };
 
 void PlayStatusWatch::start(std::uint32_t revision, std::chrono::milliseconds poll_wait) {
@@ -115,7 +125,13 @@ asio::awaitable<void> PlayStatusWatch::run(std::uint32_t revision) {
                 co_return;
             }
             if (reply) {
-                const std::uint32_t next = next_revision(*reply, revision);
+                const Tag status = play_status(*reply);
+                if (status_handler_) {
+                    status_handler_(status);
+                }
+                const Tag* changed = status.find("cmsr");
+                const std::uint32_t next =
+                    changed != nullptr ? static_cast<std::uint32_t>(changed->as_uint()) : revision;
                 if (next == revision) {
                     co_await pause();
                 }
@@ -146,7 +162,7 @@ asio::awaitable<std::optional<http::Response>> PlayStatusWatch::poll(std::uint32
         "&session-id=" + std::to_string(session_id_);
     std::optional<http::Response> reply;
     try {
-        auto getting = get_on(*socket_, address_, port_, target, poll_wait_);
+        auto getting = exchange_on(*socket_, address_, port_, "GET", target, {}, poll_wait_);
         reply = co_await std::move(getting);
     } catch (const Error& error) {
         close_socket();
@@ -160,8 +176,7 @@ asio::awaitable<std::optional<http::Response>> PlayStatusWatch::poll(std::uint32
     co_return reply;
 }
 
-std::uint32_t PlayStatusWatch::next_revision(const http::Response& reply,
-                                             std::uint32_t revision) const {
+Tag PlayStatusWatch::play_status(const http::Response& reply) {
     if (reply.status == 401 || reply.status == 403) {
         throw Error(ErrorKind::connection_lost, "the Apple TV ended the DMAP session (HTTP " +
                                                     std::to_string(reply.status) + ")");
@@ -170,9 +185,7 @@ std::uint32_t PlayStatusWatch::next_revision(const http::Response& reply,
         throw Error(ErrorKind::connection_lost, "the Apple TV answered the play status with HTTP " +
                                                     std::to_string(reply.status));
     }
-    const Tag status = decode_one(reply.body, "cmst");
-    const Tag* changed = status.find("cmsr");
-    return changed != nullptr ? static_cast<std::uint32_t>(changed->as_uint()) : revision;
+    return decode_one(reply.body, "cmst");
 }
 
 asio::awaitable<void> PlayStatusWatch::pause() {
@@ -191,6 +204,7 @@ void PlayStatusWatch::close_socket() {
 
 void PlayStatusWatch::stop() {
     loss_.close();
+    status_handler_ = nullptr;
     close_socket();
     pause_.cancel();
 }
@@ -224,10 +238,17 @@ std::uint32_t parse_login_reply(ByteView body) {
 asio::awaitable<http::Response> http_get(asio::any_io_executor executor, const std::string& address,
                                          std::uint16_t port, std::string_view target,
                                          std::chrono::milliseconds timeout) {
+    co_return co_await http_request(std::move(executor), address, port, "GET", target, {}, timeout);
+}
+
+asio::awaitable<http::Response> http_request(asio::any_io_executor executor,
+                                             const std::string& address, std::uint16_t port,
+                                             std::string_view method, std::string_view target,
+                                             Bytes body, std::chrono::milliseconds timeout) {
     auto connecting = connect_tcp(executor, address, port, timeout, "the DMAP service");
     auto socket = co_await std::move(connecting);
-    auto getting = get_on(socket, address, port, target, timeout);
-    http::Response reply = co_await std::move(getting);
+    auto exchanging = exchange_on(socket, address, port, method, target, std::move(body), timeout);
+    http::Response reply = co_await std::move(exchanging);
     std::error_code ignored;
     socket.close(ignored);
     co_return reply;
@@ -239,7 +260,10 @@ DmapConnection::DmapConnection(asio::any_io_executor executor, std::string addre
       address_(std::move(address)),
       port_(port),
       session_id_(session_id),
-      watch_(std::make_shared<PlayStatusWatch>(executor_, address_, port_, session_id_)) {}
+      watch_(std::make_shared<PlayStatusWatch>(executor_, address_, port_, session_id_)),
+      control_(std::make_unique<DmapControl>(*this, executor_)) {
+    watch_->on_status([this](const Tag& status) { control_->update(status); });
+}
 
 DmapConnection::~DmapConnection() {
     watch_->stop();
@@ -253,15 +277,34 @@ void DmapConnection::on_lost(std::function<void(const std::string& reason)> call
     watch_->on_lost(std::move(callback));
 }
 
-asio::awaitable<http::Response> DmapConnection::get(std::string_view target,
-                                                    std::chrono::milliseconds timeout) {
+Control* DmapConnection::control() {
+    return control_.get();
+}
+
+void DmapConnection::ensure_open() const {
     if (closed_) {
         throw Error(ErrorKind::invalid_state, "the DMAP session is closed");
     }
+}
+
+std::string DmapConnection::with_session(std::string_view target) const {
     std::string full(target);
     full += (full.find('?') == std::string::npos ? "?" : "&");
     full += "session-id=" + std::to_string(session_id_);
-    co_return co_await http_get(executor_, address_, port_, full, timeout);
+    return full;
+}
+
+asio::awaitable<http::Response> DmapConnection::get(std::string_view target,
+                                                    std::chrono::milliseconds timeout) {
+    ensure_open();
+    co_return co_await http_get(executor_, address_, port_, with_session(target), timeout);
+}
+
+asio::awaitable<http::Response> DmapConnection::post(std::string_view target, Bytes body,
+                                                     std::chrono::milliseconds timeout) {
+    ensure_open();
+    co_return co_await http_request(executor_, address_, port_, "POST", with_session(target),
+                                    std::move(body), timeout);
 }
 
 asio::awaitable<void> DmapConnection::close() {
@@ -308,6 +351,9 @@ asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_dmap(
     }
     const Tag playing = decode_one(status.body, "cmst");
     const Tag* revision = playing.find("cmsr");
+    auto& control = connection->dmap_control();
+    control.update(playing);
+    co_await control.refresh_volume();
     connection->watch(revision != nullptr ? static_cast<std::uint32_t>(revision->as_uint()) : 0,
                       play_status_wait);
     spdlog::info("dmap: logged in to {}:{}", address, port);

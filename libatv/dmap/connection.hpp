@@ -17,6 +17,7 @@
 
 #include "atv/connection.hpp"
 #include "http/message.hpp"
+#include "support/bytes.hpp"
 
 namespace atv::dmap {
 
@@ -30,6 +31,8 @@ std::uint32_t parse_login_reply(ByteView body);
 inline constexpr std::chrono::seconds default_play_status_wait{60};
 
 class PlayStatusWatch;
+class DmapControl;
+struct Tag;
 
 class DmapConnection : public atv::ProtocolConnection {
   public:
@@ -38,7 +41,8 @@ class DmapConnection : public atv::ProtocolConnection {
     ~DmapConnection() override;
 
     [[nodiscard]] Protocol protocol() const override { return Protocol::dmap; }
-    // Starts the play status long poll from `revision` (cmsr of the last play status).
+    // Starts the play status long poll from `revision` (cmsr of the last play status); every
+    // play status it receives goes to the control.
     void watch(std::uint32_t revision, std::chrono::milliseconds poll_wait);
     // Stops the watch, then logs out (best effort: the session is gone on our side either way).
     asio::awaitable<void> close() override;
@@ -47,14 +51,25 @@ class DmapConnection : public atv::ProtocolConnection {
     [[nodiscard]] std::uint32_t session_id() const { return session_id_; }
     // One GET with the session id appended; the reply, whatever its status.
     asio::awaitable<http::Response> get(std::string_view target, std::chrono::milliseconds timeout);
+    // One POST (form-encoded, as the Remote app sends its commands) with the session id appended.
+    asio::awaitable<http::Response> post(std::string_view target, Bytes body,
+                                         std::chrono::milliseconds timeout);
+
+    // Play, keys, what is playing and volume over this session.
+    [[nodiscard]] Control* control() override;
+    [[nodiscard]] DmapControl& dmap_control() { return *control_; }
 
   private:
+    [[nodiscard]] std::string with_session(std::string_view target) const;
+    void ensure_open() const;
+
     asio::any_io_executor executor_;
     std::string address_;
     std::uint16_t port_;
     std::uint32_t session_id_;
     bool closed_ = false;
     std::shared_ptr<PlayStatusWatch> watch_;
+    std::unique_ptr<DmapControl> control_;
 };
 
 // Logs in and asks for the play status once, within `timeout` each, then watches the session.
@@ -71,5 +86,11 @@ asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_dmap(
 asio::awaitable<http::Response> http_get(asio::any_io_executor executor, const std::string& address,
                                          std::uint16_t port, std::string_view target,
                                          std::chrono::milliseconds timeout);
+// The same with any method and a body; a POST says its body is form-encoded, as the Remote
+// app's commands do.
+asio::awaitable<http::Response> http_request(asio::any_io_executor executor,
+                                             const std::string& address, std::uint16_t port,
+                                             std::string_view method, std::string_view target,
+                                             Bytes body, std::chrono::milliseconds timeout);
 
 }  // namespace atv::dmap

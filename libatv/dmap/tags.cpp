@@ -14,7 +14,7 @@ constexpr std::size_t header_size = 8;
 
 // The tags atvd reads or writes, and those seen next to them in replies. A tag missing here
 // decodes as raw, which is always safe: its value is kept, never interpreted.
-constexpr std::array<std::pair<std::string_view, TagType>, 46> known_tags{{
+constexpr std::array<std::pair<std::string_view, TagType>, 49> known_tags{{
     {"abro", TagType::container},                           // browse reply
     {"aply", TagType::container},                           // playlists
     {"apso", TagType::container},                           // playlist songs
@@ -33,7 +33,10 @@ constexpr std::array<std::pair<std::string_view, TagType>, 46> known_tags{{
     {"cash", TagType::uint},                                // shuffle state
     {"cast", TagType::uint},                                // total time (ms)
     {"casu", TagType::uint},                                // speakers update
+    {"cavc", TagType::boolean},                             // volume controllable
     {"cavs", TagType::uint},                                // visualizer
+    {"cmbe", TagType::string},                              // control prompt entry
+    {"cmcc", TagType::uint},                                // control prompt kind
     {"cmcp", TagType::container},                           // control prompt reply
     {"cmgt", TagType::container},                           // get property reply
     {"cmik", TagType::uint},      {"cmmk", TagType::uint},  // media kind

@@ -6,6 +6,14 @@
 // the test plays itself. As a strict device, it refuses with 400 any request without Host or
 // without the exact headers Apple's Remote app sends (protocols-control.md §5), logging which
 // header was wrong, and gzips every reply body, as those headers ask.
+//
+// Control, as an Apple TV 3 serves the Remote app: POST `/ctrl-int/1/<command>?prompt-id=0`
+// (playpause, play, pause, stop, nextitem, previtem, volumeup, volumedown; anything else is
+// refused with 500, as a device refuses what it cannot do), POST `controlpromptentry` with cmbe
+// and cmcc (menu, select, topmenu; touch events that make a swipe), POST `setproperty` of
+// dacp.playingtime, dacp.shufflestate, dacp.repeatstate and dmcp.volume, GET `getproperty` of
+// dmcp.volume and GET `nowplayingartwork`. What plays is set by script lines (README.md) and by
+// the commands; every change is a new revision, which answers the waiting play status polls.
 #pragma once
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -13,8 +21,12 @@
 #include <asio/steady_timer.hpp>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "http/message.hpp"
@@ -27,6 +39,21 @@ struct FakeDmapConfig {
     std::string bind_address = "127.0.0.1";
     std::uint16_t port = 0;             // 0 = ephemeral
     std::set<std::string> credentials;  // "0x" + 16 hex digits, or Home Sharing UUIDs
+};
+
+// What the fake's DMAP side plays; caps numbers the state as the device does (2 stopped,
+// 3 paused, 4 playing). Stopped means nothing is loaded: no metadata is sent.
+struct FakeDmapPlaying {
+    std::uint8_t state = 2;
+    std::string title;
+    std::string artist;
+    std::string album;
+    std::string genre;
+    std::optional<std::uint32_t> media_kind;  // cmmk: 2 music, 3 video, 64 TV, 1 unknown
+    std::optional<std::uint32_t> total_ms;
+    std::optional<std::uint32_t> remaining_ms;
+    bool shuffle = false;
+    std::uint8_t repeat = 0;  // 0 off, 1 track, 2 all
 };
 
 // Socket-free: one request in, one response out; sessions live across connections.
@@ -47,9 +74,15 @@ class FakeDmapService {
     // True while `request` is a play status poll that waits for a newer revision.
     [[nodiscard]] bool holds(const http::Request& request) const;
     void change_playing() { ++revision_; }
+    [[nodiscard]] const FakeDmapPlaying& playing() const { return playing_; }
+    [[nodiscard]] std::uint32_t volume() const { return volume_; }
+    // Applies one `dmap-...` script line (README.md); the reason when it cannot.
+    std::optional<std::string> script(std::string_view line);
     // As after a restart of the device: every session is gone.
     void forget_sessions() { sessions_.clear(); }
-    // Called with "LOGIN <id>" and "LOGOUT <id>" as sessions open and close.
+    // Called with "LOGIN <id>" and "LOGOUT <id>" as sessions open and close, and with what a
+    // session sends: "CMD <command>", "PROMPT <key>", "SWIPE <up|down|left|right>",
+    // "SET <property>=<value>", "VOLUME <0-100>", "ARTWORK <mw>x<mh>", "REFUSED <what>".
     void on_event(std::function<void(const std::string&)> handler) { event_ = std::move(handler); }
 
   private:
@@ -57,6 +90,18 @@ class FakeDmapService {
     http::Response answer_remote(const http::Request& request);
     http::Response login(const std::map<std::string, std::string>& query);
     http::Response logout(const std::map<std::string, std::string>& query);
+    http::Response control(const http::Request& request, std::string_view command,
+                           const std::map<std::string, std::string>& query, std::uint32_t session);
+    http::Response play_status() const;
+    http::Response command(std::string_view name);
+    http::Response prompt_entry(const http::Request& request, std::uint32_t session);
+    http::Response touch(const std::string& entry, std::uint32_t session);
+    http::Response set_property(const std::map<std::string, std::string>& query);
+    http::Response get_property(const std::map<std::string, std::string>& query) const;
+    http::Response artwork(const std::map<std::string, std::string>& query);
+    http::Response refuse(const std::string& what);
+    [[nodiscard]] bool loaded() const { return playing_.state != 2; }
+    void changed() { ++revision_; }
     void event(const std::string& text);
 
     FakeDmapConfig config_;
@@ -66,6 +111,11 @@ class FakeDmapService {
     std::uint32_t revision_ = 1;
     std::vector<std::string> header_refusals_;
     std::function<void(const std::string&)> event_;
+    FakeDmapPlaying playing_;
+    std::uint32_t volume_ = 50;
+    bool volume_controllable_ = true;
+    bool has_artwork_ = true;
+    std::map<std::uint32_t, std::pair<int, int>> touch_starts_;  // by session: where a swipe began
 };
 
 // Serves FakeDmapService over TCP on one executor.
@@ -79,6 +129,8 @@ class FakeDmap {
     [[nodiscard]] FakeDmapService& service() { return service_; }
     // Answers the polls that wait for a change.
     void change_playing();
+    // FakeDmapService::script, then answers the polls that wait for a change.
+    std::optional<std::string> script(std::string_view line);
     void forget_sessions();
     // Resets every connection, as a device that drops off the network; it still listens.
     void drop_connections();

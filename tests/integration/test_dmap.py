@@ -194,3 +194,34 @@ def test_connection_lost_when_the_device_goes(client, fake):
                     what="ConnectionLost")
     assert "DMAP" in client.signals_named("ConnectionLost", path)[0].body[0]
     client.wait_for(lambda: client.get(path, DEVICE, "Connected") is False, what="disconnected")
+
+
+def test_control_over_dmap_through_d_bus(client, fake):
+    """An Apple TV 3 controlled over DMAP alone: keys as the Remote app sends them, what plays
+    from the play status long poll, volume."""
+    home_sharing = "12345678-90AB-CDEF-1234-567890ABCDE6"
+    device = fake("Dmap Control", "fake-atv-d006", "AA:BB:CC:00:0D:06",
+                  "--dmap-home-sharing", home_sharing)
+    path = client.find("fake-atv-d006", "dmap")
+    client.atvd(path, DEVICE, "Connect")
+    assert client.get(path, DEVICE, "ConnectedProtocols") == ["dmap"]
+
+    device.send("dmap-play title=Anthem artist=Band total=200000 remaining=150000 state=playing")
+    client.wait_for(lambda: client.get(path, "org.atvd.Player1", "Title") == "Anthem",
+                    what="the title from the play status")
+    assert client.get(path, "org.atvd.Player1", "Artist") == "Band"
+    assert client.get(path, "org.atvd.Player1", "State") == "playing"
+    features = client.get(path, DEVICE, "Features")
+    assert features["Title"] == "available"
+
+    remote = "org.atvd.RemoteControl1"
+    client.atvd(path, remote, "Press", "sa{sv}", ["select", {}])
+    device.expect("DMAP PROMPT select")
+    client.atvd(path, remote, "Press", "sa{sv}", ["play_pause", {}])
+    device.expect("DMAP CMD playpause")
+    client.atvd(path, remote, "Press", "sa{sv}", ["left", {}])
+    device.expect("DMAP SWIPE left")
+    with pytest.raises(BusError) as error:
+        client.atvd(path, remote, "Press", "sa{sv}", ["select", {"Action": Variant("s", "hold")}])
+    assert error.value.name == ERROR_PREFIX + "NotSupported"
+    client.atvd(path, DEVICE, "Close")

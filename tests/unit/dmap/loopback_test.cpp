@@ -11,7 +11,9 @@
 #include "atv/error.hpp"
 #include "connection_steps.hpp"
 #include "dmap/connection.hpp"
+#include "dmap/control.hpp"
 #include "dmap/tags.hpp"
+#include "expect_error.hpp"
 #include "fake_dmap.hpp"
 #include "http/transfer.hpp"
 #include "run_coroutine.hpp"
@@ -66,8 +68,14 @@ class DmapLoopback : public ::testing::Test {
     http::Response raw_get(const std::string& target,
                            const std::vector<std::pair<std::string, std::string>>& headers,
                            bool with_host = true) {
+        return raw_request("GET", target, headers, with_host);
+    }
+
+    http::Response raw_request(const std::string& method, const std::string& target,
+                               const std::vector<std::pair<std::string, std::string>>& headers,
+                               bool with_host = true) {
         http::Request request;
-        request.method = "GET";
+        request.method = method;
         request.target = target;
         if (with_host) {
             request.headers.add("Host", "127.0.0.1:" + std::to_string(fake_.port()));
@@ -283,6 +291,305 @@ TEST_F(DmapLoopback, CloseEndsTheWatchAndReportsNoLoss) {
     fake_.drop_connections();
     run_for(io_, 200ms);
     EXPECT_EQ(losses_->count(), 0);
+}
+
+// ---- control ----
+
+constexpr const char* form = "application/x-www-form-urlencoded";
+
+// A session with the fake whose control reports into the members below.
+class DmapControlLoopback : public DmapLoopback {
+  protected:
+    DmapControlLoopback() {
+        connection_ = connect_watched();
+        control_ = &static_cast<DmapConnection&>(*connection_).dmap_control();
+        ControlEvents events;
+        events.now_playing = [this](const NowPlaying& playing) { reported_.push_back(playing); };
+        events.volume = [this](std::optional<double> level) { volumes_.push_back(level); };
+        events.features = [this](const FeatureMap& features) { features_ = features; };
+        control_->set_events(std::move(events));
+    }
+    ~DmapControlLoopback() override { run(io_, connection_->close()); }
+
+    // Applies a script line at the fake and waits until the control has the new revision.
+    void script(const std::string& line) {
+        ASSERT_EQ(fake_.script(line), std::nullopt) << line;
+        EXPECT_TRUE(
+            run_until(io_, [&] { return control_->revision() == fake_.service().revision(); }));
+        run_until(io_, [&] { return fake_.held_polls() == 1; });
+    }
+
+    // What the fake printed for the session, without logins and logouts.
+    std::vector<std::string> received() const {
+        std::vector<std::string> out;
+        for (const std::string& event : events_) {
+            if (!event.starts_with("LOGIN") && !event.starts_with("LOGOUT")) {
+                out.push_back(event);
+            }
+        }
+        return out;
+    }
+
+    void press(Key key, InputAction action = InputAction::single,
+               std::optional<double> interval = std::nullopt) {
+        run(io_, control_->press(key, action, interval));
+    }
+
+    std::string session() const {
+        return std::to_string(static_cast<DmapConnection&>(*connection_).session_id());
+    }
+
+    std::unique_ptr<ProtocolConnection> connection_;
+    DmapControl* control_ = nullptr;
+    std::vector<NowPlaying> reported_;
+    std::vector<std::optional<double>> volumes_;
+    std::optional<FeatureMap> features_;
+};
+
+TEST_F(DmapControlLoopback, TheConnectionOffersTheControl) {
+    EXPECT_EQ(connection_->control(), control_);
+}
+
+TEST_F(DmapControlLoopback, PlaybackKeysAreCtrlIntCommands) {
+    for (const Key key :
+         {Key::play_pause, Key::play, Key::pause, Key::stop, Key::next, Key::previous}) {
+        press(key);
+    }
+    EXPECT_EQ(received(), (std::vector<std::string>{"CMD playpause", "CMD play", "CMD pause",
+                                                    "CMD stop", "CMD nextitem", "CMD previtem"}));
+    EXPECT_TRUE(fake_.service().header_refusals().empty());
+}
+
+TEST_F(DmapControlLoopback, MenuSelectAndTopMenuAreControlPromptEntries) {
+    press(Key::menu);
+    press(Key::select, InputAction::double_tap);
+    press(Key::top_menu);
+    EXPECT_EQ(received(), (std::vector<std::string>{"PROMPT menu", "PROMPT select", "PROMPT select",
+                                                    "PROMPT topmenu"}));
+}
+
+TEST_F(DmapControlLoopback, ArrowsAreSwipes) {
+    for (const Key key : {Key::up, Key::down, Key::left, Key::right}) {
+        press(key);
+    }
+    EXPECT_EQ(received(),
+              (std::vector<std::string>{"SWIPE up", "SWIPE down", "SWIPE left", "SWIPE right"}));
+}
+
+TEST_F(DmapControlLoopback, KeysDmapLacksAreNotSupported) {
+    EXPECT_EQ(fakes::expect_error([&] { press(Key::home); }).kind(), ErrorKind::not_supported);
+    EXPECT_EQ(fakes::expect_error([&] { press(Key::select, InputAction::hold); }).kind(),
+              ErrorKind::not_supported);
+    EXPECT_EQ(fakes::expect_error([&] { press(Key::play, InputAction::double_tap); }).kind(),
+              ErrorKind::invalid_arguments);
+    EXPECT_TRUE(received().empty()) << "nothing was sent";
+}
+
+TEST_F(DmapControlLoopback, TheFakeRefusesAnUnknownCommandAsADeviceDoes) {
+    const auto headers = [&](bool with_type) {
+        auto all = remote_app_headers;
+        if (with_type) {
+            all.emplace_back("Content-Type", form);
+        }
+        return all;
+    };
+    const std::string query = "?prompt-id=0&session-id=" + session();
+    EXPECT_EQ(raw_request("POST", "/ctrl-int/1/warpdrive" + query, headers(true)).status, 500);
+    EXPECT_EQ(received(), (std::vector<std::string>{"REFUSED warpdrive"}));
+    EXPECT_EQ(raw_request("POST", "/ctrl-int/1/play" + query, headers(false)).status, 400);
+    EXPECT_EQ(fake_.service().header_refusals().back(), "no Content-Type");
+    EXPECT_EQ(raw_request("POST", "/ctrl-int/1/play?prompt-id=0", headers(true)).status, 403);
+    EXPECT_EQ(raw_request("GET", "/ctrl-int/1/play" + query, headers(false)).status, 404);
+    EXPECT_EQ(raw_request("POST", "/ctrl-int/1/play?session-id=" + session(), headers(true)).status,
+              400)
+        << "no prompt-id";
+    EXPECT_EQ(received().size(), 1u) << "none of them was carried out";
+}
+
+TEST_F(DmapControlLoopback, NowPlayingComesFromTheLongPoll) {
+    const std::uint32_t before = control_->revision();
+    script(
+        "dmap-play title=\"Hello World\" artist=Me album=First genre=Pop total=300000 "
+        "remaining=258000 media=music shuffle=on repeat=all");
+    EXPECT_GT(control_->revision(), before);
+    ASSERT_TRUE(run_until(io_, [&] { return !reported_.empty(); }));
+    const NowPlaying& playing = reported_.back();
+    EXPECT_EQ(playing.state, PlaybackState::playing);
+    EXPECT_EQ(playing.title, "Hello World");
+    EXPECT_EQ(playing.artist, "Me");
+    EXPECT_EQ(playing.album, "First");
+    EXPECT_EQ(playing.genre, "Pop");
+    EXPECT_EQ(playing.media_type, MediaType::music);
+    EXPECT_EQ(playing.duration, 300s);
+    EXPECT_EQ(playing.position, 42s);
+    EXPECT_EQ(playing.rate, 1.0);
+    EXPECT_EQ(playing.shuffle, ShuffleMode::songs);
+    EXPECT_EQ(playing.repeat, RepeatMode::all);
+    EXPECT_FALSE(playing.artwork_identifier.empty());
+    EXPECT_EQ(control_->now_playing(), playing);
+
+    // A command changes the device; its play status comes back through the poll.
+    const std::size_t reports = reported_.size();
+    press(Key::play_pause);
+    ASSERT_TRUE(run_until(io_, [&] { return reported_.size() > reports; }));
+    EXPECT_EQ(reported_.back().state, PlaybackState::paused);
+    EXPECT_EQ(reported_.back().rate, 0.0);
+    EXPECT_EQ(control_->revision(), fake_.service().revision());
+
+    script("dmap-stop");
+    ASSERT_TRUE(run_until(io_, [&] { return reported_.back().state == PlaybackState::stopped; }));
+    EXPECT_TRUE(reported_.back().title.empty());
+    EXPECT_TRUE(reported_.back().artwork_identifier.empty());
+}
+
+TEST_F(DmapControlLoopback, AnUnchangedPlayStatusReportsNothing) {
+    script("dmap-play title=Same state=paused total=1000 remaining=1000");
+    ASSERT_TRUE(run_until(io_, [&] { return reported_.size() == 1; }));
+    script("dmap-volume 50");  // a new revision with the same item
+    run_for(io_, 100ms);
+    EXPECT_EQ(reported_.size(), 1u);
+}
+
+TEST_F(DmapControlLoopback, FeaturesFollowThePlayStatus) {
+    FeatureMap features = control_->features();
+    EXPECT_EQ(features[Feature::select], FeatureState::available);
+    EXPECT_EQ(features[Feature::up], FeatureState::available);
+    EXPECT_EQ(features[Feature::push_updates], FeatureState::available);
+    EXPECT_EQ(features[Feature::play], FeatureState::unavailable) << "nothing plays";
+    EXPECT_EQ(features[Feature::title], FeatureState::unavailable);
+    EXPECT_EQ(features[Feature::volume], FeatureState::available);
+    EXPECT_EQ(features[Feature::home], FeatureState::unsupported);
+    EXPECT_EQ(features[Feature::power_state], FeatureState::unsupported);
+
+    script("dmap-play title=Song total=200000 remaining=100000");
+    ASSERT_TRUE(run_until(io_, [&] { return features_.has_value(); }));
+    features = *features_;
+    EXPECT_EQ(features, control_->features());
+    for (const Feature now : {Feature::play, Feature::pause, Feature::play_pause, Feature::next,
+                              Feature::title, Feature::total_time, Feature::position,
+                              Feature::set_position, Feature::skip_forward, Feature::artwork}) {
+        EXPECT_EQ(features[now], FeatureState::available) << to_string(now);
+    }
+    EXPECT_EQ(features[Feature::artist], FeatureState::unavailable) << "no artist was sent";
+
+    script("dmap-volume off");
+    ASSERT_TRUE(run_until(
+        io_, [&] { return control_->features()[Feature::volume] == FeatureState::unavailable; }));
+    EXPECT_EQ(control_->volume(), std::nullopt);
+    ASSERT_FALSE(volumes_.empty());
+    EXPECT_EQ(volumes_.back(), std::nullopt);
+}
+
+TEST_F(DmapControlLoopback, PositionShuffleAndRepeatAreProperties) {
+    script("dmap-play title=Song state=paused total=300000 remaining=258000");
+    run(io_, control_->set_position(42s));
+    run(io_, control_->set_shuffle(ShuffleMode::albums));
+    run(io_, control_->set_repeat(RepeatMode::track));
+    run(io_, control_->set_repeat(RepeatMode::off));
+    EXPECT_EQ(received(),
+              (std::vector<std::string>{"SET dacp.playingtime=42000", "SET dacp.shufflestate=1",
+                                        "SET dacp.repeatstate=1", "SET dacp.repeatstate=0"}));
+    EXPECT_EQ(fakes::expect_error([&] { run(io_, control_->set_position(-1s)); }).kind(),
+              ErrorKind::invalid_arguments);
+}
+
+TEST_F(DmapControlLoopback, SkipsSeekFromThePosition) {
+    script("dmap-play title=Song state=paused total=300000 remaining=258000");
+    press(Key::skip_forward);
+    script("dmap-pause");  // the seek is back through the poll
+    press(Key::skip_backward, InputAction::single, 30.0);
+    EXPECT_EQ(received(), (std::vector<std::string>{"SET dacp.playingtime=52000",
+                                                    "SET dacp.playingtime=22000"}));
+    EXPECT_EQ(
+        fakes::expect_error([&] { press(Key::skip_forward, InputAction::single, -1.0); }).kind(),
+        ErrorKind::invalid_arguments);
+}
+
+TEST_F(DmapControlLoopback, ARefusedSeekIsNotSupported) {
+    script("dmap-play title=Song state=paused total=1000 remaining=1000");
+    const Error error = fakes::expect_error([&] { run(io_, control_->set_position(5s)); });
+    EXPECT_EQ(error.kind(), ErrorKind::not_supported);
+    EXPECT_TRUE(fakes::contains(error, "HTTP 500")) << error.what();
+    EXPECT_EQ(received(), (std::vector<std::string>{"REFUSED dacp.playingtime=5000"}));
+}
+
+TEST_F(DmapControlLoopback, ArtworkBySize) {
+    EXPECT_EQ(fakes::expect_error([&] { run(io_, control_->artwork(300, 300)); }).kind(),
+              ErrorKind::not_found)
+        << "nothing plays";
+    script("dmap-play title=Song");
+    const Artwork artwork = run(io_, control_->artwork(300, 200));
+    EXPECT_EQ(artwork.mime_type, "image/png");
+    EXPECT_EQ(artwork.width, 300u);
+    EXPECT_EQ(artwork.height, 200u);
+    ASSERT_GE(artwork.data.size(), 8u);
+    EXPECT_EQ(artwork.data[1], 'P');
+    const Artwork own = run(io_, control_->artwork(0, 0));
+    EXPECT_EQ(own.width, 600u);
+    script("dmap-artwork none");
+    EXPECT_EQ(fakes::expect_error([&] { run(io_, control_->artwork(300, 300)); }).kind(),
+              ErrorKind::not_found);
+    EXPECT_EQ(received(), (std::vector<std::string>{"ARTWORK 300x300", "ARTWORK 300x200",
+                                                    "ARTWORK 0x0", "ARTWORK 300x300"}));
+}
+
+TEST_F(DmapControlLoopback, VolumeBothWays) {
+    EXPECT_EQ(control_->volume(), 50.0) << "read while connecting";
+    run(io_, control_->set_volume(40));
+    EXPECT_EQ(fake_.service().volume(), 40u);
+    EXPECT_EQ(control_->volume(), 40.0);
+    run(io_, control_->volume_up());
+    EXPECT_EQ(control_->volume(), 45.0) << "read back from the device";
+    press(Key::volume_down);
+    EXPECT_EQ(control_->volume(), 40.0);
+    EXPECT_EQ(received(),
+              (std::vector<std::string>{"VOLUME 40", "CMD volumeup", "CMD volumedown"}));
+    ASSERT_TRUE(run_until(io_, [&] { return volumes_.size() == 3; }));
+    EXPECT_EQ(volumes_, (std::vector<std::optional<double>>{40.0, 45.0, 40.0}));
+    EXPECT_EQ(fakes::expect_error([&] { run(io_, control_->set_volume(101)); }).kind(),
+              ErrorKind::invalid_arguments);
+
+    script("dmap-volume off");
+    EXPECT_EQ(fakes::expect_error([&] { run(io_, control_->set_volume(10)); }).kind(),
+              ErrorKind::not_supported);
+    EXPECT_EQ(fakes::expect_error([&] { run(io_, control_->volume_up()); }).kind(),
+              ErrorKind::not_supported);
+}
+
+TEST_F(DmapControlLoopback, AForgottenSessionIsALostConnection) {
+    fake_.service().forget_sessions();
+    EXPECT_EQ(fakes::expect_error([&] { press(Key::play); }).kind(), ErrorKind::connection_lost);
+}
+
+TEST(DmapPlayStatus, ReadsWhatTheDeviceLeavesOut) {
+    // No media kind: artist or album mean music, neither means video; unknown times are none.
+    const Tag video = decode_one(
+        encode_container("cmst",
+                         {encode_uint("caps", 4, 1), encode_string("cann", "Film"),
+                          encode_uint("cast", 0xFFFFFFFF, 4), encode_uint("cant", 0xFFFFFFFF, 4)}),
+        "cmst");
+    const NowPlaying playing = now_playing_from(video, {});
+    EXPECT_EQ(playing.media_type, MediaType::video);
+    EXPECT_EQ(playing.duration, 0s);
+    EXPECT_EQ(playing.position, 0s);
+    const Tag music = decode_one(
+        encode_container("cmst", {encode_uint("caps", 3, 1), encode_string("cana", "Me")}), "cmst");
+    EXPECT_EQ(now_playing_from(music, {}).media_type, MediaType::music);
+    EXPECT_EQ(now_playing_from(music, {}).state, PlaybackState::paused);
+    const Tag odd = decode_one(
+        encode_container("cmst", {encode_uint("caps", 9, 1), encode_uint("cmmk", 12345, 4)}),
+        "cmst");
+    EXPECT_EQ(now_playing_from(odd, {}).state, PlaybackState::idle);
+    EXPECT_EQ(now_playing_from(odd, {}).media_type, MediaType::unknown);
+}
+
+TEST(DmapPromptEntry, CarriesTheKeyAndItsKind) {
+    const std::vector<Tag> tags = decode(prompt_entry("select", 0));
+    ASSERT_EQ(tags.size(), 2u);
+    EXPECT_EQ(tags[0].name, "cmbe");
+    EXPECT_EQ(tags[0].as_string(), "select");
+    EXPECT_EQ(tags[1].name, "cmcc");
+    EXPECT_EQ(tags[1].as_uint(), 0u);
 }
 
 }  // namespace
