@@ -48,6 +48,10 @@ class CompanionChannel : public StreamChannel {
     asio::awaitable<std::optional<OpackValue>> try_request(
         std::string identifier, OpackValue content,
         std::chrono::milliseconds timeout = default_request_timeout);
+    // Sends a request and returns the whole reply, `_em` or not, for callers that tell the
+    // device's refusals apart from a broken link.
+    asio::awaitable<OpackValue> exchange_opack(const std::string& identifier, OpackValue content,
+                                               std::chrono::milliseconds timeout);
     // Sends an E_OPACK event {_i, _t: 1, _c, _x}.
     void send_event(const std::string& identifier, OpackValue content);
     // Takes the connection's next transaction id, for auth frames; E_OPACK messages take theirs
@@ -66,9 +70,6 @@ class CompanionChannel : public StreamChannel {
 
     explicit CompanionChannel(asio::ip::tcp::socket socket);
     void consume(ByteView bytes) override;
-    // Sends a request and returns the whole reply, `_em` or not.
-    asio::awaitable<OpackValue> exchange_opack(const std::string& identifier, OpackValue content,
-                                               std::chrono::milliseconds timeout);
     // Encodes and queues {_i, _t, _c, _x} with the next transaction id, which it returns. Every
     // E_OPACK message leaves through here, so none can lack `_x`.
     std::int64_t send_message(const std::string& identifier, MessageKind kind, OpackValue content);

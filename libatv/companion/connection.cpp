@@ -80,39 +80,18 @@ OpackValue interest(const char* key, const std::string& event) {
 
 std::optional<AttentionState> attention_state(const std::optional<OpackValue>& reply) {
     const auto state = reply ? reply->int_at("state") : std::nullopt;
-    if (!state || *state < static_cast<std::int64_t>(AttentionState::asleep) ||
-        *state > static_cast<std::int64_t>(AttentionState::idle)) {
-        return std::nullopt;
-    }
-    return static_cast<AttentionState>(*state);
-}
-
-std::optional<std::uint32_t> media_control_flags(const OpackValue& event) {
-    const OpackValue* content = event.find("_c");
-    const auto flags = content != nullptr ? content->int_at("_mcF") : std::nullopt;
-    if (!flags || *flags < 0 || *flags > std::numeric_limits<std::uint32_t>::max())
-        return std::nullopt;
-    return static_cast<std::uint32_t>(*flags);
+    return state ? attention_state_from(*state) : std::nullopt;
 }
 
 // Keeps what the device pushes. Installed before verify: the first `_iMC` event follows the
-// interest in it at once, while the introduction still runs.
+// interest in it at once, while the introduction still runs. The control takes over from it.
 void keep_pushed_state(CompanionChannel& channel,
                        const std::shared_ptr<CompanionPushedState>& pushed) {
     channel.on_event([pushed](const OpackValue& message) {
-        const auto identifier = message.string_at("_i").value_or("");
-        if (message.int_at("_t") != static_cast<std::int64_t>(MessageKind::event) ||
-            identifier != "_iMC") {
-            spdlog::debug("companion: ignoring the device's {}", identifier);
-            return;
+        if (!keep_pushed_event(message, *pushed)) {
+            spdlog::debug("companion: ignoring the device's {}",
+                          message.string_at("_i").value_or(""));
         }
-        const auto flags = media_control_flags(message);
-        if (!flags) {
-            spdlog::debug("companion: an _iMC event without valid _mcF");
-            return;
-        }
-        spdlog::debug("companion: media control flags {:#x}", *flags);
-        pushed->media_control_flags = flags;
     });
 }
 
@@ -176,7 +155,20 @@ std::string remote_id_for(std::string_view client_id, ByteView seed) {
     return to_hex(ByteView(digest.data(), remote_id_bytes));
 }
 
+CompanionConnection::CompanionConnection(std::shared_ptr<CompanionChannel> channel,
+                                         CompanionSession session,
+                                         std::shared_ptr<CompanionPushedState> pushed,
+                                         std::chrono::milliseconds session_stop_timeout,
+                                         CompanionControlOptions control_options)
+    : channel_(std::move(channel)),
+      session_(std::move(session)),
+      pushed_(pushed),
+      session_stop_timeout_(session_stop_timeout),
+      control_(std::make_unique<CompanionControl>(channel_, std::move(pushed), session_.attention,
+                                                  control_options)) {}
+
 CompanionConnection::~CompanionConnection() {
+    control_.reset();
     channel_->abort();
 }
 
@@ -247,7 +239,7 @@ asio::awaitable<std::unique_ptr<CompanionConnection>> connect_companion(
     }
     spdlog::info("companion: connected to {}:{}", address, port);
     co_return std::make_unique<CompanionConnection>(std::move(channel), std::move(session), pushed,
-                                                    options.session_stop_timeout);
+                                                    options.session_stop_timeout, options.control);
 }
 
 asio::awaitable<std::unique_ptr<atv::ProtocolConnection>> connect_companion(

@@ -13,6 +13,7 @@
 
 #include "atv/connection.hpp"
 #include "companion/channel.hpp"
+#include "companion/control.hpp"
 #include "hap/credentials.hpp"
 #include "support/bytes.hpp"
 
@@ -28,33 +29,12 @@ struct CompanionConnectOptions {
     // remote_id_for); a device pushes no power events to a client whose id changes or is null.
     std::string remote_id;
     std::chrono::milliseconds session_stop_timeout = default_session_stop_timeout;
+    CompanionControlOptions control;
 };
 
 // The installation's `_i`: 12 hex digits derived one way from its identity, so it never
 // changes between runs and reveals nothing of the seed.
 std::string remote_id_for(std::string_view client_id, ByteView seed);
-
-// The device's attention state (FetchAttentionState `_c.state`).
-enum class AttentionState : std::uint8_t { asleep = 1, screensaver = 2, awake = 3, idle = 4 };
-
-// The bits of `_mcF` in the device's `_iMC` event: the media controls usable now.
-namespace media_control_flag {
-inline constexpr std::uint32_t play = 0x0001;
-inline constexpr std::uint32_t pause = 0x0002;
-inline constexpr std::uint32_t next_track = 0x0004;
-inline constexpr std::uint32_t previous_track = 0x0008;
-inline constexpr std::uint32_t fast_forward = 0x0010;
-inline constexpr std::uint32_t rewind = 0x0020;
-inline constexpr std::uint32_t volume = 0x0100;
-inline constexpr std::uint32_t skip_forward = 0x0200;
-inline constexpr std::uint32_t skip_backward = 0x0400;
-}  // namespace media_control_flag
-
-// What the device pushes in events of its own accord, kept as the latest value of each. The
-// channel's event handler fills it from the introduction on, before the connection exists.
-struct CompanionPushedState {
-    std::optional<std::uint32_t> media_control_flags;  // `_mcF` of the last `_iMC` event
-};
 
 // What the introduction learned about the session.
 struct CompanionSession {
@@ -66,12 +46,9 @@ struct CompanionSession {
 class CompanionConnection : public atv::ProtocolConnection {
   public:
     CompanionConnection(std::shared_ptr<CompanionChannel> channel, CompanionSession session,
-                        std::shared_ptr<const CompanionPushedState> pushed,
-                        std::chrono::milliseconds session_stop_timeout)
-        : channel_(std::move(channel)),
-          session_(std::move(session)),
-          pushed_(std::move(pushed)),
-          session_stop_timeout_(session_stop_timeout) {}
+                        std::shared_ptr<CompanionPushedState> pushed,
+                        std::chrono::milliseconds session_stop_timeout,
+                        CompanionControlOptions control_options = {});
     ~CompanionConnection() override;
 
     [[nodiscard]] Protocol protocol() const override { return Protocol::companion; }
@@ -80,6 +57,8 @@ class CompanionConnection : public atv::ProtocolConnection {
     // closes the socket. A close() or destruction meanwhile cuts the wait short.
     asio::awaitable<void> close() override;
     void on_lost(std::function<void(const std::string& reason)> callback) override;
+    // Power, apps, accounts, keys and media control over this link.
+    [[nodiscard]] CompanionControl* control() override { return control_.get(); }
 
     [[nodiscard]] CompanionChannel& channel() { return *channel_; }
     [[nodiscard]] std::uint64_t session_id() const { return session_.id; }
@@ -98,6 +77,8 @@ class CompanionConnection : public atv::ProtocolConnection {
     std::shared_ptr<const CompanionPushedState> pushed_;
     std::chrono::milliseconds session_stop_timeout_;
     bool stopping_ = false;
+    // Declared last: it goes first, while the channel it uses still exists.
+    std::unique_ptr<CompanionControl> control_;
 };
 
 // TCP, PV_Start/PV_Next verify, session keys, then the introduction of §6.5: _systemInfo,

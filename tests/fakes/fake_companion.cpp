@@ -9,9 +9,12 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <cctype>
+#include <charconv>
+#include <sstream>
 
 #include "atv/error.hpp"
 #include "hap/tlv8.hpp"
+#include "push_writer.hpp"
 
 namespace atv::fakes {
 
@@ -77,8 +80,300 @@ OpackValue system_info_reply(const FakeAtvState& state) {
 
 }  // namespace
 
+namespace {
+
+constexpr std::size_t max_script_count = 100000;
+
+std::optional<std::uint64_t> script_number(std::string_view text) {
+    std::uint64_t value = 0;
+    int base = 10;
+    if (text.starts_with("0x")) {
+        text.remove_prefix(2);
+        base = 16;
+    }
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value, base);
+    if (text.empty() || error != std::errc{} || end != text.data() + text.size())
+        return std::nullopt;
+    return value;
+}
+
+// "id=Name,id=Name" or "none".
+std::optional<FakeCompanionDevice::Entries> script_entries(std::string_view text) {
+    FakeCompanionDevice::Entries entries;
+    if (text == "none")
+        return entries;
+    std::istringstream list{std::string(text)};
+    std::string entry;
+    while (std::getline(list, entry, ',')) {
+        const auto equals = entry.find('=');
+        if (equals == std::string::npos || equals == 0)
+            return std::nullopt;
+        entries.emplace_back(entry.substr(0, equals), entry.substr(equals + 1));
+    }
+    if (entries.empty())
+        return std::nullopt;
+    return entries;
+}
+
+OpackValue entries_dict(const FakeCompanionDevice::Entries& entries) {
+    OpackDict dict;
+    dict.reserve(entries.size());
+    for (const auto& [identifier, name] : entries)
+        dict.emplace_back(identifier, name);
+    return dict;
+}
+
+bool has_entry(const FakeCompanionDevice::Entries& entries, const std::string& identifier) {
+    return std::any_of(entries.begin(), entries.end(),
+                       [&](const auto& entry) { return entry.first == identifier; });
+}
+
+FakeCompanionDevice::Answer refusal(std::string reason) {
+    return {std::nullopt, std::move(reason)};
+}
+
+FakeCompanionDevice::Answer empty_answer() {
+    return {OpackValue(OpackDict{}), {}};
+}
+
+// The `_mcF` bit a media control command needs.
+std::optional<std::uint32_t> needed_flag(std::int64_t command) {
+    switch (command) {
+        case 1:
+            return companion::media_control_flag::play;
+        case 2:
+            return companion::media_control_flag::pause;
+        case 3:
+            return companion::media_control_flag::next_track;
+        case 4:
+            return companion::media_control_flag::previous_track;
+        case 5:
+        case 6:
+            return companion::media_control_flag::volume;
+        default:
+            return std::nullopt;
+    }
+}
+
+}  // namespace
+
+FakeCompanionDevice::FakeCompanionDevice()
+    : apps_{{"com.apple.TVMusic", "Music"},
+            {"com.apple.TVWatchList", "TV"},
+            {"com.apple.TVSettings", "Settings"}},
+      accounts_{{"A1B2C3D4", "Alice"}, {"E5F6A7B8", "Bob"}},
+      current_account_("A1B2C3D4"),
+      media_control_flags_(fake_media_control_flags) {}
+
+bool FakeCompanionDevice::handles(std::string_view verb) {
+    return verb == "power" || verb == "power-flap" || verb == "apps" || verb == "apps-generate" ||
+           verb == "accounts" || verb == "media-flags";
+}
+
+std::optional<std::string> FakeCompanionDevice::script(std::string_view line) {
+    const auto space = line.find(' ');
+    const std::string_view verb = line.substr(0, space);
+    const std::string_view argument =
+        space == std::string_view::npos ? std::string_view{} : line.substr(space + 1);
+    if (verb == "power") {
+        if (argument != "on" && argument != "off")
+            return "power takes on or off";
+        set_power(argument == "on");
+        return std::nullopt;
+    }
+    const auto count = script_number(argument);
+    if (verb == "power-flap" || verb == "apps-generate") {
+        if (!count || *count == 0 || *count > max_script_count)
+            return std::string(verb) + " takes a count from 1 to 100000";
+        if (verb == "power-flap") {
+            flap_power(static_cast<std::size_t>(*count));
+            return std::nullopt;
+        }
+        Entries apps;
+        for (std::uint64_t index = 0; index < *count; ++index)
+            apps.emplace_back("com.example.app" + std::to_string(index),
+                              "App " + std::to_string(index));
+        set_apps(std::move(apps));
+        return std::nullopt;
+    }
+    if (verb == "media-flags") {
+        if (!count || *count > 0xffffffffu)
+            return "media-flags takes a number (0x... for hex)";
+        set_media_control_flags(static_cast<std::uint32_t>(*count));
+        return std::nullopt;
+    }
+    if (verb == "apps" || verb == "accounts") {
+        auto entries = script_entries(argument);
+        if (!entries)
+            return std::string(verb) + " takes id=Name,id=Name,... or none";
+        if (verb == "apps")
+            set_apps(std::move(*entries));
+        else
+            set_accounts(std::move(*entries));
+        return std::nullopt;
+    }
+    return "unknown Companion verb " + std::string(verb);
+}
+
+void FakeCompanionDevice::set_power(bool on) {
+    const auto attention =
+        on ? companion::AttentionState::awake : companion::AttentionState::asleep;
+    if (attention == attention_)
+        return;
+    attention_ = attention;
+    record(on ? "POWER on" : "POWER off");
+    push("SystemStatus", OpackDict{{"state", static_cast<std::int64_t>(attention_)}});
+}
+
+void FakeCompanionDevice::flap_power(std::size_t count) {
+    for (std::size_t change = 0; change < count; ++change)
+        set_power(attention_ == companion::AttentionState::asleep);
+}
+
+void FakeCompanionDevice::set_media_control_flags(std::uint32_t flags) {
+    media_control_flags_ = flags;
+    push("_iMC", OpackDict{{"_mcF", flags}});
+}
+
+void FakeCompanionDevice::push(const std::string& event, const OpackValue& content) {
+    for (FakeCompanionSession* session : sessions_)
+        session->push_event(event, content);
+}
+
+void FakeCompanionDevice::record(std::string line) {
+    if (log_handler_)
+        log_handler_(line);
+    log_.push_back(std::move(line));
+}
+
+std::optional<FakeCompanionDevice::Answer> FakeCompanionDevice::answer(
+    FakeCompanionSession& session, const std::string& identifier, const OpackValue& content) {
+    if (identifier == "_hidC")
+        return hid(session, content);
+    if (identifier == "_mcc")
+        return media_control(content);
+    if (identifier == "_launchApp")
+        return launch(content);
+    if (identifier == "SwitchUserAccountEvent")
+        return switch_account(content);
+    if (identifier == "FetchLaunchableApplicationsEvent")
+        return Answer{entries_dict(apps_), {}};
+    if (identifier == "FetchUserAccountsEvent")
+        return Answer{entries_dict(accounts_), {}};
+    return std::nullopt;
+}
+
+// A button goes down, then up; an up without its down, a second down or an unknown code is
+// refused as a device refuses it.
+FakeCompanionDevice::Answer FakeCompanionDevice::hid(FakeCompanionSession& session,
+                                                     const OpackValue& content) {
+    const auto state = content.int_at("_hBtS");
+    const auto code = content.int_at("_hidC");
+    if (!state || (*state != 1 && *state != 2) || !code || *code < 1 || *code > 19)
+        return refusal("_hidC needs _hBtS 1 or 2 and a _hidC button from 1 to 19");
+    auto& held = session.held_buttons();
+    const bool down = *state == 1;
+    if (down && held.contains(*code))
+        return refusal("button " + std::to_string(*code) + " is already down");
+    if (!down && !held.contains(*code))
+        return refusal("button " + std::to_string(*code) + " went up without going down");
+    if (down)
+        held.insert(*code);
+    else
+        held.erase(*code);
+    record("COMPANION HID " + std::to_string(*code) + (down ? " down" : " up"));
+    constexpr std::int64_t sleep_button = 12;
+    constexpr std::int64_t wake_button = 13;
+    if (!down && (*code == sleep_button || *code == wake_button))
+        set_power(*code == wake_button);
+    return empty_answer();
+}
+
+FakeCompanionDevice::Answer FakeCompanionDevice::media_control(const OpackValue& content) {
+    const auto command = content.int_at("_mcc");
+    const auto flag = command ? needed_flag(*command) : std::nullopt;
+    if (!flag)
+        return refusal("_mcc lacks a media control command the fake knows");
+    if ((media_control_flags_ & *flag) == 0)
+        return refusal("media control " + std::to_string(*command) + " is not available now");
+    if (*command == 5)
+        return Answer{OpackValue(OpackDict{{"_vol", volume_}}), {}};
+    if (*command == 6) {
+        const OpackValue* level = content.find("_vol");
+        const double* value = level != nullptr ? level->get_if<double>() : nullptr;
+        if (value == nullptr || !(*value >= 0.0 && *value <= 1.0))
+            return refusal("_mcc 6 needs _vol from 0 to 1");
+        volume_ = *value;
+        record(fmt::format("MCC 6 volume={}", volume_));
+        return empty_answer();
+    }
+    record("MCC " + std::to_string(*command));
+    return empty_answer();
+}
+
+FakeCompanionDevice::Answer FakeCompanionDevice::launch(const OpackValue& content) {
+    const auto bundle = content.string_at("_bundleID");
+    const auto url = content.string_at("_urlS");
+    if (bundle.has_value() == url.has_value())
+        return refusal("_launchApp needs either _bundleID or _urlS");
+    if (bundle) {
+        if (!has_entry(apps_, *bundle))
+            return refusal("no app " + *bundle);
+        record("LAUNCH " + *bundle);
+        return empty_answer();
+    }
+    if (url->find(':') == std::string::npos)
+        return refusal("_urlS is no URL");
+    record("LAUNCH-URL " + *url);
+    return empty_answer();
+}
+
+FakeCompanionDevice::Answer FakeCompanionDevice::switch_account(const OpackValue& content) {
+    const auto account = content.string_at("SwitchAccountID");
+    if (!account)
+        return refusal("SwitchUserAccountEvent lacks SwitchAccountID");
+    if (!has_entry(accounts_, *account))
+        return refusal("no account " + *account);
+    current_account_ = *account;
+    record("SWITCH-ACCOUNT " + *account);
+    return empty_answer();
+}
+
+// ---- FakeCompanionSession ----
+
+FakeCompanionSession::FakeCompanionSession(FakeAtvState& state, FakeCompanionDevice& device,
+                                           FakeCompanionQuirks quirks)
+    : state_(state), device_(device), quirks_(std::move(quirks)) {
+    device_.attach(*this);
+}
+
+FakeCompanionSession::~FakeCompanionSession() {
+    device_.detach(*this);
+}
+
+void FakeCompanionSession::push_event(const std::string& event, const OpackValue& content) {
+    if (!push_ || !cipher_ || !interests_.contains(event))
+        return;
+    const OpackDict message{
+        {"_i", event}, {"_t", event_kind}, {"_c", content}, {"_x", next_push_transaction_++}};
+    // Sealed frames must leave in the order of their nonces: while an answer is being built,
+    // the event goes out with it.
+    if (answering_ != nullptr) {
+        send(FrameType::e_opack, companion::opack_encode(message), *answering_);
+        return;
+    }
+    Output out;
+    send(FrameType::e_opack, companion::opack_encode(message), out);
+    push_(std::move(out.bytes));
+}
+
 FakeCompanionSession::Output FakeCompanionSession::receive(ByteView data) {
     Output out;
+    answering_ = &out;
+    struct Done {
+        Output*& answering;
+        ~Done() { answering = nullptr; }
+    } done{answering_};
     try {
         reader_.feed(data);
         while (auto complete = reader_.next()) {
@@ -251,7 +546,7 @@ void FakeCompanionSession::update_interests(const CompanionMessage& message, Out
         // The flags follow at once, as the answer to the interest: they carry its `_x`.
         const OpackDict flags{{"_i", "_iMC"},
                               {"_t", event_kind},
-                              {"_c", OpackDict{{"_mcF", fake_media_control_flags}}},
+                              {"_c", OpackDict{{"_mcF", device_.media_control_flags()}}},
                               {"_x", *message.transaction}};
         send(FrameType::e_opack, companion::opack_encode(flags), out);
     }
@@ -272,11 +567,20 @@ void FakeCompanionSession::answer(const CompanionMessage& message,
     } else if (identifier == "_sessionStart") {
         reply.emplace_back("_c", OpackDict{{"_sid", std::int64_t{fake_companion_session}}});
     } else if (identifier == "FetchAttentionState") {
-        reply.emplace_back("_c", OpackDict{{"state", 3}});
+        reply.emplace_back("_c",
+                           OpackDict{{"state", static_cast<std::int64_t>(device_.attention())}});
     } else if (identifier == "_touchStart" || identifier == "_tiStart" ||
                identifier == "TVRCSessionStart" || identifier == "_sessionStop" ||
                identifier == "_touchStop" || identifier == "_tiStop") {
         reply.emplace_back("_c", OpackDict{});
+    } else if (auto device_answer = device_.answer(*this, identifier, message.content)) {
+        if (device_answer->content) {
+            reply.emplace_back("_c", std::move(*device_answer->content));
+        } else {
+            spdlog::warn("fake-companion: refusing {}: {}", identifier, device_answer->refusal);
+            reply.emplace_back("_em", "fake Apple TV: " + device_answer->refusal);
+            reply.emplace_back("_ec", 1);
+        }
     } else {
         reply.emplace_back("_em", "No request handler");
         reply.emplace_back("_ec", 1);
@@ -376,16 +680,29 @@ void FakeCompanion::start() {
                   [this](asio::ip::tcp::socket& socket) { return serve(socket); });
 }
 
+// Like relay(), with the device's pushed events between the answers.
 asio::awaitable<void> FakeCompanion::serve(asio::ip::tcp::socket& socket) {
-    FakeCompanionSession session(state_, quirks_);
-    auto relaying = relay(socket, [&](ByteView data) {
-        const std::size_t seen_before = session.messages().size();
-        const std::size_t violations_before = session.violations().size();
-        auto out = session.receive(data);
-        record(session, seen_before, violations_before);
-        return out;
-    });
-    co_await std::move(relaying);
+    PushWriter writer(socket);
+    {
+        FakeCompanionSession session(state_, device_, quirks_);
+        session.on_push([&writer](Bytes bytes) { writer.write(std::move(bytes)); });
+        std::array<std::uint8_t, 16 * 1024> chunk{};
+        for (;;) {
+            std::error_code ec;
+            const std::size_t count = co_await socket.async_read_some(
+                asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+            if (ec)
+                break;
+            const std::size_t seen_before = session.messages().size();
+            const std::size_t violations_before = session.violations().size();
+            auto out = session.receive(ByteView(chunk.data(), count));
+            record(session, seen_before, violations_before);
+            writer.write(std::move(out.bytes));
+            if (out.close)
+                break;
+        }
+    }
+    co_await writer.flush();
 }
 
 void FakeCompanion::record(const FakeCompanionSession& session, std::size_t seen_before,

@@ -6,6 +6,10 @@
 // it reads the transaction id `_x` of every message, events included: a message without a fresh
 // integer `_x` is refused (a request with `_em`, an event by being dropped), noted and logged.
 // Interest in `_iMC` is answered with an `_iMC` event carrying the media control flags.
+// FakeCompanionDevice is what the device is beyond one connection: its power state (pushed as
+// SystemStatus to every session that registered interest), its apps and accounts, the media
+// control flags and the volume; it answers HID buttons, `_mcc`, `_launchApp` and the app and
+// account requests as strictly as an Apple TV, and logs each of them.
 #pragma once
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -14,9 +18,12 @@
 #include <cstdint>
 #include <functional>
 #include <list>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "companion/auth.hpp"
@@ -39,6 +46,74 @@ inline constexpr std::uint32_t fake_media_control_flags =
     companion::media_control_flag::skip_forward | companion::media_control_flag::skip_backward |
     companion::media_control_flag::volume;
 
+class FakeCompanionSession;
+
+// The Companion side of the device, shared by every connection.
+class FakeCompanionDevice {
+  public:
+    using Entries = std::vector<std::pair<std::string, std::string>>;  // identifier, name
+
+    FakeCompanionDevice();
+
+    // ---- scripting ----
+    // Asleep (off) or awake (on); pushed as SystemStatus when it changes.
+    void set_power(bool on);
+    // `count` changes of the power state at once, alternating, as a flapping device sends them.
+    void flap_power(std::size_t count);
+    void set_apps(Entries apps) { apps_ = std::move(apps); }
+    void set_accounts(Entries accounts) { accounts_ = std::move(accounts); }
+    // New `_mcF` flags, pushed as `_iMC`.
+    void set_media_control_flags(std::uint32_t flags);
+    // One `power`, `power-flap`, `apps`, `accounts` or `mcf` line (README.md); nullopt when
+    // applied, else why not.
+    std::optional<std::string> script(std::string_view line);
+    // Whether `verb` is one of script()'s.
+    static bool handles(std::string_view verb);
+
+    // ---- what it is ----
+    [[nodiscard]] companion::AttentionState attention() const { return attention_; }
+    [[nodiscard]] const Entries& apps() const { return apps_; }
+    [[nodiscard]] const Entries& accounts() const { return accounts_; }
+    [[nodiscard]] const std::string& current_account() const { return current_account_; }
+    [[nodiscard]] std::uint32_t media_control_flags() const { return media_control_flags_; }
+    [[nodiscard]] double volume() const { return volume_; }
+    // Every line logged so far ("COMPANION HID 13 down", "LAUNCH com.apple.TVMusic", ...).
+    [[nodiscard]] const std::vector<std::string>& log() const { return log_; }
+    void on_log(std::function<void(const std::string&)> handler) {
+        log_handler_ = std::move(handler);
+    }
+
+    // ---- the device side ----
+    // The answer (`_c`) to a request of the device side, or the refusal (`_em`) as a string;
+    // nullopt when `identifier` is not one of its requests.
+    struct Answer {
+        std::optional<companion::OpackValue> content;
+        std::string refusal;
+    };
+    std::optional<Answer> answer(FakeCompanionSession& session, const std::string& identifier,
+                                 const companion::OpackValue& content);
+    void attach(FakeCompanionSession& session) { sessions_.push_back(&session); }
+    void detach(FakeCompanionSession& session) { std::erase(sessions_, &session); }
+
+  private:
+    Answer hid(FakeCompanionSession& session, const companion::OpackValue& content);
+    Answer media_control(const companion::OpackValue& content);
+    Answer launch(const companion::OpackValue& content);
+    Answer switch_account(const companion::OpackValue& content);
+    void push(const std::string& event, const companion::OpackValue& content);
+    void record(std::string line);
+
+    companion::AttentionState attention_ = companion::AttentionState::awake;
+    Entries apps_;
+    Entries accounts_;
+    std::string current_account_;
+    std::uint32_t media_control_flags_;
+    double volume_ = 0.5;
+    std::vector<FakeCompanionSession*> sessions_;
+    std::vector<std::string> log_;
+    std::function<void(const std::string&)> log_handler_;
+};
+
 // One E_OPACK message as the fake received it.
 struct CompanionMessage {
     std::string identifier;                   // `_i`
@@ -56,8 +131,11 @@ struct FakeCompanionQuirks {
 // One connection, socket-free: bytes from the client in, bytes to the client out.
 class FakeCompanionSession {
   public:
-    explicit FakeCompanionSession(FakeAtvState& state, FakeCompanionQuirks quirks = {})
-        : state_(state), quirks_(std::move(quirks)) {}
+    FakeCompanionSession(FakeAtvState& state, FakeCompanionDevice& device,
+                         FakeCompanionQuirks quirks = {});
+    ~FakeCompanionSession();
+    FakeCompanionSession(const FakeCompanionSession&) = delete;
+    FakeCompanionSession& operator=(const FakeCompanionSession&) = delete;
 
     struct Output {
         Bytes bytes;
@@ -73,6 +151,12 @@ class FakeCompanionSession {
     [[nodiscard]] const std::vector<std::string>& violations() const { return violations_; }
     // (our session id << 32) | the client's, once _sessionStart went through.
     [[nodiscard]] std::optional<std::uint64_t> session_id() const { return session_id_; }
+    // Where events the device pushes go, as the bytes to send (sealed).
+    void on_push(std::function<void(Bytes)> push) { push_ = std::move(push); }
+    // Sends `event` with `content` when the client registered interest in it.
+    void push_event(const std::string& event, const companion::OpackValue& content);
+    // The HID buttons held down on this connection.
+    std::set<std::int64_t>& held_buttons() { return held_buttons_; }
 
   private:
     void handle(companion::FrameReader::Complete complete, Output& out);
@@ -95,6 +179,7 @@ class FakeCompanionSession {
     void send_auth(companion::FrameType type, ByteView tlv8, Output& out);
 
     FakeAtvState& state_;
+    FakeCompanionDevice& device_;
     companion::FrameReader reader_;
     std::optional<hap::CompanionCipher> cipher_;
     std::optional<hap::PairSetupAccessory> setup_;
@@ -107,6 +192,10 @@ class FakeCompanionSession {
     std::vector<CompanionMessage> messages_;
     std::vector<std::string> violations_;
     std::optional<std::uint64_t> session_id_;
+    std::function<void(Bytes)> push_;
+    std::set<std::int64_t> held_buttons_;
+    std::int64_t next_push_transaction_ = 1;
+    Output* answering_ = nullptr;  // the answer receive() builds, while it runs
 };
 
 // Serves FakeCompanionSession over TCP on one executor, for a state the caller owns.
@@ -130,6 +219,8 @@ class FakeCompanion {
     }
     void drop_connections() { server_.drop_connections(); }
     asio::awaitable<void> stop() { return server_.stop(); }
+    // Power, apps, accounts and media control flags, shared by every connection.
+    [[nodiscard]] FakeCompanionDevice& device() { return device_; }
 
   private:
     asio::awaitable<void> serve(asio::ip::tcp::socket& socket);
@@ -138,6 +229,7 @@ class FakeCompanion {
                 std::size_t violations_before);
 
     FakeAtvState& state_;
+    FakeCompanionDevice device_;
     std::uint16_t requested_port_;
     TcpServer server_;
     FakeCompanionQuirks quirks_;

@@ -15,6 +15,7 @@
 #include "atv/error.hpp"
 #include "companion/auth.hpp"
 #include "companion/connection.hpp"
+#include "companion/control.hpp"
 #include "companion/pairing.hpp"
 #include "connection_steps.hpp"
 #include "expect_error.hpp"
@@ -622,6 +623,338 @@ TEST_F(CompanionFacade, PairingIsRefusedWhenRpFlSaysItIsNotPossible) {
         EXPECT_TRUE(contains(error, "companion")) << error.what();
     }
     EXPECT_EQ(state_->paired_count(), 0u);
+}
+
+// The device's power state through the facade, as the daemon sees it: Companion serves it.
+TEST_F(CompanionFacade, TheConnectionsControlServesPowerOverCompanion) {
+    start_fake();
+    const Identity identity = make_identity();
+    const std::string credentials = pair_through_facade(identity);
+    fake_->device().set_power(false);
+    const CredentialsMap map{{Protocol::companion, credentials}};
+    auto connection = run(io_, atv::connect(device(), map, identity, 2000ms));
+    Control& control = connection->control();
+    EXPECT_EQ(control.power_state(), PowerState::off);
+    EXPECT_EQ(control.features()[Feature::turn_on], FeatureState::available);
+    run(io_, control.turn_on());
+    EXPECT_TRUE(run_until(io_, [&] { return control.power_state() == PowerState::on; }));
+    run(io_, connection->close());
+}
+
+// ---- CompanionControl ----
+
+class CompanionControlTest : public CompanionLoopback {
+  protected:
+    // Pairs with a started fake and connects; `quirks` and `control_options` as given.
+    CompanionControl& connect_control(fakes::FakeCompanionQuirks quirks = {},
+                                      CompanionControlOptions control_options = {}) {
+        const std::string credentials = pair_with_quirks(std::move(quirks));
+        CompanionConnectOptions connect_options = options();
+        connect_options.control = control_options;
+        connection_ = connect(credentials, connect_options);
+        auto* control = connection_->control();
+        EXPECT_NE(control, nullptr);
+        EXPECT_EQ(static_cast<ProtocolConnection&>(*connection_).control(), control);
+        ControlEvents events;
+        events.power_state = [this](PowerState state) { power_events_.push_back(state); };
+        events.features = [this](const FeatureMap& features) {
+            feature_events_.push_back(features);
+        };
+        events.volume = [this](std::optional<double> level) { volume_events_.push_back(level); };
+        control->set_events(std::move(events));
+        // The interests follow the introduction's last answer: the device pushes once it has them.
+        EXPECT_TRUE(run_until(io_, [&] {
+            const auto registered = interests("_regEvents");
+            return std::find(registered.begin(), registered.end(), "TVSystemStatus") !=
+                   registered.end();
+        }));
+        return *control;
+    }
+
+    void TearDown() override {
+        if (connection_)
+            run(io_, connection_->close());
+        connection_.reset();
+        CompanionLoopback::TearDown();
+    }
+
+    [[nodiscard]] const std::vector<std::string>& device_log() const {
+        return fake_->device().log();
+    }
+
+    bool device_logged(const std::string& line) const {
+        return std::find(device_log().begin(), device_log().end(), line) != device_log().end();
+    }
+
+    void expect_press_logged(int button) {
+        EXPECT_TRUE(device_logged("COMPANION HID " + std::to_string(button) + " down"));
+        EXPECT_TRUE(device_logged("COMPANION HID " + std::to_string(button) + " up"));
+    }
+
+    std::unique_ptr<CompanionConnection> connection_;
+    std::vector<PowerState> power_events_;
+    std::vector<FeatureMap> feature_events_;
+    std::vector<std::optional<double>> volume_events_;
+};
+
+bool valid_utf8(const std::string& text) {
+    std::size_t at = 0;
+    while (at < text.size()) {
+        const auto lead = static_cast<unsigned char>(text[at]);
+        const std::size_t length = lead < 0x80           ? 1
+                                   : (lead >> 5) == 0x6  ? 2
+                                   : (lead >> 4) == 0xe  ? 3
+                                   : (lead >> 3) == 0x1e ? 4
+                                                         : 0;
+        if (length == 0 || at + length > text.size())
+            return false;
+        for (std::size_t i = 1; i < length; ++i) {
+            if ((static_cast<unsigned char>(text[at + i]) >> 6) != 0x2)
+                return false;
+        }
+        at += length;
+    }
+    return true;
+}
+
+TEST_F(CompanionControlTest, PowerStateComesAtConnectAndFollowsPushedStatus) {
+    start_fake();
+    fake_->device().set_power(false);
+    CompanionControl& control = connect_control();
+    EXPECT_EQ(control.power_state(), PowerState::off);
+    const FeatureMap features = control.features();
+    EXPECT_EQ(features.at(Feature::power_state), FeatureState::available);
+    EXPECT_EQ(features.at(Feature::turn_on), FeatureState::available);
+    EXPECT_EQ(features.at(Feature::turn_off), FeatureState::available);
+
+    ASSERT_TRUE(fake_->device().script("power on") == std::nullopt);
+    ASSERT_TRUE(run_until(io_, [&] { return !power_events_.empty(); }));
+    EXPECT_EQ(power_events_, std::vector<PowerState>{PowerState::on});
+    EXPECT_EQ(control.power_state(), PowerState::on);
+    fake_->device().set_power(false);
+    ASSERT_TRUE(run_until(io_, [&] { return power_events_.size() == 2; }));
+    EXPECT_EQ(power_events_.back(), PowerState::off);
+    EXPECT_EQ(fake_->violations(), std::vector<std::string>{});
+}
+
+TEST_F(CompanionControlTest, ADeviceWithoutAttentionHandlerStartsUnknown) {
+    start_fake();
+    fakes::FakeCompanionQuirks quirks;
+    quirks.refused.insert("FetchAttentionState");
+    CompanionControl& control = connect_control(quirks);
+    EXPECT_EQ(control.power_state(), PowerState::unknown);
+    fake_->device().set_power(false);
+    ASSERT_TRUE(run_until(io_, [&] { return !power_events_.empty(); }));
+    EXPECT_EQ(control.power_state(), PowerState::off);
+}
+
+TEST_F(CompanionControlTest, TurnOffAndOnPressSleepAndWake) {
+    start_fake();
+    CompanionControl& control = connect_control();
+    EXPECT_EQ(control.power_state(), PowerState::on);
+    run(io_, control.turn_off());
+    expect_press_logged(12);
+    ASSERT_TRUE(run_until(io_, [&] { return control.power_state() == PowerState::off; }));
+    run(io_, control.turn_on());
+    expect_press_logged(13);
+    ASSERT_TRUE(run_until(io_, [&] { return power_events_.size() == 2; }));
+    EXPECT_EQ(power_events_, (std::vector<PowerState>{PowerState::off, PowerState::on}));
+    EXPECT_EQ(fake_->violations(), std::vector<std::string>{});
+}
+
+TEST_F(CompanionControlTest, FlappingPowerIsToldBoundedAndEndsOnTheLastState) {
+    start_fake();
+    CompanionControlOptions options;
+    options.max_pending_power_events = 4;
+    CompanionControl& control = connect_control({}, options);
+    constexpr std::size_t flaps = 2001;  // odd: ends off
+    ASSERT_TRUE(fake_->device().script("power-flap " + std::to_string(flaps)) == std::nullopt);
+    ASSERT_TRUE(run_until(io_, [&] {
+        return !power_events_.empty() && power_events_.back() == PowerState::off &&
+               control.power_state() == PowerState::off;
+    }));
+    run_for(io_, 200ms);
+    EXPECT_EQ(control.power_state(), PowerState::off);
+    EXPECT_EQ(power_events_.back(), PowerState::off);
+    EXPECT_LT(power_events_.size(), flaps / 4) << "every flap was queued for the listener";
+    for (std::size_t i = 1; i < power_events_.size(); ++i)
+        EXPECT_NE(power_events_[i], power_events_[i - 1]) << "a state was told twice in a row";
+
+    // Changes with time between them are each told.
+    power_events_.clear();
+    for (const bool on : {true, false, true}) {
+        fake_->device().set_power(on);
+        ASSERT_TRUE(run_until(io_, [&] {
+            return !power_events_.empty() &&
+                   power_events_.back() == (on ? PowerState::on : PowerState::off);
+        }));
+    }
+    EXPECT_EQ(power_events_,
+              (std::vector<PowerState>{PowerState::on, PowerState::off, PowerState::on}));
+}
+
+TEST_F(CompanionControlTest, ListsAndLaunchesApps) {
+    start_fake();
+    ASSERT_TRUE(fake_->device().script("apps com.apple.TVMusic=Music,com.example.Films=Films") ==
+                std::nullopt);
+    CompanionControl& control = connect_control();
+    EXPECT_EQ(control.features().at(Feature::app_list), FeatureState::available);
+    EXPECT_EQ(control.features().at(Feature::launch_app), FeatureState::available);
+    const auto apps = run(io_, control.apps());
+    EXPECT_EQ(apps, (std::vector<NamedItem>{{"com.apple.TVMusic", "Music"},
+                                            {"com.example.Films", "Films"}}));
+    run(io_, control.launch("com.apple.TVMusic"));
+    EXPECT_TRUE(device_logged("LAUNCH com.apple.TVMusic"));
+    run(io_, control.launch("https://example.com/watch?v=1"));
+    EXPECT_TRUE(device_logged("LAUNCH-URL https://example.com/watch?v=1"));
+
+    const Error unknown = expect_error([&] { run(io_, control.launch("com.example.Missing")); });
+    EXPECT_EQ(unknown.kind(), ErrorKind::invalid_arguments);
+    EXPECT_TRUE(contains(unknown, "no app com.example.Missing")) << unknown.what();
+    const Error empty = expect_error([&] { run(io_, control.launch("")); });
+    EXPECT_EQ(empty.kind(), ErrorKind::invalid_arguments);
+}
+
+TEST_F(CompanionControlTest, ListsAndSwitchesAccounts) {
+    start_fake();
+    CompanionControl& control = connect_control();
+    const auto accounts = run(io_, control.accounts());
+    EXPECT_EQ(accounts, (std::vector<NamedItem>{{"A1B2C3D4", "Alice"}, {"E5F6A7B8", "Bob"}}));
+    run(io_, control.switch_account("E5F6A7B8"));
+    EXPECT_TRUE(device_logged("SWITCH-ACCOUNT E5F6A7B8"));
+    EXPECT_EQ(fake_->device().current_account(), "E5F6A7B8");
+    const Error unknown = expect_error([&] { run(io_, control.switch_account("nobody")); });
+    EXPECT_EQ(unknown.kind(), ErrorKind::invalid_arguments);
+    EXPECT_TRUE(contains(unknown, "no account nobody")) << unknown.what();
+}
+
+TEST_F(CompanionControlTest, AHugeAppListIsCutAtTenThousand) {
+    start_fake();
+    ASSERT_TRUE(fake_->device().script("apps-generate 10500") == std::nullopt);
+    CompanionControl& control = connect_control();
+    const auto apps = run(io_, control.apps());
+    ASSERT_EQ(apps.size(), 10000u);
+    EXPECT_EQ(apps.front(), (NamedItem{"com.example.app0", "App 0"}));
+    EXPECT_EQ(apps.back(), (NamedItem{"com.example.app9999", "App 9999"}));
+}
+
+TEST_F(CompanionControlTest, AnAppListThatNeverComesTimesOut) {
+    start_fake();
+    fakes::FakeCompanionQuirks quirks;
+    quirks.unanswered.insert("FetchLaunchableApplicationsEvent");
+    CompanionControlOptions options;
+    options.request_timeout = 300ms;
+    CompanionControl& control = connect_control(quirks, options);
+    const auto started = std::chrono::steady_clock::now();
+    const Error error = expect_error([&] { run(io_, control.apps()); });
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 3000ms);
+    EXPECT_EQ(error.kind(), ErrorKind::timeout);
+    EXPECT_TRUE(contains(error, "did not send its app list")) << error.what();
+    // The connection still serves everything else.
+    EXPECT_EQ(run(io_, control.accounts()).size(), 2u);
+}
+
+TEST_F(CompanionControlTest, NamesAreMadeValidUtf8AndCut) {
+    start_fake();
+    fake_->device().set_apps({{"com.example.Broken", "Bad \xff\xfe name \xc3"},
+                              {"com.example.Long", std::string(100000, 'x')},
+                              {"com.example.Fine", "Caf\xc3\xa9"}});
+    CompanionControl& control = connect_control();
+    const auto apps = run(io_, control.apps());
+    ASSERT_EQ(apps.size(), 3u);
+    for (const NamedItem& app : apps) {
+        EXPECT_TRUE(valid_utf8(app.name)) << app.identifier;
+        EXPECT_LE(app.name.size(), 256u) << app.identifier;
+    }
+    EXPECT_NE(apps[0].name.find("\xef\xbf\xbd"), std::string::npos);
+    EXPECT_EQ(apps[2].name, "Caf\xc3\xa9");
+}
+
+TEST_F(CompanionControlTest, NavigationKeysArePressedAsHidButtons) {
+    start_fake();
+    CompanionControl& control = connect_control();
+    const std::vector<std::pair<Key, int>> keys{
+        {Key::up, 1},           {Key::down, 2},        {Key::left, 3},
+        {Key::right, 4},        {Key::menu, 5},        {Key::select, 6},
+        {Key::home, 7},         {Key::volume_up, 8},   {Key::volume_down, 9},
+        {Key::screensaver, 11}, {Key::play_pause, 14}, {Key::channel_up, 15},
+        {Key::channel_down, 16}};
+    for (const auto& [key, button] : keys) {
+        EXPECT_EQ(control.features().at(feature_of(key, InputAction::single)),
+                  FeatureState::available)
+            << to_string(key);
+        run(io_, control.press(key, InputAction::single, std::nullopt));
+        expect_press_logged(button);
+    }
+    const std::size_t before = device_log().size();
+    run(io_, control.press(Key::select, InputAction::double_tap, std::nullopt));
+    EXPECT_EQ(device_log().size(), before + 4);
+    EXPECT_EQ(control.features().at(Feature::stop), FeatureState::unsupported);
+    const Error stop = expect_error(
+        [&] { run(io_, control.press(Key::stop, InputAction::single, std::nullopt)); });
+    EXPECT_EQ(stop.kind(), ErrorKind::not_supported);
+    EXPECT_EQ(fake_->violations(), std::vector<std::string>{});
+}
+
+TEST_F(CompanionControlTest, MediaControlFollowsTheDevicesFlags) {
+    start_fake();
+    CompanionControl& control = connect_control();
+    // The fake's flags: play, pause, skips and volume; no next or previous.
+    EXPECT_EQ(control.features().at(Feature::play), FeatureState::available);
+    EXPECT_EQ(control.features().at(Feature::pause), FeatureState::available);
+    EXPECT_EQ(control.features().at(Feature::next), FeatureState::unsupported);
+    EXPECT_EQ(control.features().at(Feature::previous), FeatureState::unsupported);
+    run(io_, control.press(Key::play, InputAction::single, std::nullopt));
+    EXPECT_TRUE(device_logged("MCC 1"));
+    run(io_, control.press(Key::pause, InputAction::single, std::nullopt));
+    EXPECT_TRUE(device_logged("MCC 2"));
+    const Error next = expect_error(
+        [&] { run(io_, control.press(Key::next, InputAction::single, std::nullopt)); });
+    EXPECT_EQ(next.kind(), ErrorKind::not_supported);
+    EXPECT_FALSE(device_logged("MCC 3"));
+
+    // The volume, fetched for the listener, and set.
+    ASSERT_TRUE(run_until(io_, [&] { return control.volume().has_value(); }));
+    EXPECT_DOUBLE_EQ(*control.volume(), 50.0);
+    EXPECT_EQ(control.features().at(Feature::volume), FeatureState::available);
+    run(io_, control.set_volume(30.0));
+    EXPECT_TRUE(device_logged("MCC 6 volume=0.3"));
+    EXPECT_DOUBLE_EQ(*control.volume(), 30.0);
+
+    // New flags: next and previous, no play and no volume.
+    const std::size_t told = feature_events_.size();
+    ASSERT_TRUE(fake_->device().script("media-flags 0xe") == std::nullopt);
+    ASSERT_TRUE(run_until(io_, [&] { return feature_events_.size() > told; }));
+    EXPECT_EQ(feature_events_.back().at(Feature::next), FeatureState::available);
+    EXPECT_EQ(feature_events_.back().at(Feature::play), FeatureState::unsupported);
+    EXPECT_EQ(feature_events_.back().at(Feature::set_volume), FeatureState::unsupported);
+    EXPECT_EQ(control.volume(), std::nullopt);
+    run(io_, control.press(Key::next, InputAction::single, std::nullopt));
+    run(io_, control.press(Key::previous, InputAction::single, std::nullopt));
+    EXPECT_TRUE(device_logged("MCC 3"));
+    EXPECT_TRUE(device_logged("MCC 4"));
+    const Error play = expect_error(
+        [&] { run(io_, control.press(Key::play, InputAction::single, std::nullopt)); });
+    EXPECT_EQ(play.kind(), ErrorKind::not_supported);
+    EXPECT_EQ(fake_->violations(), std::vector<std::string>{});
+}
+
+TEST(FakeCompanionDevice, ScriptVerbsAreCheckedAndApplied) {
+    fakes::FakeCompanionDevice device;
+    EXPECT_TRUE(fakes::FakeCompanionDevice::handles("power"));
+    EXPECT_FALSE(fakes::FakeCompanionDevice::handles("play"));
+    EXPECT_EQ(device.script("power off"), std::nullopt);
+    EXPECT_EQ(device.attention(), AttentionState::asleep);
+    EXPECT_NE(device.script("power maybe"), std::nullopt);
+    EXPECT_NE(device.script("power-flap 0"), std::nullopt);
+    EXPECT_NE(device.script("apps nonsense"), std::nullopt);
+    EXPECT_EQ(device.script("apps none"), std::nullopt);
+    EXPECT_TRUE(device.apps().empty());
+    EXPECT_EQ(device.script("accounts x=X"), std::nullopt);
+    EXPECT_EQ(device.accounts().size(), 1u);
+    EXPECT_EQ(device.script("media-flags 0x103"), std::nullopt);
+    EXPECT_EQ(device.media_control_flags(), 0x103u);
+    EXPECT_EQ(device.log(), std::vector<std::string>{"POWER off"});
 }
 
 }  // namespace
