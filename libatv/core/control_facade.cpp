@@ -37,11 +37,6 @@ int rank(FeatureState state) {
     return 3;
 }
 
-FeatureState state_in(const FeatureMap& features, Feature feature) {
-    const auto found = features.find(feature);
-    return found == features.end() ? FeatureState::unsupported : found->second;
-}
-
 const NowPlaying& nothing_playing() {
     static const NowPlaying none;
     return none;
@@ -105,7 +100,7 @@ FeatureMap ControlFacade::features() const {
         const auto feature = static_cast<Feature>(index);
         FeatureState best = FeatureState::unsupported;
         for (const Member& member : members_) {
-            const FeatureState state = state_in(member.control->features(), feature);
+            const FeatureState state = member.control->feature_state(feature);
             if (rank(state) < rank(best)) {
                 best = state;
             }
@@ -115,11 +110,16 @@ FeatureMap ControlFacade::features() const {
     return merged;
 }
 
+FeatureState ControlFacade::feature_state(Feature feature) const {
+    const Control* control = best_for(feature);
+    return control != nullptr ? control->feature_state(feature) : FeatureState::unsupported;
+}
+
 Control* ControlFacade::best_for(Feature feature) const {
     Control* best = nullptr;
     FeatureState best_state = FeatureState::unsupported;
     for (const Member& member : members_) {
-        const FeatureState state = state_in(member.control->features(), feature);
+        const FeatureState state = member.control->feature_state(feature);
         if (best == nullptr || rank(state) < rank(best_state)) {
             best = member.control;
             best_state = state;

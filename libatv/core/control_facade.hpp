@@ -18,6 +18,7 @@ class ControlFacade final : public Control {
     void remove(Control& control);
 
     [[nodiscard]] FeatureMap features() const override;
+    [[nodiscard]] FeatureState feature_state(Feature feature) const override;
     [[nodiscard]] const NowPlaying& now_playing() const override;
     [[nodiscard]] std::optional<double> volume() const override;
     void set_events(ControlEvents events) override { events_ = std::move(events); }

@@ -309,9 +309,9 @@ asio::awaitable<Artwork> MrpControl::fetch_artwork(std::uint32_t width, std::uin
     }
     if (found->artworkdata().size() > options_.max_artwork_bytes) {
         throw Error(ErrorKind::not_supported,
-                    "the Apple TV sent artwork of " + std::to_string(found->artworkdata().size()) +
-                        " bytes, more than the " + std::to_string(options_.max_artwork_bytes) +
-                        " accepted");
+                    "the artwork is too large: the Apple TV sent " +
+                        std::to_string(found->artworkdata().size()) + " bytes, more than the " +
+                        std::to_string(options_.max_artwork_bytes) + " accepted");
     }
     Artwork artwork;
     const std::string& mime = found->metadata().artworkmimetype();

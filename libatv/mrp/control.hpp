@@ -14,6 +14,7 @@
 
 #include "atv/control.hpp"
 #include "mrp/channel.hpp"
+#include "mrp/framing.hpp"
 #include "mrp/player_state.hpp"
 
 namespace atv::mrp {
@@ -24,8 +25,10 @@ struct MrpControlOptions {
     std::chrono::milliseconds request_timeout = default_request_timeout;
     // Artwork kept for reuse, by identifier and size, at most this many bytes in all.
     std::size_t artwork_cache_bytes = 4 * 1024 * 1024;
-    // Larger artwork from the device is refused.
-    std::size_t max_artwork_bytes = 1024 * 1024;
+    // Larger artwork from the device is refused. Kept below the frame limit, with room for the
+    // rest of the message, so that such artwork arrives and is refused with a clear error
+    // rather than closing the connection as an oversized frame.
+    std::size_t max_artwork_bytes = default_max_frame_size - 64 * 1024;
     PlayerStateLimits limits;
 };
 
@@ -39,6 +42,10 @@ class MrpControl final : public atv::Control {
     MrpControl& operator=(const MrpControl&) = delete;
 
     [[nodiscard]] FeatureMap features() const override { return state_.features(); }
+    [[nodiscard]] FeatureState feature_state(Feature feature) const override {
+        const auto found = state_.features().find(feature);
+        return found == state_.features().end() ? FeatureState::unsupported : found->second;
+    }
     [[nodiscard]] const NowPlaying& now_playing() const override { return state_.now_playing(); }
     [[nodiscard]] std::optional<double> volume() const override { return state_.volume(); }
     void set_events(ControlEvents events) override { events_ = std::move(events); }

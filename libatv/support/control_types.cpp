@@ -211,6 +211,12 @@ Error cannot(std::string_view feature) {
 
 }  // namespace
 
+FeatureState Control::feature_state(Feature feature) const {
+    const FeatureMap all = features();
+    const auto found = all.find(feature);
+    return found == all.end() ? FeatureState::unsupported : found->second;
+}
+
 asio::awaitable<void> Control::turn_on() {
     throw cannot(to_string(Feature::turn_on));
     co_return;

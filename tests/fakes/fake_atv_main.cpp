@@ -4,11 +4,14 @@
 // services are established, "TUNNEL open" and "TUNNEL closed" as an MRP tunnel through AirPlay
 // opens and closes, and "SESSION-STOP <16 hex digits>" when a Companion client stops its
 // session. With --dmap it also serves DMAP and prints "DMAP LOGIN <session>" and
-// "DMAP LOGOUT <session>".
+// "DMAP LOGOUT <session>", and what DMAP sessions send ("DMAP CMD playpause", "DMAP PROMPT
+// select", "DMAP SET dacp.playingtime=42000", ...; README.md lists them).
 //
 // Media: reads script lines on stdin (README.md lists them; "SCRIPTED <verb>" or
 // "SCRIPT-ERROR <reason>" answers each) and prints each command, key, volume change and artwork
-// request it receives ("COMMAND Play", "HID 1 0x89 down t=<ms>", "VOLUME 0.5", ...).
+// request it receives ("COMMAND Play", "HID 1 0x89 down t=<ms>", "VOLUME 0.5", ...). The
+// Companion side takes its own script verbs (power, apps, accounts, ...) and prints what it
+// receives ("COMPANION HID 13 down", "LAUNCH com.apple.TVMusic", "MCC 1", ...).
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -162,7 +165,9 @@ void print_line(const std::string& line) {
 // Feeds stdin to the media script line by line until it ends; without a readable stdin (a
 // regular file or /dev/null cannot be watched) there is simply no script.
 asio::awaitable<void> read_script(asio::posix::stream_descriptor& input,
-                                  atv::fakes::FakeMedia& media) {
+                                  atv::fakes::FakeMedia& media,
+                                  atv::fakes::FakeCompanionDevice& companion,
+                                  atv::fakes::FakeDmap& dmap) {
     asio::streambuf buffer;
     for (;;) {
         std::error_code ec;
@@ -177,8 +182,11 @@ asio::awaitable<void> read_script(asio::posix::stream_descriptor& input,
         if (line.empty()) {
             continue;
         }
-        const auto error = media.script(line);
         const std::string verb = line.substr(0, line.find(' '));
+        // Power, apps, accounts and media control flags are the Companion side's.
+        const auto error = atv::fakes::FakeCompanionDevice::handles(verb) ? companion.script(line)
+                           : verb.starts_with("dmap-")                    ? dmap.script(line)
+                                                                          : media.script(line);
         print_line(error ? "SCRIPT-ERROR " + *error : "SCRIPTED " + verb);
     }
 }
@@ -230,10 +238,13 @@ int main(int argc, char** argv) {
     spdlog::info("and AirPlay on {}:{}", options.config.bind_address, airplay.port());
 
     fake.state().media().on_log(print_line);
+    companion.device().on_log(print_line);
     asio::posix::stream_descriptor script_input(io);
     try {
         script_input.assign(::dup(STDIN_FILENO));
-        asio::co_spawn(io, read_script(script_input, fake.state().media()), asio::detached);
+        asio::co_spawn(io,
+                       read_script(script_input, fake.state().media(), companion.device(), dmap),
+                       asio::detached);
     } catch (const std::system_error& error) {
         spdlog::debug("no script on stdin: {}", error.what());
     }

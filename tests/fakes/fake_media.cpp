@@ -7,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 #include <iterator>
+#include <limits>
 
 namespace atv::fakes {
 
@@ -19,6 +20,15 @@ constexpr double cocoa_epoch_unix_seconds = 978307200.0;
 constexpr std::string_view default_player = "MediaRemote-DefaultPlayer";
 constexpr double volume_key_step = 0.05;
 constexpr std::size_t max_flood = 1000000;
+constexpr std::size_t max_hostile_bytes = 8 * 1024 * 1024;
+constexpr std::size_t max_hostile_count = 100000;
+constexpr std::string_view foreign_player = "hostile-player";
+constexpr std::string_view foreign_client = "com.example.hostile";
+// Not UTF-8: stray continuation and lead bytes, a lead byte cut short, an overlong '/', a
+// UTF-16 surrogate, and a control character.
+constexpr std::string_view invalid_utf8 =
+    "ab\xff\xfe\xc3(cd\xc0\xaf\xed\xa0\x80\x07"
+    "ef";
 
 double cocoa_time(FakeMedia::Clock::time_point when) {
     return std::chrono::duration<double>(when.time_since_epoch()).count() -
@@ -110,6 +120,39 @@ std::optional<double> number(std::string_view text) {
         return std::nullopt;
     }
     return value;
+}
+
+// Any double, NaN and infinities included, as a hostile device may send them.
+std::optional<double> raw_number(std::string_view text) {
+    double value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc{} || end != text.data() + text.size()) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+std::optional<std::size_t> count_of(std::string_view text, std::size_t limit) {
+    std::size_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc{} || end != text.data() + text.size() || value > limit) {
+        return std::nullopt;
+    }
+    return value;
+}
+
+// `bytes` bytes of text: 'x', then 'é' (two bytes) repeated, so that a cut at any odd length
+// falls inside a character.
+std::string long_title(std::size_t bytes) {
+    std::string title = bytes > 0 ? "x" : "";
+    title.reserve(bytes);
+    while (title.size() + 2 <= bytes) {
+        title += "\xc3\xa9";
+    }
+    if (title.size() < bytes) {
+        title += 'x';
+    }
+    return title;
 }
 
 std::optional<proto::PlaybackState::Enum> state_named(std::string_view name) {
@@ -481,7 +524,132 @@ std::optional<std::string> FakeMedia::script(std::string_view line) {
         flood(static_cast<std::size_t>(*number(*single())));
         return std::nullopt;
     }
+    if (verb == "hostile" && !arguments.empty()) {
+        return hostile(arguments);
+    }
     return "cannot read the script line: " + std::string(line);
+}
+
+std::optional<std::string> FakeMedia::hostile(const std::vector<std::string>& arguments) {
+    const std::string& what = arguments[0];
+    const std::string value = arguments.size() == 2 ? arguments[1] : std::string();
+    const bool one_value = arguments.size() == 2;
+    if ((what == "remove-player" || what == "remove-client") && one_value) {
+        ProtocolMessage message;
+        if (what == "remove-player") {
+            message = mrp::make_message(ProtocolMessage::REMOVE_PLAYER_MESSAGE);
+            auto* path = message.MutableExtension(proto::removePlayerMessage)->mutable_playerpath();
+            *path = player_path();
+            path->mutable_player()->set_identifier(value);
+        } else {
+            message = mrp::make_message(ProtocolMessage::REMOVE_CLIENT_MESSAGE);
+            message.MutableExtension(proto::removeClientMessage)
+                ->mutable_client()
+                ->set_bundleidentifier(value);
+        }
+        push(message);
+        return std::nullopt;
+    }
+    if (!item_) {
+        return "nothing plays";
+    }
+    if (what == "title-bytes" && one_value) {
+        const auto bytes = count_of(value, max_hostile_bytes);
+        if (!bytes) {
+            return "the title length must be from 0 to " + std::to_string(max_hostile_bytes);
+        }
+        const std::string title = long_title(*bytes);
+        push_raw_update([&](proto::ContentItemMetadata& metadata) { metadata.set_title(title); });
+        return std::nullopt;
+    }
+    if (what == "invalid-utf8" && arguments.size() == 1) {
+        push_raw_update([](proto::ContentItemMetadata& metadata) {
+            metadata.set_title(std::string(invalid_utf8));
+            metadata.set_trackartistname(std::string(invalid_utf8));
+            metadata.set_albumname(std::string(invalid_utf8));
+        });
+        return std::nullopt;
+    }
+    const auto number_value = one_value ? raw_number(value) : std::nullopt;
+    if (number_value && (what == "duration" || what == "position" || what == "rate")) {
+        const double raw = *number_value;
+        push_raw_update([&](proto::ContentItemMetadata& metadata) {
+            if (what == "duration") {
+                metadata.set_duration(raw);
+            } else if (what == "position") {
+                metadata.set_elapsedtime(raw);
+            } else {
+                metadata.set_playbackrate(static_cast<float>(raw));
+            }
+        });
+        return std::nullopt;
+    }
+    if (number_value && (what == "season" || what == "episode") &&
+        *number_value >= std::numeric_limits<std::int32_t>::min() &&
+        *number_value <= std::numeric_limits<std::int32_t>::max()) {
+        const auto raw = static_cast<std::int32_t>(*number_value);
+        push_raw_update([&](proto::ContentItemMetadata& metadata) {
+            what == "season" ? metadata.set_seasonnumber(raw) : metadata.set_episodenumber(raw);
+        });
+        return std::nullopt;
+    }
+    if ((what == "other-player" || what == "other-client") && one_value) {
+        push_foreign_state(what == "other-client" ? std::string(foreign_client) : app_,
+                           std::string(foreign_player), value);
+        return std::nullopt;
+    }
+    if ((what == "players" || what == "clients") && one_value) {
+        const auto count = count_of(value, max_hostile_count);
+        if (!count) {
+            return "the count must be from 0 to " + std::to_string(max_hostile_count);
+        }
+        for (std::size_t index = 0; index < *count; ++index) {
+            const std::string serial = std::to_string(++serial_);
+            if (what == "players") {
+                push_foreign_state(app_, std::string(foreign_player) + "-" + serial, serial);
+            } else {
+                push_foreign_state(std::string(foreign_client) + "-" + serial,
+                                   std::string(foreign_player), serial);
+            }
+        }
+        return std::nullopt;
+    }
+    return "cannot read the hostile line";
+}
+
+void FakeMedia::push_raw_update(const std::function<void(proto::ContentItemMetadata&)>& fill) {
+    ProtocolMessage message = mrp::make_message(ProtocolMessage::UPDATE_CONTENT_ITEM_MESSAGE);
+    auto* inner = message.MutableExtension(proto::updateContentItemMessage);
+    proto::ContentItem* content = inner->add_contentitems();
+    content->set_identifier(item_identifier_);
+    fill(*content->mutable_metadata());
+    *inner->mutable_playerpath() = player_path();
+    push(message);
+}
+
+void FakeMedia::push_foreign_state(const std::string& bundle, const std::string& player,
+                                   const std::string& title) {
+    ProtocolMessage message = mrp::make_message(ProtocolMessage::SET_STATE_MESSAGE);
+    auto* state = message.MutableExtension(proto::setStateMessage);
+    state->set_playbackstate(proto::PlaybackState::Playing);
+    auto* info = state->mutable_supportedcommands()->add_supportedcommands();
+    info->set_command(proto::Command::Play);
+    info->set_enabled(true);
+    auto* queue = state->mutable_playbackqueue();
+    queue->set_location(0);
+    proto::ContentItem* content = queue->add_contentitems();
+    content->set_identifier("foreign-item-" + std::to_string(++serial_));
+    content->mutable_metadata()->set_title(title);
+    content->mutable_metadata()->set_duration(100.0);
+    auto* path = state->mutable_playerpath();
+    *path = player_path();
+    if (bundle != app_) {
+        path->mutable_client()->set_bundleidentifier(bundle);
+        path->mutable_client()->set_displayname(bundle);
+    }
+    path->mutable_player()->set_identifier(player);
+    path->mutable_player()->set_displayname(player);
+    push(message);
 }
 
 double FakeMedia::position() const {

@@ -66,6 +66,8 @@ class FakeMedia {
     void flood(std::size_t count);
     // One line of the text script; returns an error message when it is not understood.
     std::optional<std::string> script(std::string_view line);
+    // A `hostile ...` line (see README.md): what a broken or malicious device sends.
+    std::optional<std::string> hostile(const std::vector<std::string>& arguments);
 
     // ---- what it is ----
     [[nodiscard]] const std::optional<FakeItem>& item() const { return item_; }
@@ -107,6 +109,11 @@ class FakeMedia {
     void handle_set_volume(const mrp::proto::SetVolumeMessage& message);
     void step_volume(double delta);
     void settle_position();
+    // An UPDATE_CONTENT_ITEM of the current item carrying only what `fill` sets.
+    void push_raw_update(const std::function<void(mrp::proto::ContentItemMetadata&)>& fill);
+    // A SET_STATE of a player that is not the one the fake announced as playing.
+    void push_foreign_state(const std::string& bundle, const std::string& player,
+                            const std::string& title);
 
     [[nodiscard]] mrp::proto::PlayerPath player_path() const;
     [[nodiscard]] mrp::proto::ContentItem content_item(bool with_artwork) const;

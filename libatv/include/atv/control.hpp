@@ -231,6 +231,9 @@ class Control {
     virtual ~Control() = default;
 
     [[nodiscard]] virtual FeatureMap features() const = 0;
+    // One feature's state, without a copy of the whole table where the protocol keeps one;
+    // by default looked up in features().
+    [[nodiscard]] virtual FeatureState feature_state(Feature feature) const;
     [[nodiscard]] virtual const NowPlaying& now_playing() const = 0;
     [[nodiscard]] virtual std::optional<double> volume() const = 0;
     // Replaces the listener; events come on the loop, never from inside a call.
