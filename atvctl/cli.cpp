@@ -23,6 +23,13 @@ const char* const usage_text =
     "  playing DEVICE                       show what is playing\n"
     "  artwork DEVICE -o FILE [--size WxH]  save the artwork of what is playing\n"
     "  volume DEVICE [N|up|down]            show or set the volume (0 to 100)\n"
+    "  power DEVICE [on|off]                show the power state, or turn on or off\n"
+    "  apps DEVICE                          list the apps that can be launched\n"
+    "  launch DEVICE APP                    launch an app by bundle id, or open a URL\n"
+    "  accounts DEVICE                      list the user accounts\n"
+    "  switch-account DEVICE ID             make an account the current one\n"
+    "  text DEVICE [get|set|append|clear] [TEXT]\n"
+    "                                       show or change the focused text field\n"
     "\n"
     "DEVICE is an identifier, a name or an object path. PROTOCOL is one of\n"
     "mrp, airplay, companion, dmap, raop. KEY is one of up, down, left, right,\n"
@@ -57,7 +64,10 @@ const std::map<std::string, CommandSpec>& commands() {
         {"forget", {1, {}}},    {"set-credentials", {2, {}}},
         {"monitor", {0, {}}},   {"press", {2, {"double", "hold"}}},
         {"playing", {1, {}}},   {"artwork", {1, {"output", "size"}}},
-        {"volume", {1, {}, 1}},
+        {"volume", {1, {}, 1}}, {"power", {1, {}, 1}},
+        {"apps", {1, {}}},      {"launch", {2, {}}},
+        {"accounts", {1, {}}},  {"switch-account", {2, {}}},
+        {"text", {1, {}, 2}},
     };
     return specs;
 }

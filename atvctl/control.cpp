@@ -44,17 +44,6 @@ void print_line(const std::string& line) {
     std::fflush(stdout);
 }
 
-// The device, once it is known to be connected: the control interfaces exist only then.
-Device connected_device(Client& client, const std::string& wanted) {
-    Device device = client.resolve(wanted);
-    if (text_property(device.properties, "Connected") != "yes") {
-        const std::string name = text_property(device.properties, "Name");
-        throw std::runtime_error(name + " is not connected; run 'atvctl connect " + wanted +
-                                 "' first");
-    }
-    return device;
-}
-
 std::string name_of(const Device& device) {
     return text_property(device.properties, "Name");
 }
@@ -128,6 +117,16 @@ std::string format_number(double value) {
 }
 
 }  // namespace
+
+Device connected_device(Client& client, const std::string& wanted) {
+    Device device = client.resolve(wanted);
+    if (text_property(device.properties, "Connected") != "yes") {
+        const std::string name = text_property(device.properties, "Name");
+        throw std::runtime_error(name + " is not connected; run 'atvctl connect " + wanted +
+                                 "' first");
+    }
+    return device;
+}
 
 std::string clock_time(std::uint64_t microseconds) {
     const std::uint64_t seconds = microseconds / 1'000'000;

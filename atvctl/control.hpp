@@ -10,6 +10,9 @@ inline constexpr const char* remote_interface = "org.atvd.RemoteControl1";
 inline constexpr const char* player_interface = "org.atvd.Player1";
 inline constexpr const char* audio_interface = "org.atvd.Audio1";
 
+// The device, once it is known to be connected: the control interfaces exist only then.
+Device connected_device(Client& client, const std::string& wanted);
+
 int command_press(Client& client, const CommandLine& line);
 int command_playing(Client& client, const CommandLine& line);
 int command_artwork(Client& client, const CommandLine& line);

@@ -14,6 +14,7 @@
 #include "control.hpp"
 #include "monitor.hpp"
 #include "output.hpp"
+#include "system.hpp"
 
 namespace atv::ctl {
 namespace {
@@ -370,13 +371,16 @@ int command_set_credentials(Client& client, const CommandLine& line) {
 int run(const CommandLine& line) {
     Client client(line.bus, line.bus_address);
     static const std::map<std::string, int (*)(Client&, const CommandLine&)> handlers = {
-        {"devices", command_devices}, {"scan", command_scan},
-        {"info", command_info},       {"pair", command_pair},
-        {"connect", command_connect}, {"close", command_close},
-        {"forget", command_forget},   {"set-credentials", command_set_credentials},
-        {"monitor", command_monitor}, {"press", command_press},
-        {"playing", command_playing}, {"artwork", command_artwork},
-        {"volume", command_volume},
+        {"devices", command_devices},   {"scan", command_scan},
+        {"info", command_info},         {"pair", command_pair},
+        {"connect", command_connect},   {"close", command_close},
+        {"forget", command_forget},     {"set-credentials", command_set_credentials},
+        {"monitor", command_monitor},   {"press", command_press},
+        {"playing", command_playing},   {"artwork", command_artwork},
+        {"volume", command_volume},     {"power", command_power},
+        {"apps", command_apps},         {"launch", command_launch},
+        {"accounts", command_accounts}, {"switch-account", command_switch_account},
+        {"text", command_text},
     };
     return handlers.at(line.command)(client, line);
 }

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "control.hpp"
+#include "system.hpp"
 
 namespace atv::ctl {
 
@@ -34,6 +35,12 @@ std::string kind_of(const std::string& interface) {
         return "player";
     if (interface == audio_interface)
         return "audio";
+    if (interface == power_interface)
+        return "power";
+    if (interface == apps_interface)
+        return "apps";
+    if (interface == keyboard_interface)
+        return "keyboard";
     return interface;
 }
 

@@ -2,13 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <asio/post.hpp>
 #include <utility>
 #include <vector>
 
 #include "bus_errors.hpp"
-#include "bus_presence.hpp"
-#include "caller.hpp"
 #include "control_arguments.hpp"
+#include "control_interface.hpp"
 #include "org.atvd.Audio1.adaptor.h"
 #include "org.atvd.Device1.adaptor.h"
 #include "org.atvd.Player1.adaptor.h"
@@ -25,9 +25,7 @@ atv::Control& ControlState::connected() const {
 }
 
 void ControlState::require(atv::Feature feature) const {
-    const atv::FeatureMap features = connected().features();
-    const auto found = features.find(feature);
-    const auto state = found == features.end() ? atv::FeatureState::unsupported : found->second;
+    const atv::FeatureState state = connected().feature_state(feature);
     if (state == atv::FeatureState::unsupported || state == atv::FeatureState::unavailable) {
         throw bus_error(atv::ErrorKind::not_supported,
                         std::string(atv::to_string(feature)) +
@@ -35,48 +33,6 @@ void ControlState::require(atv::Feature feature) const {
                             std::string(atv::to_string(state)) + ")");
     }
 }
-
-namespace {
-
-// What every control interface object does alike: who may call, deferred replies, and leaving
-// the bus only once it owes none (see bus_presence.hpp).
-template <typename Adaptor>
-class ControlInterface : public sdbus::AdaptorInterfaces<Adaptor>,
-                         public std::enable_shared_from_this<ControlInterface<Adaptor>> {
-  public:
-    ControlInterface(Context& context, const std::string& path, std::shared_ptr<ControlState> state)
-        : sdbus::AdaptorInterfaces<Adaptor>(context.bus, path),
-          context_(context),
-          state_(std::move(state)),
-          presence_([this] { this->unregisterAdaptor(); }) {}
-    ~ControlInterface() { withdraw(); }
-    ControlInterface(const ControlInterface&) = delete;
-    ControlInterface& operator=(const ControlInterface&) = delete;
-
-    // Leaves the bus now, or once the last reply it owes is out.
-    void withdraw() { presence_.leave(); }
-    sdbus::IObject& object() { return this->getObject(); }
-
-  protected:
-    void require_admin(const char* method) const {
-        context_.authorization.require_admin(current_caller(this->getObject()), method);
-    }
-
-    // Runs `work` outside the bus dispatch and replies when it ends.
-    template <typename Result, typename Work>
-    void reply_when_done(Result&& result, Work work) {
-        reply_later(context_.io, context_.loop, {this->shared_from_this(), &presence_},
-                    std::forward<Result>(result), std::move(work));
-    }
-
-    Context& context_;
-    std::shared_ptr<ControlState> state_;
-
-  private:
-    BusPresence presence_;
-};
-
-}  // namespace
 
 class RemoteControlObject final : public ControlInterface<org::atvd::RemoteControl1_adaptor> {
   public:
@@ -162,9 +118,8 @@ class PlayerObject final : public ControlInterface<org::atvd::Player1_adaptor> {
 
     // Artwork that is supported but not there now is not found, rather than not supported.
     void require_artwork() const {
-        const atv::FeatureMap features = state_->connected().features();
-        const auto found = features.find(atv::Feature::artwork);
-        if (found != features.end() && found->second == atv::FeatureState::unavailable) {
+        if (state_->connected().feature_state(atv::Feature::artwork) ==
+            atv::FeatureState::unavailable) {
             throw bus_error(atv::ErrorKind::not_found, "there is no artwork now");
         }
         state_->require(atv::Feature::artwork);
@@ -242,37 +197,13 @@ class AudioObject final : public ControlInterface<org::atvd::Audio1_adaptor> {
     double Volume() override { return state_->volume.value_or(0.0); }
 };
 
-namespace {
-
-// Creates or withdraws one interface object to match `wanted`, noting its name in `added` or
-// `removed`.
-template <typename Object>
-void sync_one(std::shared_ptr<Object>& object, bool wanted, Context& context,
-              const std::string& path, const std::shared_ptr<ControlState>& state, const char* name,
-              std::vector<std::string>& added, std::vector<std::string>& removed) {
-    if (wanted && object == nullptr) {
-        try {
-            object = std::make_shared<Object>(context, path, state);
-            added.emplace_back(name);
-        } catch (const sdbus::Error& error) {
-            // The previous connection's object may still owe a reply at this path.
-            spdlog::warn("{} could not be offered at {}: {}", name, path, error.getMessage());
-        }
-    } else if (!wanted && object != nullptr) {
-        object->withdraw();
-        object.reset();
-        removed.emplace_back(name);
-    }
-}
-
-}  // namespace
-
 ControlObjects::ControlObjects(Context& context, sdbus::IObject& device, std::string path,
                                atv::Control& control)
     : context_(context),
       device_(device),
       path_(std::move(path)),
-      state_(std::make_shared<ControlState>()) {
+      state_(std::make_shared<ControlState>()),
+      system_(context, path_, state_) {
     state_->control = &control;
     atv::ControlEvents events;
     const std::weak_ptr<ControlState> weak = state_;
@@ -291,6 +222,16 @@ ControlObjects::ControlObjects(Context& context, sdbus::IObject& device, std::st
     events.features = [this, weak](const atv::FeatureMap& features) {
         if (auto state = weak.lock(); state && state->control != nullptr) {
             show_features(features);
+        }
+    };
+    events.power_state = [this, weak](atv::PowerState power) {
+        if (auto state = weak.lock(); state && state->control != nullptr) {
+            system_.show_power_state(power);
+        }
+    };
+    events.focus_state = [this, weak](atv::FocusState focus) {
+        if (auto state = weak.lock(); state && state->control != nullptr) {
+            system_.show_focus_state(focus);
         }
     };
     control.set_events(std::move(events));
@@ -321,6 +262,8 @@ std::map<std::string, std::string> ControlObjects::features() const {
 void ControlObjects::refresh() {
     atv::Control& control = state_->connected();
     state_->volume = control.volume();
+    system_.show_power_state(control.power_state());
+    system_.show_focus_state(control.focus_state());
     if (player_ == nullptr) {
         state_->shown = control.now_playing();
     } else {
@@ -344,13 +287,35 @@ void ControlObjects::show_features(const atv::FeatureMap& features) {
 void ControlObjects::show_now_playing(const atv::NowPlaying& reported) {
     PlayerUpdate update = player_update(state_->shown, reported);
     state_->shown = std::move(update.shown);
-    if (player_ != nullptr && !update.changed.empty()) {
-        emit_signal(context_.loop, [&] {
-            player_->object().emitPropertiesChangedSignal(
-                org::atvd::Player1_adaptor::INTERFACE_NAME, update.changed);
-        });
-        context_.loop.kick();
+    if (player_ == nullptr || update.changed.empty()) {
+        return;
     }
+    pending_player_changes_.insert(update.changed.begin(), update.changed.end());
+    if (std::exchange(player_flush_posted_, true)) {
+        return;
+    }
+    // Updates the device sent together (queued on the loop already) leave as one signal: a
+    // flood of them costs a client one PropertiesChanged per burst, not one per message.
+    asio::post(context_.io, [this, weak = std::weak_ptr<ControlState>(state_)] {
+        if (auto state = weak.lock(); state && state->control != nullptr) {
+            flush_player_changes();
+        }
+    });
+}
+
+void ControlObjects::flush_player_changes() {
+    player_flush_posted_ = false;
+    const std::vector<std::string> changed(pending_player_changes_.begin(),
+                                           pending_player_changes_.end());
+    pending_player_changes_.clear();
+    if (player_ == nullptr || changed.empty()) {
+        return;
+    }
+    emit_signal(context_.loop, [&] {
+        player_->object().emitPropertiesChangedSignal(org::atvd::Player1_adaptor::INTERFACE_NAME,
+                                                      changed);
+    });
+    context_.loop.kick();
 }
 
 void ControlObjects::show_volume(std::optional<double> volume) {
@@ -378,6 +343,7 @@ void ControlObjects::sync_interfaces(const ControlInterfaces& wanted) {
              org::atvd::Player1_adaptor::INTERFACE_NAME, added, removed);
     sync_one(audio_, wanted.audio, context_, path_, state_,
              org::atvd::Audio1_adaptor::INTERFACE_NAME, added, removed);
+    system_.sync(wanted, added, removed);
     if (!removed.empty()) {
         emit_signal(context_.loop, [&] { device_.emitInterfacesRemovedSignal(removed); });
     }

@@ -1,7 +1,8 @@
 // The control interfaces of a connected device (org.atvd.RemoteControl1, org.atvd.Player1,
-// org.atvd.Audio1) at the device's own path, beside Device1: each is an object of its own that
-// joins the path while the connection's features call for it, announced through the device's
-// object manager. They leave when the connection ends.
+// org.atvd.Audio1; Power1, Apps1 and Keyboard1 through system_objects.hpp) at the device's own
+// path, beside Device1: each is an object of its own that joins the path while the connection's
+// features call for it, announced through the device's object manager. They leave when the
+// connection ends.
 #pragma once
 
 #include <sdbus-c++/sdbus-c++.h>
@@ -9,11 +10,13 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "atv/control.hpp"
 #include "context.hpp"
 #include "player_state.hpp"
+#include "system_objects.hpp"
 
 namespace atvd {
 
@@ -23,6 +26,8 @@ struct ControlState {
     atv::Control* control = nullptr;
     atv::NowPlaying shown;  // what Player1 shows (see player_update)
     std::optional<double> volume;
+    atv::PowerState power_state = atv::PowerState::unknown;
+    atv::FocusState focus_state = atv::FocusState::unknown;
 
     // The connection's control; ConnectionLost once the connection has ended.
     [[nodiscard]] atv::Control& connected() const;
@@ -52,6 +57,7 @@ class ControlObjects {
   private:
     void show_features(const atv::FeatureMap& features);
     void show_now_playing(const atv::NowPlaying& reported);
+    void flush_player_changes();
     void show_volume(std::optional<double> volume);
     // Adds and removes interfaces so that they match `wanted`, in one signal each way.
     void sync_interfaces(const ControlInterfaces& wanted);
@@ -63,9 +69,14 @@ class ControlObjects {
     std::shared_ptr<ControlState> state_;
     std::map<std::string, std::string> features_;
     bool withdrawn_ = false;
+    // Player1 properties changed since the last PropertiesChanged, sent once the loop has
+    // handled what the device sent together.
+    std::set<std::string> pending_player_changes_;
+    bool player_flush_posted_ = false;
     std::shared_ptr<RemoteControlObject> remote_control_;
     std::shared_ptr<PlayerObject> player_;
     std::shared_ptr<AudioObject> audio_;
+    SystemObjects system_;
 };
 
 }  // namespace atvd

@@ -87,6 +87,13 @@ ControlInterfaces control_interfaces(const atv::FeatureMap& features) {
                    Feature::episode_number, Feature::content_identifier,
                    Feature::itunes_store_identifier, Feature::artwork, Feature::app});
     interfaces.audio = any_supported(features, {Feature::volume, Feature::set_volume});
+    interfaces.power =
+        any_supported(features, {Feature::power_state, Feature::turn_on, Feature::turn_off});
+    interfaces.apps = any_supported(features, {Feature::app_list, Feature::launch_app,
+                                               Feature::account_list, Feature::switch_account});
+    interfaces.keyboard =
+        any_supported(features, {Feature::text_focus_state, Feature::text_get, Feature::text_set,
+                                 Feature::text_append, Feature::text_clear});
     return interfaces;
 }
 

@@ -23,6 +23,9 @@ struct ControlInterfaces {
     bool remote_control = false;  // a key, SetPosition, SetShuffle or SetRepeat
     bool player = false;          // push updates or any piece of what is playing
     bool audio = false;           // Volume or SetVolume
+    bool power = false;           // PowerState, TurnOn or TurnOff
+    bool apps = false;            // AppList, LaunchApp, AccountList or SwitchAccount
+    bool keyboard = false;        // TextFocusState, TextGet, TextSet, TextAppend or TextClear
 
     bool operator==(const ControlInterfaces&) const = default;
 };

@@ -46,6 +46,16 @@ RULES = {
     ("org.atvd.Audio1", "SetVolume"): "admin",
     ("org.atvd.Audio1", "VolumeUp"): "admin",
     ("org.atvd.Audio1", "VolumeDown"): "admin",
+    ("org.atvd.Power1", "TurnOn"): "admin",
+    ("org.atvd.Power1", "TurnOff"): "admin",
+    ("org.atvd.Apps1", "ListApps"): "admin",
+    ("org.atvd.Apps1", "Launch"): "admin",
+    ("org.atvd.Apps1", "ListAccounts"): "admin",
+    ("org.atvd.Apps1", "SwitchAccount"): "admin",
+    ("org.atvd.Keyboard1", "GetText"): "admin",
+    ("org.atvd.Keyboard1", "SetText"): "admin",
+    ("org.atvd.Keyboard1", "AppendText"): "admin",
+    ("org.atvd.Keyboard1", "ClearText"): "admin",
 }
 
 

@@ -109,6 +109,7 @@ INSTANTIATE_TEST_SUITE_P(Interfaces, InterfaceDoc,
                          testing::Values("org.atvd.Manager1", "org.atvd.Device1",
                                          "org.atvd.Service1", "org.atvd.PairingHandler1",
                                          "org.atvd.RemoteControl1", "org.atvd.Player1",
-                                         "org.atvd.Audio1"));
+                                         "org.atvd.Audio1", "org.atvd.Power1", "org.atvd.Apps1",
+                                         "org.atvd.Keyboard1"));
 
 }  // namespace

@@ -47,8 +47,41 @@ TEST(FeatureTable, ListsEveryFeatureByPyatvName) {
 TEST(ControlInterfaces, NoneWhenEverythingIsUnsupported) {
     EXPECT_EQ(atvd::control_interfaces({}), atvd::ControlInterfaces{});
     EXPECT_EQ(atvd::control_interfaces({{Feature::up, FeatureState::unsupported},
-                                        {Feature::app_list, FeatureState::available}}),
+                                        {Feature::turn_on, FeatureState::unsupported},
+                                        {Feature::app_list, FeatureState::unsupported},
+                                        {Feature::text_set, FeatureState::unsupported},
+                                        {Feature::play_url, FeatureState::available}}),
               atvd::ControlInterfaces{});
+}
+
+// Power1, Apps1 and Keyboard1: each with any of its features, and with nothing else.
+TEST(ControlInterfaces, PowerAppsAndKeyboardComeWithAnyOfTheirParts) {
+    const auto only = [](Feature feature, FeatureState state) {
+        return atvd::control_interfaces({{feature, state}});
+    };
+    atvd::ControlInterfaces power;
+    power.power = true;
+    atvd::ControlInterfaces apps;
+    apps.apps = true;
+    atvd::ControlInterfaces keyboard;
+    keyboard.keyboard = true;
+    for (const Feature feature : {Feature::power_state, Feature::turn_on, Feature::turn_off}) {
+        EXPECT_EQ(only(feature, FeatureState::unavailable), power) << atv::to_string(feature);
+    }
+    for (const Feature feature :
+         {Feature::app_list, Feature::launch_app, Feature::account_list, Feature::switch_account}) {
+        EXPECT_EQ(only(feature, FeatureState::unknown), apps) << atv::to_string(feature);
+    }
+    for (const Feature feature : {Feature::text_focus_state, Feature::text_get, Feature::text_set,
+                                  Feature::text_append, Feature::text_clear}) {
+        EXPECT_EQ(only(feature, FeatureState::available), keyboard) << atv::to_string(feature);
+    }
+    // A connection that can only play and take keys (MRP alone) has none of the three.
+    const auto mrp = atvd::control_interfaces({{Feature::select, FeatureState::available},
+                                               {Feature::title, FeatureState::available},
+                                               {Feature::volume, FeatureState::available}});
+    EXPECT_FALSE(mrp.power || mrp.apps || mrp.keyboard);
+    EXPECT_TRUE(mrp.remote_control && mrp.player && mrp.audio);
 }
 
 TEST(ControlInterfaces, EachComesWithAnyOfItsParts) {

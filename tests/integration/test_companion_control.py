@@ -1,0 +1,323 @@
+"""Power1, Apps1 and Keyboard1 through D-Bus, and atvctl's power, apps, launch, accounts,
+switch-account and text, against the fake Apple TV.
+
+Power, apps, accounts and text input are Companion's: a device connected with MRP alone has none
+of these interfaces. The tests that drive them pair Companion as well as MRP and script the
+fake's Companion side (`power on|off`, `apps ID=NAME,...`, `accounts ID=NAME,...`); they are
+skipped while the fake does not know those script lines yet (it answers `SCRIPT-ERROR cannot
+read the script line` to a verb it does not know).
+"""
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from atvd_harness import DEVICE, ERROR_PREFIX, BusError, FakeAppleTV, pair_with_pin, run_as
+
+POWER = "org.atvd.Power1"
+APPS = "org.atvd.Apps1"
+KEYBOARD = "org.atvd.Keyboard1"
+SYSTEM_INTERFACES = {POWER, APPS, KEYBOARD}
+FEATURES = {
+    POWER: ("PowerState", "TurnOn", "TurnOff"),
+    APPS: ("AppList", "LaunchApp", "AccountList", "SwitchAccount"),
+    KEYBOARD: ("TextFocusState", "TextGet", "TextSet", "TextAppend", "TextClear"),
+}
+STRANGER = "atvd-stranger"
+UNKNOWN_MEMBER = ("org.freedesktop.DBus.Error.UnknownMethod",
+                  "org.freedesktop.DBus.Error.UnknownInterface",
+                  "org.freedesktop.DBus.Error.UnknownObject")
+
+_fake_count = iter(range(1, 100))
+
+
+@pytest.fixture
+def fake(fake):
+    """A fake Apple TV with a name, identifier and MAC of its own in every test."""
+    def start(*extra):
+        number = next(_fake_count)
+        return fake(f"System Room {number}", f"fake-atv-sys-{number:04d}",
+                    f"AA:BB:CC:00:30:{number:02X}", *extra)
+    return start
+
+
+def script_answer(device, line, timeout=5):
+    """Sends a script line and returns the fake's answer to it (SCRIPTED or SCRIPT-ERROR)."""
+    device.send(line)
+    return device.expect("SCRIPT", timeout)
+
+
+_companion_script = {}
+
+
+def fake_scripts_companion():
+    """Whether the fake knows the Companion script lines; asked once, of a fake of its own."""
+    if "known" not in _companion_script:
+        probe = FakeAppleTV("System Probe", "fake-atv-sys-probe", "AA:BB:CC:00:30:FF")
+        try:
+            answer = script_answer(probe, "apps com.example.Probe=Probe")
+        finally:
+            probe.stop()
+        _companion_script["known"] = not answer.startswith(
+            "SCRIPT-ERROR cannot read the script line")
+    return _companion_script["known"]
+
+
+@pytest.fixture
+def companion_fake(fake):
+    """A fake whose Companion side can be scripted; the test is skipped while it cannot."""
+    if not fake_scripts_companion():
+        pytest.skip("the fake Apple TV has no Companion script lines (power, apps, accounts) yet")
+    return fake
+
+
+def atvctl(*args, timeout=60):
+    return subprocess.run([os.environ["ATVCTL_BINARY"], *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def connected(client, device, *protocols):
+    path = client.find(device.identifier, *protocols)
+    for protocol in protocols:
+        pair_with_pin(client, device, path, protocol)
+    client.atvd(path, DEVICE, "Connect")
+    assert sorted(client.get(path, DEVICE, "ConnectedProtocols")) == sorted(protocols)
+    return path
+
+
+def interfaces_at(client, path):
+    return set(client.managed_objects().get(path, {}))
+
+
+def changed_values(client, path, interface):
+    return [{k: v.value for k, v in s.body[1].items()}
+            for s in client.signals_named("PropertiesChanged", path) if s.body[0] == interface]
+
+
+def expect_error(name, call, *args):
+    with pytest.raises(BusError) as error:
+        call(*args)
+    assert error.value.name == name, error.value
+    return error.value.text
+
+
+# ---- what runs whatever the fake's Companion side can do ----
+
+def test_mrp_alone_offers_no_power_apps_or_keyboard(client, fake):
+    device = fake()
+    path = connected(client, device, "mrp")
+    features = client.get(path, DEVICE, "Features")
+    for interface, names in FEATURES.items():
+        assert all(features[name] == "unsupported" for name in names), (interface, features)
+    assert not interfaces_at(client, path) & SYSTEM_INTERFACES
+    assert "org.atvd.RemoteControl1" in interfaces_at(client, path)
+
+    for interface, member, signature, body in (
+            (POWER, "TurnOn", "", []), (APPS, "Launch", "s", ["com.apple.TVMusic"]),
+            (KEYBOARD, "SetText", "s", ["hello"])):
+        with pytest.raises(BusError) as error:
+            client.atvd(path, interface, member, signature, body)
+        assert error.value.name in UNKNOWN_MEMBER, error.value
+
+    for args, what in ((["power", device.identifier], "power control"),
+                       (["apps", device.identifier], "apps"),
+                       (["launch", device.identifier, "com.apple.TVMusic"], "apps"),
+                       (["accounts", device.identifier], "accounts"),
+                       (["switch-account", device.identifier, "id2"], "accounts"),
+                       (["text", device.identifier, "set", "hello"], "text input")):
+        result = atvctl(*args)
+        assert result.returncode == 1, result
+        assert f"offers no {what}" in result.stderr, result.stderr
+    client.pump(0.3)
+    with pytest.raises(AssertionError):
+        device.expect("LAUNCH ", timeout=0.3)
+
+
+def test_a_device_not_connected_is_refused(client, fake):
+    device = fake()
+    client.find(device.identifier, "mrp")
+    for args in (["power", device.identifier, "on"], ["apps", device.identifier],
+                 ["text", device.identifier]):
+        result = atvctl(*args)
+        assert result.returncode == 1, result
+        assert "not connected" in result.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["power"], ["power", "x", "maybe"], ["power", "x", "on", "off"],
+    ["apps"], ["apps", "x", "y"], ["accounts"], ["accounts", "x", "y"],
+    ["launch", "x"], ["launch", "x", ""], ["launch", "x", "a", "b"],
+    ["switch-account", "x"], ["switch-account", "x", ""],
+    ["text"], ["text", "x", "shout"], ["text", "x", "set"], ["text", "x", "append"],
+    ["text", "x", "get", "extra"], ["text", "x", "clear", "extra"],
+    ["text", "x", "set", "a", "b"],
+])
+def test_usage_errors_exit_2(args):
+    result = atvctl(*args)
+    assert result.returncode == 2, result
+    assert "atvctl --help" in result.stderr
+
+
+def test_the_bus_refuses_a_stranger_every_new_method(client, fake):
+    device = fake()
+    path = connected(client, device, "mrp")
+    for interface, member, signature, body in (
+            (POWER, "TurnOn", "", []), (POWER, "TurnOff", "", []), (APPS, "ListApps", "", []),
+            (APPS, "Launch", "s", ["com.apple.TVMusic"]), (APPS, "ListAccounts", "", []),
+            (APPS, "SwitchAccount", "s", ["id2"]), (KEYBOARD, "GetText", "", []),
+            (KEYBOARD, "SetText", "s", ["hi"]), (KEYBOARD, "AppendText", "s", ["hi"]),
+            (KEYBOARD, "ClearText", "", [])):
+        called = run_as(STRANGER, "busctl", "--system", "call", "org.atvd", path, interface,
+                        member, signature, *body)
+        assert called.returncode != 0, (member, called)
+        assert "Access denied" in called.stderr, (member, called.stderr)
+
+
+# ---- with the fake's Companion side ----
+
+def test_interfaces_come_with_companion_and_leave_with_close(client, companion_fake):
+    device = companion_fake()
+    path = connected(client, device, "mrp", "companion")
+    features = client.get(path, DEVICE, "Features")
+    present = interfaces_at(client, path) & SYSTEM_INTERFACES
+    for interface, names in FEATURES.items():
+        assert (interface in present) == any(features[name] != "unsupported" for name in names)
+    assert {POWER, APPS} <= present
+
+    client.signals.clear()
+    client.atvd(path, DEVICE, "Close")
+    assert not interfaces_at(client, path) & SYSTEM_INTERFACES
+
+    def removed():
+        names = set()
+        for signal in client.signals_named("InterfacesRemoved"):
+            if signal.body[0] == path:
+                names |= set(signal.body[1]) & SYSTEM_INTERFACES
+        return names
+    client.wait_for(lambda: removed() == present, what="Power1, Apps1 and Keyboard1 withdrawn")
+
+
+def test_power_state_and_turning_on_and_off(client, companion_fake):
+    device = companion_fake()
+    path = connected(client, device, "mrp", "companion")
+    assert script_answer(device, "power on") == "SCRIPTED power"
+    client.wait_for(lambda: client.get(path, POWER, "PowerState") == "on", what="power on")
+
+    client.signals.clear()
+    assert script_answer(device, "power off") == "SCRIPTED power"
+    client.wait_for(lambda: client.get(path, POWER, "PowerState") == "off", what="power off")
+    client.wait_for(lambda: changed_values(client, path, POWER), what="PowerState signalled")
+    client.pump(0.3)
+    assert changed_values(client, path, POWER) == [{"PowerState": "off"}]
+
+    client.atvd(path, POWER, "TurnOn")
+    assert device.expect("COMPANION HID 13 down", timeout=5)
+    client.atvd(path, POWER, "TurnOff")
+    assert device.expect("COMPANION HID 12 down", timeout=5)
+
+    result = atvctl("power", device.identifier, "on")
+    assert result.returncode == 0, result.stderr
+    assert device.expect("COMPANION HID 13 down", timeout=5)
+    result = atvctl("--json", "power", device.identifier)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["PowerState"] in ("on", "off")
+
+
+def test_apps_list_and_launch(client, companion_fake):
+    device = companion_fake()
+    path = connected(client, device, "mrp", "companion")
+    assert script_answer(device, "apps com.apple.TVMusic=Music,com.example=Example") == \
+        "SCRIPTED apps"
+    apps = client.atvd(path, APPS, "ListApps")[0]
+    assert sorted(map(tuple, apps)) == [("com.apple.TVMusic", "Music"), ("com.example", "Example")]
+
+    client.atvd(path, APPS, "Launch", "s", ["com.apple.TVMusic"])
+    assert device.expect("LAUNCH ", timeout=5) == "LAUNCH com.apple.TVMusic"
+
+    invalid = ERROR_PREFIX + "InvalidArguments"
+    assert "empty" in expect_error(invalid, client.atvd, path, APPS, "Launch", "s", [""])
+    assert "4096" in expect_error(invalid, client.atvd, path, APPS, "Launch", "s", ["a" * 5000])
+    with pytest.raises(AssertionError):
+        device.expect("LAUNCH ", timeout=0.5)
+
+    result = atvctl("apps", device.identifier)
+    assert result.returncode == 0, result.stderr
+    assert "com.example" in result.stdout and "Example" in result.stdout
+    result = atvctl("--json", "apps", device.identifier)
+    assert {"Identifier": "com.apple.TVMusic", "Name": "Music"} in json.loads(result.stdout)["Apps"]
+    result = atvctl("launch", device.identifier, "com.example")
+    assert result.returncode == 0, result.stderr
+    assert device.expect("LAUNCH ", timeout=5) == "LAUNCH com.example"
+
+
+def test_accounts_list_and_switch(client, companion_fake):
+    device = companion_fake()
+    path = connected(client, device, "mrp", "companion")
+    assert script_answer(device, "accounts id1=Alice,id2=Bob") == "SCRIPTED accounts"
+    accounts = client.atvd(path, APPS, "ListAccounts")[0]
+    assert sorted(map(tuple, accounts)) == [("id1", "Alice"), ("id2", "Bob")]
+
+    client.atvd(path, APPS, "SwitchAccount", "s", ["id2"])
+    assert device.expect("SWITCH-ACCOUNT ", timeout=5) == "SWITCH-ACCOUNT id2"
+    expect_error(ERROR_PREFIX + "InvalidArguments", client.atvd, path, APPS, "SwitchAccount", "s",
+                 [""])
+
+    result = atvctl("accounts", device.identifier)
+    assert result.returncode == 0, result.stderr
+    assert "Alice" in result.stdout and "Bob" in result.stdout
+    result = atvctl("switch-account", device.identifier, "id1")
+    assert result.returncode == 0, result.stderr
+    assert device.expect("SWITCH-ACCOUNT ", timeout=5) == "SWITCH-ACCOUNT id1"
+
+
+def test_text_beyond_the_bound_is_refused(client, companion_fake):
+    device = companion_fake()
+    path = connected(client, device, "mrp", "companion")
+    features = client.get(path, DEVICE, "Features")
+    if all(features[name] == "unsupported" for name in FEATURES[KEYBOARD]):
+        pytest.skip("the Companion connection offers no text input yet")
+    assert KEYBOARD in interfaces_at(client, path)
+    invalid = ERROR_PREFIX + "InvalidArguments"
+    for member in ("SetText", "AppendText"):
+        text = expect_error(invalid, client.atvd, path, KEYBOARD, member, "s", ["t" * 65537])
+        assert "65536 bytes" in text
+    assert client.get(path, KEYBOARD, "FocusState") in ("unknown", "unfocused", "focused")
+
+
+def test_a_stranger_is_refused_and_nothing_reaches_the_device(client, companion_fake):
+    device = companion_fake()
+    path = connected(client, device, "mrp", "companion")
+    assert script_answer(device, "apps com.apple.TVMusic=Music") == "SCRIPTED apps"
+    read = run_as(STRANGER, "busctl", "--system", "get-property", "org.atvd", path, POWER,
+                  "PowerState")
+    assert read.returncode == 0, read
+    launched = run_as(STRANGER, "busctl", "--system", "call", "org.atvd", path, APPS, "Launch",
+                      "s", "com.apple.TVMusic")
+    assert launched.returncode != 0
+    assert "Access denied" in launched.stderr or "NotAuthorized" in launched.stderr, launched
+    with pytest.raises(AssertionError):
+        device.expect("LAUNCH ", timeout=0.5)
+
+
+def test_monitor_shows_power_changes(client, companion_fake):
+    device = companion_fake()
+    path = connected(client, device, "mrp", "companion")
+    assert script_answer(device, "power on") == "SCRIPTED power"
+    client.wait_for(lambda: client.get(path, POWER, "PowerState") == "on", what="power on")
+    monitor = subprocess.Popen([os.environ["ATVCTL_BINARY"], "monitor"],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        time.sleep(0.5)
+        assert script_answer(device, "power off") == "SCRIPTED power"
+        deadline = time.monotonic() + 10
+        while True:
+            line = monitor.stdout.readline()
+            if line.strip() == f"changed power {path} PowerState=off":
+                break
+            assert line and time.monotonic() < deadline, "monitor showed no power change"
+    finally:
+        monitor.terminate()
+        monitor.wait(10)
