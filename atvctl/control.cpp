@@ -239,10 +239,8 @@ int command_volume(Client& client, const CommandLine& line) {
     } else if (wanted == "down") {
         proxy->callMethod("VolumeDown").onInterface(audio_interface);
     }
-    double volume = level.value_or(0);
-    if (!level) {
-        volume = proxy->getProperty("Volume").onInterface(audio_interface).get<double>();
-    }
+    // Read back in every case: what the device settled on, not what was asked.
+    const double volume = proxy->getProperty("Volume").onInterface(audio_interface).get<double>();
     if (line.json) {
         print_line("{\"Path\": " + json_quote(device.path) +
                    ", \"Volume\": " + format_number(volume) + "}");

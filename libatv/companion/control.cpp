@@ -281,6 +281,9 @@ std::optional<double> CompanionControl::volume() const {
 }
 
 // ---- requests ----
+//
+// Coroutines are named, then awaited: GCC 12 mishandles temporaries (and string literals
+// turned into parameters) inside a co_await expression.
 
 asio::awaitable<OpackValue> CompanionControl::request(std::string identifier, OpackValue content,
                                                       ErrorKind refusal_kind) {
@@ -310,7 +313,8 @@ asio::awaitable<OpackValue> CompanionControl::request(std::string identifier, Op
 asio::awaitable<void> CompanionControl::press_button(HidButton which, InputAction action) {
     const int presses = action == InputAction::double_tap ? 2 : 1;
     for (int press = 0; press < presses; ++press) {
-        co_await request("_hidC", button(which, button_down));
+        auto pressing = request("_hidC", button(which, button_down));
+        co_await std::move(pressing);
         if (action == InputAction::hold) {
             const std::weak_ptr<bool> alive = alive_;
             asio::steady_timer held(channel_->executor(), options_.hold_time);
@@ -319,7 +323,8 @@ asio::awaitable<void> CompanionControl::press_button(HidButton which, InputActio
             if (alive.expired())
                 throw Error(ErrorKind::connection_lost, "the connection was closed");
         }
-        co_await request("_hidC", button(which, button_up));
+        auto releasing = request("_hidC", button(which, button_up));
+        co_await std::move(releasing);
     }
 }
 
@@ -332,7 +337,8 @@ asio::awaitable<void> CompanionControl::media_command(MediaCommand command, Feat
     OpackDict content{{"_mcc", static_cast<std::int64_t>(command)}};
     for (auto& argument : arguments)
         content.push_back(std::move(argument));
-    co_await request("_mcc", std::move(content));
+    auto commanding = request("_mcc", std::move(content));
+    co_await std::move(commanding);
 }
 
 asio::awaitable<void> CompanionControl::press(Key key, InputAction action,
@@ -350,7 +356,8 @@ asio::awaitable<void> CompanionControl::press(Key key, InputAction action,
                                                       std::string(to_string(action)));
     }
     if (const auto media = media_key(key)) {
-        co_await media_command(media->command, feature_of(key, action));
+        auto commanding = media_command(media->command, feature_of(key, action));
+        co_await std::move(commanding);
         co_return;
     }
     throw Error(ErrorKind::not_supported, "Companion has no key " + std::string(to_string(key)));
@@ -386,8 +393,9 @@ asio::awaitable<void> CompanionControl::refresh_volume() {
     const std::weak_ptr<bool> alive = alive_;
     std::optional<double> level;
     try {
-        const OpackValue reply = co_await request(
+        auto asking = request(
             "_mcc", OpackDict{{"_mcc", static_cast<std::int64_t>(MediaCommand::get_volume)}});
+        const OpackValue reply = co_await std::move(asking);
         const OpackValue* value = reply.find("_vol");
         if (value != nullptr && value->is<double>())
             level = *value->get_if<double>();
@@ -413,8 +421,9 @@ asio::awaitable<void> CompanionControl::refresh_volume() {
 asio::awaitable<void> CompanionControl::set_volume(double level) {
     if (!std::isfinite(level) || level < 0.0 || level > 100.0)
         throw Error(ErrorKind::invalid_arguments, "the volume must be from 0 to 100");
-    co_await media_command(MediaCommand::set_volume, Feature::set_volume,
-                           OpackDict{{"_vol", level / 100.0}});
+    auto setting = media_command(MediaCommand::set_volume, Feature::set_volume,
+                                 OpackDict{{"_vol", level / 100.0}});
+    co_await std::move(setting);
     co_await refresh_volume();
 }
 
@@ -449,7 +458,8 @@ asio::awaitable<std::vector<NamedItem>> CompanionControl::fetch_list(std::string
     std::optional<Error> failure;
     OpackValue reply;
     try {
-        reply = co_await request(identifier, OpackDict{});
+        auto fetching = request(identifier, OpackDict{});
+        reply = co_await std::move(fetching);
     } catch (const Error& error) {
         failure = error;
     }
@@ -487,26 +497,31 @@ asio::awaitable<std::vector<NamedItem>> CompanionControl::fetch_list(std::string
 }
 
 asio::awaitable<std::vector<NamedItem>> CompanionControl::apps() {
-    co_return co_await fetch_list("FetchLaunchableApplicationsEvent", "app list");
+    auto fetching = fetch_list("FetchLaunchableApplicationsEvent", "app list");
+    co_return co_await std::move(fetching);
 }
 
 asio::awaitable<void> CompanionControl::launch(std::string app) {
     if (app.empty())
         throw Error(ErrorKind::invalid_arguments, "launch needs a bundle id or a URL");
     const char* key = looks_like_url(app) ? "_urlS" : "_bundleID";
-    co_await request("_launchApp", OpackDict{{key, std::move(app)}}, ErrorKind::invalid_arguments);
+    auto launching =
+        request("_launchApp", OpackDict{{key, std::move(app)}}, ErrorKind::invalid_arguments);
+    co_await std::move(launching);
 }
 
 asio::awaitable<std::vector<NamedItem>> CompanionControl::accounts() {
-    co_return co_await fetch_list("FetchUserAccountsEvent", "account list");
+    auto fetching = fetch_list("FetchUserAccountsEvent", "account list");
+    co_return co_await std::move(fetching);
 }
 
 asio::awaitable<void> CompanionControl::switch_account(std::string identifier) {
     if (identifier.empty())
         throw Error(ErrorKind::invalid_arguments, "switching accounts needs an account id");
-    co_await request("SwitchUserAccountEvent",
-                     OpackDict{{"SwitchAccountID", std::move(identifier)}},
-                     ErrorKind::invalid_arguments);
+    auto switching =
+        request("SwitchUserAccountEvent", OpackDict{{"SwitchAccountID", std::move(identifier)}},
+                ErrorKind::invalid_arguments);
+    co_await std::move(switching);
 }
 
 }  // namespace atv::companion

@@ -309,7 +309,8 @@ Bytes prompt_entry(std::string_view entry, std::uint8_t kind) {
 DmapControl::DmapControl(DmapConnection& connection, asio::any_io_executor executor,
                          std::chrono::milliseconds request_timeout)
     : connection_(connection), executor_(std::move(executor)), timeout_(request_timeout) {
-    features_ = features_from(Tag{.name = "cmst", .type = TagType::container});
+    features_ =
+        features_from(Tag{.name = "cmst", .type = TagType::container, .value = {}, .children = {}});
 }
 
 DmapControl::~DmapControl() {

@@ -175,9 +175,10 @@ PlayerState::Changes PlayerState::handle(const ProtocolMessage& message) {
         now_playing_ = std::move(playing);
         changes.now_playing = true;
     }
-    FeatureMap features = build_features();
-    if (features != features_) {
-        features_ = std::move(features);
+    const FeatureStates states = build_features();
+    if (states != feature_states_) {
+        feature_states_ = states;
+        features_ = to_map(states);
         changes.features = true;
     }
     changes.volume = volume_available() != volume_was_available ||
@@ -576,18 +577,27 @@ NowPlaying PlayerState::build_now_playing() const {
     return playing;
 }
 
-FeatureMap PlayerState::build_features() const {
+FeatureMap PlayerState::to_map(const FeatureStates& states) {
     FeatureMap features;
     for (std::size_t index = 0; index < feature_count; ++index) {
-        features[static_cast<Feature>(index)] = FeatureState::unsupported;
+        features.emplace_hint(features.end(), static_cast<Feature>(index), states[index]);
     }
+    return features;
+}
+
+PlayerState::FeatureStates PlayerState::build_features() const {
+    FeatureStates states;
+    states.fill(FeatureState::unsupported);
+    const auto at = [&states](Feature feature) -> FeatureState& {
+        return states[static_cast<std::size_t>(feature)];
+    };
     const auto set = [&](Feature feature, bool available) {
-        features[feature] = available ? FeatureState::available : FeatureState::unavailable;
+        at(feature) = available ? FeatureState::available : FeatureState::unavailable;
     };
     for (Feature always :
          {Feature::up, Feature::down, Feature::left, Feature::right, Feature::select, Feature::menu,
           Feature::home, Feature::home_hold, Feature::top_menu, Feature::push_updates}) {
-        features[always] = FeatureState::available;
+        at(always) = FeatureState::available;
     }
     const Player* active = active_player();
     const Item* item = active != nullptr && active->item ? &*active->item : nullptr;
@@ -633,14 +643,14 @@ FeatureMap PlayerState::build_features() const {
     const PlaybackState state = now_playing_.state;
     if ((state == PlaybackState::playing && enabled(C::Pause)) ||
         (state == PlaybackState::paused && enabled(C::Play))) {
-        features[Feature::play_pause] = FeatureState::available;
+        at(Feature::play_pause) = FeatureState::available;
     }
     set(Feature::app, active_client() != nullptr);
     for (Feature volume_feature :
          {Feature::volume, Feature::set_volume, Feature::volume_up, Feature::volume_down}) {
         set(volume_feature, volume_available());
     }
-    return features;
+    return states;
 }
 
 }  // namespace atv::mrp

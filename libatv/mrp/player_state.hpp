@@ -8,6 +8,7 @@
 // nothing a device sends makes the state grow without bound.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -138,7 +139,11 @@ class PlayerState {
 
     // Recomputes what is shown from the merged state.
     NowPlaying build_now_playing() const;
-    FeatureMap build_features() const;
+    // Each feature's state, by index: built on every message without allocating, turned into
+    // a FeatureMap only when it differs from the last.
+    using FeatureStates = std::array<FeatureState, feature_count>;
+    FeatureStates build_features() const;
+    static FeatureMap to_map(const FeatureStates& states);
 
     PlayerStateLimits limits_;
     std::map<std::string, Client> clients_;
@@ -148,7 +153,8 @@ class PlayerState {
     std::optional<std::string> output_device_uid_;
     double volume_ = 0.0;  // 0-100
     NowPlaying now_playing_;
-    FeatureMap features_ = build_features();
+    FeatureStates feature_states_ = build_features();
+    FeatureMap features_ = to_map(feature_states_);
 };
 
 // Seconds since 2001-01-01 (Cocoa's reference date) as a point in time.
