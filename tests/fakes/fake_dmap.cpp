@@ -17,6 +17,7 @@
 #include "dmap/tags.hpp"
 #include "http/content_encoding.hpp"
 #include "http/transfer.hpp"
+#include "script_words.hpp"
 
 namespace atv::fakes {
 
@@ -24,23 +25,12 @@ namespace {
 
 constexpr std::uint32_t status_ok = 200;
 
-// The headers Apple's Remote app sends with every request, which the device insists on.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 7> remote_headers{{
-    {"Accept", "*/*"},
-    {"Accept-Encoding", "gzip"},
-    {"Client-DAAP-Version", "3.13"},
-    {"Client-ATV-Sharing-Version", "1.2"},
-    {"Client-iTunes-Sharing-Version", "3.15"},
-    {"User-Agent", "Remote/1021"},
-    {"Viewer-Only-Client", "1"},
-}};
-
 // What is wrong with a request's headers, or nullopt when they are as a remote sends them.
 std::optional<std::string> header_fault(const http::Request& request) {
     if (request.protocol == "HTTP/1.1" && request.headers.get("Host").value_or("").empty()) {
         return "no Host";
     }
-    for (const auto& [name, expected] : remote_headers) {
+    for (const auto& [name, expected] : remote_app_headers) {
         const auto value = request.headers.get(name);
         if (!value) {
             return "no " + std::string(name);
@@ -133,39 +123,6 @@ Bytes png_header(std::uint32_t width, std::uint32_t height) {
     return png;
 }
 
-// "a b=\"c d\" e" as words; double quotes group, a backslash escapes inside them.
-std::optional<std::vector<std::string>> split_words(std::string_view line) {
-    std::vector<std::string> words;
-    std::string word;
-    bool in_word = false;
-    bool quoted = false;
-    for (std::size_t i = 0; i < line.size(); ++i) {
-        const char c = line[i];
-        if (quoted && c == '\\' && i + 1 < line.size()) {
-            word.push_back(line[++i]);
-        } else if (c == '"') {
-            quoted = !quoted;
-            in_word = true;
-        } else if (!quoted && (c == ' ' || c == '\t')) {
-            if (in_word) {
-                words.push_back(std::move(word));
-                word.clear();
-            }
-            in_word = false;
-        } else {
-            word.push_back(c);
-            in_word = true;
-        }
-    }
-    if (quoted) {
-        return std::nullopt;
-    }
-    if (in_word) {
-        words.push_back(std::move(word));
-    }
-    return words;
-}
-
 std::optional<std::uint8_t> state_named(std::string_view name) {
     static const std::map<std::string_view, std::uint8_t> states{
         {"loading", 1}, {"stopped", 2}, {"paused", 3}, {"playing", 4}, {"seeking", 5}};
@@ -187,12 +144,12 @@ std::optional<std::string> playing_from(const std::vector<std::string>& words,
     playing = {};
     playing.state = playing_state;
     for (const std::string& word : words) {
-        const auto equals = word.find('=');
-        if (equals == std::string::npos) {
+        const auto pair = key_value(word);
+        if (!pair) {
             return "expected KEY=VALUE, not " + word;
         }
-        const std::string key = word.substr(0, equals);
-        const std::string value = word.substr(equals + 1);
+        const std::string& key = pair->key;
+        const std::string& value = pair->value;
         const auto number = number_of(value);
         if (key == "title") {
             playing.title = value;

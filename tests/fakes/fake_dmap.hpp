@@ -15,6 +15,7 @@
 // dmcp.volume and GET `nowplayingartwork`. What plays is set by script lines (README.md) and by
 // the commands; every change is a new revision, which answers the waiting play status polls.
 #pragma once
+#include <array>
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
 #include <asio/ip/tcp.hpp>
@@ -33,6 +34,19 @@
 #include "tcp_server.hpp"
 
 namespace atv::fakes {
+
+// The headers Apple's Remote app sends with every request (protocols-control.md §5), which the
+// device insists on; written out here rather than taken from libatv, so that a wrong value there
+// fails the tests.
+inline constexpr std::array<std::pair<std::string_view, std::string_view>, 7> remote_app_headers{{
+    {"Accept", "*/*"},
+    {"Accept-Encoding", "gzip"},
+    {"Client-DAAP-Version", "3.13"},
+    {"Client-ATV-Sharing-Version", "1.2"},
+    {"Client-iTunes-Sharing-Version", "3.15"},
+    {"User-Agent", "Remote/1021"},
+    {"Viewer-Only-Client", "1"},
+}};
 
 struct FakeDmapConfig {
     std::string name = "Fake Apple TV";

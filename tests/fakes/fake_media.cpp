@@ -9,6 +9,8 @@
 #include <iterator>
 #include <limits>
 
+#include "script_words.hpp"
+
 namespace atv::fakes {
 
 namespace {
@@ -72,45 +74,6 @@ std::string app_name_of(const std::string& bundle) {
         return "TV";
     }
     return bundle;
-}
-
-// "a b=\"c d\" e" as words; quotes group, backslash escapes inside quotes.
-std::optional<std::vector<std::string>> split_words(std::string_view line) {
-    std::vector<std::string> words;
-    std::string word;
-    bool in_word = false;
-    bool quoted = false;
-    for (std::size_t at = 0; at < line.size(); ++at) {
-        const char c = line[at];
-        if (quoted) {
-            if (c == '\\' && at + 1 < line.size()) {
-                word += line[++at];
-            } else if (c == '"') {
-                quoted = false;
-            } else {
-                word += c;
-            }
-        } else if (c == '"') {
-            quoted = true;
-            in_word = true;
-        } else if (c == ' ' || c == '\t' || c == '\r') {
-            if (in_word) {
-                words.push_back(std::move(word));
-                word.clear();
-                in_word = false;
-            }
-        } else {
-            word += c;
-            in_word = true;
-        }
-    }
-    if (quoted) {
-        return std::nullopt;
-    }
-    if (in_word) {
-        words.push_back(std::move(word));
-    }
-    return words;
 }
 
 std::optional<double> number(std::string_view text) {
@@ -362,12 +325,12 @@ std::optional<std::string> FakeMedia::script(std::string_view line) {
         std::optional<proto::RepeatMode::Enum> repeat;
         bool rate_given = false;
         for (const std::string& argument : arguments) {
-            const auto equals = argument.find('=');
-            if (equals == std::string::npos) {
+            const auto pair = key_value(argument);
+            if (!pair) {
                 return "expected key=value, got " + argument;
             }
-            const std::string key = argument.substr(0, equals);
-            const std::string value = argument.substr(equals + 1);
+            const std::string& key = pair->key;
+            const std::string& value = pair->value;
             const auto numeric = number(value);
             if (key == "title") {
                 item.title = value;

@@ -30,17 +30,9 @@ using fakes::run_until;
 constexpr const char* trusted = "0x0123456789ABCDEF";
 constexpr const char* home_sharing = "12345678-90ab-cdef-1234-567890abcdef";
 
-// What Apple's Remote app sends with every request (protocols-control.md §5), written out here
-// rather than taken from libatv, so that a wrong value there fails these tests.
-const std::vector<std::pair<std::string, std::string>> remote_app_headers = {
-    {"Accept", "*/*"},
-    {"Accept-Encoding", "gzip"},
-    {"Client-DAAP-Version", "3.13"},
-    {"Client-ATV-Sharing-Version", "1.2"},
-    {"Client-iTunes-Sharing-Version", "3.15"},
-    {"User-Agent", "Remote/1021"},
-    {"Viewer-Only-Client", "1"},
-};
+// What Apple's Remote app sends with every request, as the fake insists on them.
+const std::vector<std::pair<std::string, std::string>> remote_app_headers(
+    fakes::remote_app_headers.begin(), fakes::remote_app_headers.end());
 
 class DmapLoopback : public ::testing::Test {
   protected:
