@@ -129,7 +129,10 @@ asio::awaitable<CompanionSession> introduce(CompanionChannel& channel,
     const OpackValue remote_control = remote_control_session_start();
     co_await channel.try_request("TVRCSessionStart", remote_control, timeout);
     const OpackValue empty = no_content();
-    co_await channel.request("_tiStart", empty, timeout);
+    // The reply describes the focused text field, if there is one.
+    auto starting_text_input = channel.request("_tiStart", empty, timeout);
+    const OpackValue text_input = co_await std::move(starting_text_input);
+    session.text_focus = text_focus_of(&text_input);
     register_interest(channel, session, "_iMC");
 
     // Power: the state now, then its changes. Newer tvOS may lack the handler for the query.
@@ -237,6 +240,9 @@ asio::awaitable<std::unique_ptr<CompanionConnection>> connect_companion(
         co_await channel->close();
         std::rethrow_exception(failure);
     }
+    // A `_tiStarted` or `_tiStopped` pushed since the reply is newer.
+    if (pushed->text_focus == FocusState::unknown)
+        pushed->text_focus = session.text_focus;
     spdlog::info("companion: connected to {}:{}", address, port);
     co_return std::make_unique<CompanionConnection>(std::move(channel), std::move(session), pushed,
                                                     options.session_stop_timeout, options.control);

@@ -39,8 +39,9 @@ std::string remote_id_for(std::string_view client_id, ByteView seed);
 // What the introduction learned about the session.
 struct CompanionSession {
     std::uint64_t id = 0;  // (device session id << 32) | ours, from _sessionStart
-    std::optional<AttentionState> attention;  // nullopt when the device has no handler for it
-    std::vector<std::string> events;          // the events we registered interest in
+    std::optional<AttentionState> attention;      // nullopt when the device has no handler for it
+    std::vector<std::string> events;              // the events we registered interest in
+    FocusState text_focus = FocusState::unknown;  // as the _tiStart reply told it
 };
 
 class CompanionConnection : public atv::ProtocolConnection {

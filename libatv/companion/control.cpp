@@ -121,6 +121,11 @@ PowerState power_state_of(std::optional<AttentionState> attention) {
     return *attention == AttentionState::asleep ? PowerState::off : PowerState::on;
 }
 
+FocusState text_focus_of(const OpackValue* content) {
+    return content != nullptr && content->find("_tiD") != nullptr ? FocusState::focused
+                                                                  : FocusState::unfocused;
+}
+
 bool keep_pushed_event(const OpackValue& message, CompanionPushedState& pushed) {
     if (message.int_at("_t") != static_cast<std::int64_t>(MessageKind::event))
         return false;
@@ -133,6 +138,11 @@ bool keep_pushed_event(const OpackValue& message, CompanionPushedState& pushed) 
             return false;
         }
         pushed.media_control_flags = static_cast<std::uint32_t>(*flags);
+        return true;
+    }
+    if (identifier == "_tiStarted" || identifier == "_tiStopped") {
+        pushed.text_focus =
+            identifier == "_tiStarted" ? text_focus_of(content) : FocusState::unfocused;
         return true;
     }
     if (identifier == "SystemStatus" || identifier == "TVSystemStatus") {
@@ -156,6 +166,7 @@ CompanionControl::CompanionControl(std::shared_ptr<CompanionChannel> channel,
     // A status pushed during the introduction is newer than the answer to the query.
     power_ = power_state_of(pushed_->system_status ? pushed_->system_status : attention);
     last_told_power_ = power_;
+    last_told_focus_ = pushed_->text_focus;
     channel_->on_event([this](const OpackValue& message) { handle(message); });
 }
 
@@ -174,6 +185,7 @@ CompanionControl::~CompanionControl() {
 
 void CompanionControl::handle(const OpackValue& message) {
     const auto flags_before = pushed_->media_control_flags;
+    const FocusState focus_before = pushed_->text_focus;
     if (!keep_pushed_event(message, *pushed_)) {
         spdlog::debug("companion: ignoring the device's {}", message.string_at("_i").value_or(""));
         return;
@@ -181,6 +193,12 @@ void CompanionControl::handle(const OpackValue& message) {
     const auto identifier = message.string_at("_i").value_or("");
     if (identifier == "SystemStatus" || identifier == "TVSystemStatus") {
         set_power(power_state_of(pushed_->system_status));
+        return;
+    }
+    if (identifier == "_tiStarted" || identifier == "_tiStopped") {
+        const FocusState now = pushed_->text_focus;
+        pushed_->text_focus = focus_before;
+        set_focus(now);
         return;
     }
     if (pushed_->media_control_flags == flags_before)
@@ -228,6 +246,26 @@ void CompanionControl::flush_power_events() {
     }
 }
 
+// Like power, a focus that flaps faster than the loop tells it is told once, as it is then.
+void CompanionControl::set_focus(FocusState focus) {
+    if (focus == pushed_->text_focus)
+        return;
+    const bool post = pushed_->text_focus == last_told_focus_;
+    pushed_->text_focus = focus;
+    spdlog::debug("companion: text field {}", to_string(focus));
+    if (!post)
+        return;
+    asio::post(channel_->executor(), [this, alive = std::weak_ptr<bool>(alive_)] {
+        if (alive.expired() || pushed_->text_focus == last_told_focus_)
+            return;
+        last_told_focus_ = pushed_->text_focus;
+        if (events_.focus_state)
+            events_.focus_state(last_told_focus_);
+        if (events_.features)
+            events_.features(features());
+    });
+}
+
 void CompanionControl::report_features() {
     asio::post(channel_->executor(), [this, alive = std::weak_ptr<bool>(alive_)] {
         if (!alive.expired() && events_.features)
@@ -273,6 +311,15 @@ FeatureMap CompanionControl::features() const {
     features[Feature::volume] = flag_set(media_control_flag::volume) && volume_
                                     ? FeatureState::available
                                     : FeatureState::unsupported;
+    features[Feature::text_focus_state] = pushed_->text_focus == FocusState::unknown
+                                              ? FeatureState::unknown
+                                              : FeatureState::available;
+    const FeatureState editing = pushed_->text_focus == FocusState::focused
+                                     ? FeatureState::available
+                                     : FeatureState::unavailable;
+    for (const Feature text :
+         {Feature::text_get, Feature::text_set, Feature::text_append, Feature::text_clear})
+        features[text] = editing;
     return features;
 }
 
@@ -522,6 +569,81 @@ asio::awaitable<void> CompanionControl::switch_account(std::string identifier) {
         request("SwitchUserAccountEvent", OpackDict{{"SwitchAccountID", std::move(identifier)}},
                 ErrorKind::invalid_arguments);
     co_await std::move(switching);
+}
+
+// ---- text input ----
+
+asio::awaitable<TextInputSession> CompanionControl::text_session() {
+    auto channel = channel_;
+    const std::weak_ptr<bool> alive = alive_;
+    const auto timeout = options_.request_timeout;
+    const std::string stop = "_tiStop";
+    const std::string start = "_tiStart";
+    std::optional<Error> failure;
+    OpackValue reply;
+    try {
+        // A device without a session refuses the stop; that changes nothing.
+        auto stopping = channel->exchange_opack(stop, OpackDict{}, timeout);
+        co_await std::move(stopping);
+        auto starting = channel->exchange_opack(start, OpackDict{}, timeout);
+        reply = co_await std::move(starting);
+    } catch (const Error& error) {
+        failure = error;
+    }
+    if (failure)
+        rethrow_as_control_error(*failure);
+    if (alive.expired())
+        throw Error(ErrorKind::connection_lost, "the connection was closed");
+    if (reply.find("_em") != nullptr) {
+        const std::string reason = mrp::PlayerState::sanitize(
+            reply.string_at("_em").value_or("no reason given"), options_.max_name_bytes);
+        throw Error(ErrorKind::not_supported, "the Apple TV refused text input: " + reason);
+    }
+    const OpackValue* content = reply.find("_c");
+    const auto archive = content != nullptr ? content->bytes_at("_tiD") : std::nullopt;
+    set_focus(text_focus_of(content));
+    if (!archive)
+        throw Error(ErrorKind::not_supported, "no text field is focused on the Apple TV");
+    co_return decode_text_input_session(*archive, options_.text_input);
+}
+
+void CompanionControl::send_text_edit(Bytes archive) {
+    channel_->send_event("_tiC",
+                         OpackDict{{"_tiV", std::int64_t{1}}, {"_tiD", std::move(archive)}});
+}
+
+asio::awaitable<std::string> CompanionControl::text() {
+    auto starting = text_session();
+    TextInputSession session = co_await std::move(starting);
+    if (session.text_over_limit) {
+        throw Error(ErrorKind::not_supported,
+                    "the Apple TV's text field holds " + std::to_string(session.text_bytes) +
+                        " bytes, more than the " +
+                        std::to_string(options_.text_input.max_text_bytes) + " atvd reads");
+    }
+    co_return std::move(session.text);
+}
+
+asio::awaitable<void> CompanionControl::set_text(std::string text) {
+    auto starting = text_session();
+    const TextInputSession session = co_await std::move(starting);
+    Bytes insert = text.empty() ? Bytes{} : encode_text_insert(session.session_uuid, text);
+    send_text_edit(encode_text_clear(session.session_uuid));
+    if (!insert.empty())
+        send_text_edit(std::move(insert));
+}
+
+asio::awaitable<void> CompanionControl::append_text(std::string text) {
+    auto starting = text_session();
+    const TextInputSession session = co_await std::move(starting);
+    if (!text.empty())
+        send_text_edit(encode_text_insert(session.session_uuid, text));
+}
+
+asio::awaitable<void> CompanionControl::clear_text() {
+    auto starting = text_session();
+    const TextInputSession session = co_await std::move(starting);
+    send_text_edit(encode_text_clear(session.session_uuid));
 }
 
 }  // namespace atv::companion

@@ -1,7 +1,8 @@
 // atv::Control over the Companion link: power (the device's attention state, pushed as
-// SystemStatus), the app list and launching, user accounts, keys as HID buttons and media control
-// commands as the device's `_iMC` flags allow them (protocols-control.md §4). The device is not
-// trusted: what it sends is bounded, its names made valid UTF-8, and its events coalesced.
+// SystemStatus), the app list and launching, user accounts, keys as HID buttons, media control
+// commands as the device's `_iMC` flags allow them, and the focused text field through the
+// text-input session (protocols-control.md §4). The device is not trusted: what it sends is
+// bounded, its names made valid UTF-8, and its events coalesced.
 #pragma once
 
 #include <asio/awaitable.hpp>
@@ -18,6 +19,7 @@
 #include "atv/error.hpp"
 #include "companion/channel.hpp"
 #include "companion/opack.hpp"
+#include "companion/text_input.hpp"
 
 namespace atv::companion {
 
@@ -78,7 +80,13 @@ enum class MediaCommand : std::uint8_t {
 struct CompanionPushedState {
     std::optional<std::uint32_t> media_control_flags;  // `_mcF` of the last `_iMC` event
     std::optional<AttentionState> system_status;       // `state` of the last SystemStatus
+    // Focused while the device has a text field in a text-input session: told by the `_tiStart`
+    // reply, then by `_tiStarted` and `_tiStopped` events.
+    FocusState text_focus = FocusState::unknown;
 };
+
+// Focused when a `_tiStart` reply or `_tiStarted` event's content carries a session (`_tiD`).
+FocusState text_focus_of(const OpackValue* content);
 
 // Folds one event of the device into `pushed`; returns whether it was one it keeps.
 bool keep_pushed_event(const OpackValue& message, CompanionPushedState& pushed);
@@ -93,6 +101,8 @@ struct CompanionControlOptions {
     std::size_t max_name_bytes = 256;
     // Power changes not yet told to the listener; more coalesce into the latest.
     std::size_t max_pending_power_events = 8;
+    // The text-input archives the device sends, and the text of its field atvd reads.
+    TextInputLimits text_input;
 };
 
 class CompanionControl final : public atv::Control {
@@ -129,6 +139,11 @@ class CompanionControl final : public atv::Control {
     asio::awaitable<void> launch(std::string app) override;
     asio::awaitable<std::vector<NamedItem>> accounts() override;
     asio::awaitable<void> switch_account(std::string identifier) override;
+    [[nodiscard]] FocusState focus_state() const override { return pushed_->text_focus; }
+    asio::awaitable<std::string> text() override;
+    asio::awaitable<void> set_text(std::string text) override;
+    asio::awaitable<void> append_text(std::string text) override;
+    asio::awaitable<void> clear_text() override;
 
     // One event from the device, as the channel hands it over.
     void handle(const OpackValue& message);
@@ -142,6 +157,11 @@ class CompanionControl final : public atv::Control {
                                         OpackDict arguments = {});
     asio::awaitable<void> refresh_volume();
     asio::awaitable<std::vector<NamedItem>> fetch_list(std::string identifier, const char* what);
+    // A fresh text-input session (_tiStop, then _tiStart), so that it describes the field as it
+    // is now; throws not_supported when no field is focused.
+    asio::awaitable<TextInputSession> text_session();
+    void send_text_edit(Bytes archive);
+    void set_focus(FocusState focus);
     [[nodiscard]] bool flag_set(std::uint32_t flag) const;
     void set_power(PowerState state);
     void flush_power_events();
@@ -157,6 +177,7 @@ class CompanionControl final : public atv::Control {
     // Power states not yet told, oldest first; a post to tell them is out when not empty.
     std::deque<PowerState> pending_power_;
     PowerState last_told_power_ = PowerState::unknown;
+    FocusState last_told_focus_ = FocusState::unknown;
     std::optional<double> volume_;
     bool volume_fetching_ = false;
     // Expires with this object: posted events and resumed coroutines check it first.

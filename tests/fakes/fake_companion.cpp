@@ -167,7 +167,9 @@ FakeCompanionDevice::FakeCompanionDevice()
 
 bool FakeCompanionDevice::handles(std::string_view verb) {
     return verb == "power" || verb == "power-flap" || verb == "apps" || verb == "apps-generate" ||
-           verb == "accounts" || verb == "media-flags";
+           verb == "accounts" || verb == "media-flags" || verb == "text-focus" ||
+           verb == "text-unfocus" || verb == "text-field" || verb == "text-field-generate" ||
+           verb == "companion-drop";
 }
 
 std::optional<std::string> FakeCompanionDevice::script(std::string_view line) {
@@ -181,7 +183,30 @@ std::optional<std::string> FakeCompanionDevice::script(std::string_view line) {
         set_power(argument == "on");
         return std::nullopt;
     }
+    if (verb == "text-focus" || verb == "text-unfocus" || verb == "companion-drop") {
+        if (!argument.empty())
+            return std::string(verb) + " takes nothing";
+        if (verb == "companion-drop")
+            drop_connections();
+        else
+            set_text_focus(verb == "text-focus");
+        return std::nullopt;
+    }
+    if (verb == "text-field") {
+        // The rest of the line, as it is: a field may hold quotes and spaces.
+        if (argument.size() > fake_text_field_limit)
+            return "a text field holds at most " + std::to_string(fake_text_field_limit) + " bytes";
+        set_text(std::string(argument));
+        return std::nullopt;
+    }
     const auto count = script_number(argument);
+    if (verb == "text-field-generate") {
+        if (!count || *count > fake_text_field_limit)
+            return "text-field-generate takes a count from 0 to " +
+                   std::to_string(fake_text_field_limit);
+        set_text(std::string(static_cast<std::size_t>(*count), 'x'));
+        return std::nullopt;
+    }
     if (verb == "power-flap" || verb == "apps-generate") {
         if (!count || *count == 0 || *count > max_script_count)
             return std::string(verb) + " takes a count from 1 to 100000";
@@ -235,6 +260,77 @@ void FakeCompanionDevice::set_media_control_flags(std::uint32_t flags) {
     push("_iMC", OpackDict{{"_mcF", flags}});
 }
 
+void FakeCompanionDevice::set_text_focus(bool focused) {
+    if (focused == text_focused_)
+        return;
+    text_focused_ = focused;
+    record(focused ? "TEXT focused" : "TEXT unfocused");
+    const OpackValue content = focused ? text_input_session() : OpackValue(OpackDict{});
+    if (!focused)
+        text_session_.clear();
+    for (FakeCompanionSession* session : sessions_)
+        session->push_text_input_event(focused ? "_tiStarted" : "_tiStopped", content);
+}
+
+void FakeCompanionDevice::drop_connections() {
+    record("COMPANION dropped");
+    if (drop_)
+        drop_();
+}
+
+OpackValue FakeCompanionDevice::text_input_session() {
+    // A session id of its own for every session, so that an edit for an old one stands out.
+    text_session_.assign(16, 0);
+    const std::uint64_t number = ++text_sessions_;
+    for (std::size_t i = 0; i < 8; ++i)
+        text_session_[15 - i] = static_cast<std::uint8_t>(number >> (8 * i));
+    return OpackDict{{"_tiD", companion::encode_text_input_session(text_session_, text_)}};
+}
+
+FakeCompanionDevice::Answer FakeCompanionDevice::text_input_start(FakeCompanionSession& session) {
+    session.set_text_input(true);
+    if (!text_focused_) {
+        record("TEXT start unfocused");
+        return empty_answer();
+    }
+    record("TEXT start focused");
+    return Answer{text_input_session(), {}};
+}
+
+// An edit applies to the focused field of the latest session only; whatever else arrives is
+// logged as refused, as a device ignores it.
+void FakeCompanionDevice::text_edit(const OpackValue& content) {
+    const auto archive = content.bytes_at("_tiD");
+    if (!archive || content.int_at("_tiV") != 1) {
+        record("TEXT refused _tiC without _tiV 1 and _tiD");
+        return;
+    }
+    companion::TextOperation operation;
+    try {
+        operation = companion::decode_text_operation(*archive);
+    } catch (const Error& error) {
+        record(std::string("TEXT refused ") + error.what());
+        return;
+    }
+    if (!text_focused_ || operation.target_session_uuid != text_session_) {
+        record("TEXT refused an edit of a session that is not the current one");
+        return;
+    }
+    if (operation.clear) {
+        text_.clear();
+        record("TEXT clear");
+    }
+    if (operation.insertion) {
+        if (text_.size() + operation.insertion->size() > fake_text_field_limit) {
+            record("TEXT refused the field would hold more than " +
+                   std::to_string(fake_text_field_limit) + " bytes");
+            return;
+        }
+        text_ += *operation.insertion;
+        record("TEXT insert " + *operation.insertion);
+    }
+}
+
 void FakeCompanionDevice::push(const std::string& event, const OpackValue& content) {
     for (FakeCompanionSession* session : sessions_)
         session->push_event(event, content);
@@ -260,6 +356,12 @@ std::optional<FakeCompanionDevice::Answer> FakeCompanionDevice::answer(
         return Answer{entries_dict(apps_), {}};
     if (identifier == "FetchUserAccountsEvent")
         return Answer{entries_dict(accounts_), {}};
+    if (identifier == "_tiStart")
+        return text_input_start(session);
+    if (identifier == "_tiStop") {
+        session.set_text_input(false);
+        return empty_answer();
+    }
     return std::nullopt;
 }
 
@@ -352,7 +454,19 @@ FakeCompanionSession::~FakeCompanionSession() {
 }
 
 void FakeCompanionSession::push_event(const std::string& event, const OpackValue& content) {
-    if (!push_ || !cipher_ || !interests_.contains(event))
+    if (interests_.contains(event))
+        send_pushed(event, content);
+}
+
+// A device tells a remote in a text-input session of focus changes without an interest in them.
+void FakeCompanionSession::push_text_input_event(const std::string& event,
+                                                 const OpackValue& content) {
+    if (text_input_)
+        send_pushed(event, content);
+}
+
+void FakeCompanionSession::send_pushed(const std::string& event, const OpackValue& content) {
+    if (!push_ || !cipher_)
         return;
     const OpackDict message{
         {"_i", event}, {"_t", event_kind}, {"_c", content}, {"_x", next_push_transaction_++}};
@@ -492,6 +606,8 @@ void FakeCompanionSession::handle_opack(const OpackValue& message, Output& out) 
     }
     if (identifier == "_interest" && !violation)
         update_interests(received, out);
+    if (identifier == "_tiC" && received.kind == event_kind && !violation)
+        device_.text_edit(received.content);
     if (received.kind != request_kind || quirks_.unanswered.contains(identifier))
         return;  // events need no answer; a stalled device gives none
     answer(received, violation, out);
@@ -569,9 +685,8 @@ void FakeCompanionSession::answer(const CompanionMessage& message,
     } else if (identifier == "FetchAttentionState") {
         reply.emplace_back("_c",
                            OpackDict{{"state", static_cast<std::int64_t>(device_.attention())}});
-    } else if (identifier == "_touchStart" || identifier == "_tiStart" ||
-               identifier == "TVRCSessionStart" || identifier == "_sessionStop" ||
-               identifier == "_touchStop" || identifier == "_tiStop") {
+    } else if (identifier == "_touchStart" || identifier == "TVRCSessionStart" ||
+               identifier == "_sessionStop" || identifier == "_touchStop") {
         reply.emplace_back("_c", OpackDict{});
     } else if (auto device_answer = device_.answer(*this, identifier, message.content)) {
         if (device_answer->content) {
@@ -648,7 +763,8 @@ std::optional<std::string> FakeCompanionSession::check(const CompanionMessage& m
         if (!content.int_at("_i"))
             return "_touchStop lacks _i";
     }
-    if (identifier == "_tiStop" && !seen("_touchStop"))
+    // Before the goodbye, _tiStop ends a text-input session that a _tiStart begins again.
+    if (identifier == "_tiStop" && seen("_sessionStop") && !seen("_touchStop"))
         return "_tiStop came before _touchStop";
     return std::nullopt;
 }
@@ -673,7 +789,9 @@ void FakeCompanionSession::send_auth(FrameType type, ByteView tlv8, Output& out)
 
 FakeCompanion::FakeCompanion(asio::any_io_executor executor, FakeAtvState& state,
                              std::uint16_t port)
-    : state_(state), requested_port_(port), server_(std::move(executor), "fake-companion") {}
+    : state_(state), requested_port_(port), server_(std::move(executor), "fake-companion") {
+    device_.on_drop([this] { server_.drop_connections(); });
+}
 
 void FakeCompanion::start() {
     server_.start(state_.config().bind_address, requested_port_,

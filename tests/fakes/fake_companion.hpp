@@ -8,8 +8,9 @@
 // Interest in `_iMC` is answered with an `_iMC` event carrying the media control flags.
 // FakeCompanionDevice is what the device is beyond one connection: its power state (pushed as
 // SystemStatus to every session that registered interest), its apps and accounts, the media
-// control flags and the volume; it answers HID buttons, `_mcc`, `_launchApp` and the app and
-// account requests as strictly as an Apple TV, and logs each of them.
+// control flags, the volume and a text field; it answers HID buttons, `_mcc`, `_launchApp`, the
+// app and account requests and the text-input session (`_tiStart`, `_tiStop`, `_tiC` edits) as
+// strictly as an Apple TV, and logs each of them.
 #pragma once
 #include <asio/any_io_executor.hpp>
 #include <asio/awaitable.hpp>
@@ -30,6 +31,7 @@
 #include "companion/connection.hpp"
 #include "companion/frames.hpp"
 #include "companion/opack.hpp"
+#include "companion/text_input.hpp"
 #include "fake_atv.hpp"
 #include "hap/pair_setup.hpp"
 #include "hap/pair_verify.hpp"
@@ -45,6 +47,9 @@ inline constexpr std::uint32_t fake_media_control_flags =
     companion::media_control_flag::play | companion::media_control_flag::pause |
     companion::media_control_flag::skip_forward | companion::media_control_flag::skip_backward |
     companion::media_control_flag::volume;
+
+// The most a text field of the fake holds: its `_tiD` still fits in one Companion frame.
+inline constexpr std::size_t fake_text_field_limit = 8 * 1024 * 1024;
 
 class FakeCompanionSession;
 
@@ -64,7 +69,16 @@ class FakeCompanionDevice {
     void set_accounts(Entries accounts) { accounts_ = std::move(accounts); }
     // New `_mcF` flags, pushed as `_iMC`.
     void set_media_control_flags(std::uint32_t flags);
-    // One `power`, `power-flap`, `apps`, `accounts` or `mcf` line (README.md); nullopt when
+    // A text field takes the focus (pushed as `_tiStarted` with a new session) or loses it
+    // (`_tiStopped`), to the connections in a text-input session.
+    void set_text_focus(bool focused);
+    // What the field holds; at most fake_text_field_limit bytes.
+    void set_text(std::string text) { text_ = std::move(text); }
+    // Closes every Companion connection, as a device whose Companion service restarts.
+    void drop_connections();
+    void on_drop(std::function<void()> drop) { drop_ = std::move(drop); }
+    // One `power`, `power-flap`, `apps`, `accounts`, `media-flags`, `text-focus`, `text-unfocus`,
+    // `text-field`, `text-field-generate` or `companion-drop` line (README.md); nullopt when
     // applied, else why not.
     std::optional<std::string> script(std::string_view line);
     // Whether `verb` is one of script()'s.
@@ -77,6 +91,8 @@ class FakeCompanionDevice {
     [[nodiscard]] const std::string& current_account() const { return current_account_; }
     [[nodiscard]] std::uint32_t media_control_flags() const { return media_control_flags_; }
     [[nodiscard]] double volume() const { return volume_; }
+    [[nodiscard]] bool text_focused() const { return text_focused_; }
+    [[nodiscard]] const std::string& text() const { return text_; }
     // Every line logged so far ("COMPANION HID 13 down", "LAUNCH com.apple.TVMusic", ...).
     [[nodiscard]] const std::vector<std::string>& log() const { return log_; }
     void on_log(std::function<void(const std::string&)> handler) {
@@ -92,6 +108,8 @@ class FakeCompanionDevice {
     };
     std::optional<Answer> answer(FakeCompanionSession& session, const std::string& identifier,
                                  const companion::OpackValue& content);
+    // A `_tiC` event of a session: an edit of the focused field.
+    void text_edit(const companion::OpackValue& content);
     void attach(FakeCompanionSession& session) { sessions_.push_back(&session); }
     void detach(FakeCompanionSession& session) { std::erase(sessions_, &session); }
 
@@ -100,6 +118,9 @@ class FakeCompanionDevice {
     Answer media_control(const companion::OpackValue& content);
     Answer launch(const companion::OpackValue& content);
     Answer switch_account(const companion::OpackValue& content);
+    Answer text_input_start(FakeCompanionSession& session);
+    // The `_tiD` content describing the focused field under a fresh session id.
+    companion::OpackValue text_input_session();
     void push(const std::string& event, const companion::OpackValue& content);
     void record(std::string line);
 
@@ -109,6 +130,11 @@ class FakeCompanionDevice {
     std::string current_account_;
     std::uint32_t media_control_flags_;
     double volume_ = 0.5;
+    bool text_focused_ = false;
+    std::string text_;
+    Bytes text_session_;  // the session id of the latest `_tiStart` or `_tiStarted`
+    std::uint64_t text_sessions_ = 0;
+    std::function<void()> drop_;
     std::vector<FakeCompanionSession*> sessions_;
     std::vector<std::string> log_;
     std::function<void(const std::string&)> log_handler_;
@@ -155,6 +181,9 @@ class FakeCompanionSession {
     void on_push(std::function<void(Bytes)> push) { push_ = std::move(push); }
     // Sends `event` with `content` when the client registered interest in it.
     void push_event(const std::string& event, const companion::OpackValue& content);
+    // Sends `event` when the client is in a text-input session (from `_tiStart` to `_tiStop`).
+    void push_text_input_event(const std::string& event, const companion::OpackValue& content);
+    void set_text_input(bool started) { text_input_ = started; }
     // The HID buttons held down on this connection.
     std::set<std::int64_t>& held_buttons() { return held_buttons_; }
 
@@ -176,6 +205,7 @@ class FakeCompanionSession {
                 Output& out);
     [[nodiscard]] bool seen(const std::string& identifier) const;
     void send(companion::FrameType type, ByteView payload, Output& out);
+    void send_pushed(const std::string& event, const companion::OpackValue& content);
     void send_auth(companion::FrameType type, ByteView tlv8, Output& out);
 
     FakeAtvState& state_;
@@ -194,6 +224,7 @@ class FakeCompanionSession {
     std::optional<std::uint64_t> session_id_;
     std::function<void(Bytes)> push_;
     std::set<std::int64_t> held_buttons_;
+    bool text_input_ = false;
     std::int64_t next_push_transaction_ = 1;
     Output* answering_ = nullptr;  // the answer receive() builds, while it runs
 };

@@ -273,18 +273,148 @@ def test_accounts_list_and_switch(client, companion_fake):
     assert device.expect("SWITCH-ACCOUNT ", timeout=5) == "SWITCH-ACCOUNT id1"
 
 
-def test_text_beyond_the_bound_is_refused(client, companion_fake):
+def focus(client, device, path, focused):
+    """Tells the fake's text field to take or lose the focus; waits for Keyboard1 to show it."""
+    verb = "text-focus" if focused else "text-unfocus"
+    assert script_answer(device, verb) == f"SCRIPTED {verb}"
+    state = "focused" if focused else "unfocused"
+    client.wait_for(lambda: client.get(path, KEYBOARD, "FocusState") == state, what=state)
+
+
+def test_keyboard_follows_the_focus_the_device_pushes(client, companion_fake):
     device = companion_fake()
     path = connected(client, device, "mrp", "companion")
-    features = client.get(path, DEVICE, "Features")
-    if all(features[name] == "unsupported" for name in FEATURES[KEYBOARD]):
-        pytest.skip("the Companion connection offers no text input yet")
     assert KEYBOARD in interfaces_at(client, path)
+    assert client.get(path, KEYBOARD, "FocusState") == "unfocused"
+    features = client.get(path, DEVICE, "Features")
+    assert features["TextFocusState"] == "available"
+    assert all(features[name] == "unavailable"
+               for name in ("TextGet", "TextSet", "TextAppend", "TextClear")), features
+    not_supported = ERROR_PREFIX + "NotSupported"
+    assert "TextGet" in expect_error(not_supported, client.atvd, path, KEYBOARD, "GetText")
+
+    client.signals.clear()
+    focus(client, device, path, True)
+    client.wait_for(lambda: {"FocusState": "focused"} in changed_values(client, path, KEYBOARD),
+                    what="FocusState signalled")
+    client.wait_for(lambda: client.get(path, DEVICE, "Features")["TextSet"] == "available",
+                    what="text editing available")
+    assert client.atvd(path, KEYBOARD, "GetText") == [""]
+
+    client.signals.clear()
+    focus(client, device, path, False)
+    client.wait_for(lambda: {"FocusState": "unfocused"} in changed_values(client, path, KEYBOARD),
+                    what="FocusState signalled")
+    assert "TextSet" in expect_error(not_supported, client.atvd, path, KEYBOARD, "SetText", "s",
+                                     ["lost"])
+    with pytest.raises(AssertionError):
+        device.expect("TEXT insert", timeout=0.5)
+
+
+def test_keyboard_gets_sets_appends_and_clears_the_field(client, companion_fake):
+    device = companion_fake()
+    path = connected(client, device, "mrp", "companion")
+    assert script_answer(device, "text-field Hello") == "SCRIPTED text-field"
+    focus(client, device, path, True)
+    assert client.atvd(path, KEYBOARD, "GetText") == ["Hello"]
+
+    client.atvd(path, KEYBOARD, "AppendText", "s", [" wörld ☕"])
+    assert device.expect("TEXT insert") == "TEXT insert  wörld ☕"
+    assert client.atvd(path, KEYBOARD, "GetText") == ["Hello wörld ☕"]
+
+    client.atvd(path, KEYBOARD, "SetText", "s", ["new text"])
+    assert device.expect_all(["TEXT clear", "TEXT insert"]) == ["TEXT clear",
+                                                                "TEXT insert new text"]
+    assert client.atvd(path, KEYBOARD, "GetText") == ["new text"]
+
+    client.atvd(path, KEYBOARD, "ClearText")
+    assert device.expect("TEXT clear") == "TEXT clear"
+    assert client.atvd(path, KEYBOARD, "GetText") == [""]
+
+    client.atvd(path, KEYBOARD, "SetText", "s", [""])
+    assert device.expect("TEXT clear") == "TEXT clear"
+
+    # Every edit names the session the device opened last: none is refused as stale.
+    assert "TEXT refused" not in device.output()
+
+    result = atvctl("text", device.identifier, "set", "from atvctl")
+    assert result.returncode == 0, result.stderr
+    assert device.expect("TEXT insert") == "TEXT insert from atvctl"
+    result = atvctl("text", device.identifier, "append", "!")
+    assert result.returncode == 0, result.stderr
+    assert device.expect("TEXT insert") == "TEXT insert !"
+    result = atvctl("text", device.identifier)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "from atvctl!"
+    result = atvctl("--json", "text", device.identifier, "get")
+    assert json.loads(result.stdout)["Text"] == "from atvctl!"
+    result = atvctl("text", device.identifier, "clear")
+    assert result.returncode == 0, result.stderr
+    assert device.expect("TEXT clear") == "TEXT clear"
+    assert client.atvd(path, KEYBOARD, "GetText") == [""]
+
+
+def test_text_beyond_the_bounds_is_refused(client, companion_fake):
+    device = companion_fake()
+    path = connected(client, device, "mrp", "companion")
+    focus(client, device, path, True)
     invalid = ERROR_PREFIX + "InvalidArguments"
     for member in ("SetText", "AppendText"):
-        text = expect_error(invalid, client.atvd, path, KEYBOARD, member, "s", ["t" * 65537])
-        assert "65536 bytes" in text
-    assert client.get(path, KEYBOARD, "FocusState") in ("unknown", "unfocused", "focused")
+        for size in (65537, 1024 * 1024):
+            text = expect_error(invalid, client.atvd, path, KEYBOARD, member, "s", ["t" * size])
+            assert "65536 bytes" in text
+    with pytest.raises(AssertionError):
+        device.expect("TEXT insert", timeout=0.5)
+
+    # A field of a megabyte is not read, but still edited.
+    assert script_answer(device, "text-field-generate 1000000") == \
+        "SCRIPTED text-field-generate"
+    text = expect_error(ERROR_PREFIX + "NotSupported", client.atvd, path, KEYBOARD, "GetText")
+    assert "1000000 bytes" in text and "65536" in text, text
+    client.atvd(path, KEYBOARD, "ClearText")
+    assert device.expect("TEXT clear") == "TEXT clear"
+    assert client.atvd(path, KEYBOARD, "GetText") == [""]
+    assert sorted(client.get(path, DEVICE, "ConnectedProtocols")) == ["companion", "mrp"]
+
+
+def test_a_stranger_cannot_type(client, companion_fake):
+    device = companion_fake()
+    path = connected(client, device, "mrp", "companion")
+    focus(client, device, path, True)
+    read = run_as(STRANGER, "busctl", "--system", "get-property", "org.atvd", path, KEYBOARD,
+                  "FocusState")
+    assert read.returncode == 0 and "focused" in read.stdout, read
+    for member, signature, body in (("GetText", "", []), ("SetText", "s", ["x"]),
+                                    ("AppendText", "s", ["x"]), ("ClearText", "", [])):
+        called = run_as(STRANGER, "busctl", "--system", "call", "org.atvd", path, KEYBOARD,
+                        member, signature, *body)
+        assert called.returncode != 0, (member, called)
+        assert "Access denied" in called.stderr or "NotAuthorized" in called.stderr, called
+    with pytest.raises(AssertionError):
+        device.expect("TEXT ", timeout=0.5)
+
+
+def test_companion_dropping_leaves_mrp_and_its_interfaces(client, companion_fake):
+    device = companion_fake()
+    path = connected(client, device, "mrp", "companion")
+    present = interfaces_at(client, path)
+    assert {POWER, APPS, KEYBOARD, "org.atvd.RemoteControl1"} <= present
+    client.signals.clear()
+    assert script_answer(device, "companion-drop") == "SCRIPTED companion-drop"
+
+    def removed():
+        names = set()
+        for signal in client.signals_named("InterfacesRemoved"):
+            if signal.body[0] == path:
+                names |= set(signal.body[1])
+        return names
+    client.wait_for(lambda: SYSTEM_INTERFACES <= removed(), what="Power1, Apps1, Keyboard1 gone")
+    assert "org.atvd.RemoteControl1" not in removed()
+    assert "org.atvd.RemoteControl1" in interfaces_at(client, path)
+    assert client.get(path, DEVICE, "Connected") is True
+    assert "mrp" in client.get(path, DEVICE, "ConnectedProtocols")
+    client.atvd(path, "org.atvd.RemoteControl1", "Press", "sa{sv}", ["select", {}])
+    assert device.expect("HID 1 0x89 down")
 
 
 def test_a_stranger_is_refused_and_nothing_reaches_the_device(client, companion_fake):

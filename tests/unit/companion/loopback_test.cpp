@@ -661,6 +661,7 @@ class CompanionControlTest : public CompanionLoopback {
             feature_events_.push_back(features);
         };
         events.volume = [this](std::optional<double> level) { volume_events_.push_back(level); };
+        events.focus_state = [this](FocusState focus) { focus_events_.push_back(focus); };
         control->set_events(std::move(events));
         // The interests follow the introduction's last answer: the device pushes once it has them.
         EXPECT_TRUE(run_until(io_, [&] {
@@ -695,6 +696,7 @@ class CompanionControlTest : public CompanionLoopback {
     std::vector<PowerState> power_events_;
     std::vector<FeatureMap> feature_events_;
     std::vector<std::optional<double>> volume_events_;
+    std::vector<FocusState> focus_events_;
 };
 
 bool valid_utf8(const std::string& text) {
@@ -937,6 +939,74 @@ TEST_F(CompanionControlTest, MediaControlFollowsTheDevicesFlags) {
         [&] { run(io_, control.press(Key::play, InputAction::single, std::nullopt)); });
     EXPECT_EQ(play.kind(), ErrorKind::not_supported);
     EXPECT_EQ(fake_->violations(), std::vector<std::string>{});
+}
+
+TEST_F(CompanionControlTest, TheFocusComesAtConnectAndFollowsTheDevice) {
+    start_fake();
+    ASSERT_EQ(fake_->device().script("text-field Hi"), std::nullopt);
+    ASSERT_EQ(fake_->device().script("text-focus"), std::nullopt);
+    CompanionControl& control = connect_control();
+    EXPECT_EQ(control.focus_state(), FocusState::focused);
+    EXPECT_EQ(control.features().at(Feature::text_get), FeatureState::available);
+    EXPECT_EQ(run(io_, control.text()), "Hi");
+
+    fake_->device().set_text_focus(false);
+    ASSERT_TRUE(run_until(io_, [&] { return !focus_events_.empty(); }));
+    EXPECT_EQ(focus_events_, std::vector<FocusState>{FocusState::unfocused});
+    EXPECT_EQ(control.features().at(Feature::text_set), FeatureState::unavailable);
+    EXPECT_EQ(control.features().at(Feature::text_focus_state), FeatureState::available);
+    const Error unfocused = expect_error([&] { run(io_, control.set_text("x")); });
+    EXPECT_EQ(unfocused.kind(), ErrorKind::not_supported);
+
+    // A focus that flaps is told change by change, never the same twice, ending on the last.
+    for (int flap = 0; flap <= 1000; ++flap)
+        fake_->device().set_text_focus(flap % 2 == 0);
+    ASSERT_TRUE(run_until(io_, [&] {
+        return control.focus_state() == FocusState::focused &&
+               focus_events_.back() == FocusState::focused;
+    }));
+    EXPECT_LE(focus_events_.size(), 1002u);
+    for (std::size_t i = 1; i < focus_events_.size(); ++i)
+        EXPECT_NE(focus_events_[i], focus_events_[i - 1]) << i;
+    EXPECT_EQ(fake_->violations(), std::vector<std::string>{});
+}
+
+TEST_F(CompanionControlTest, TextEditsReachTheFocusedField) {
+    start_fake();
+    CompanionControl& control = connect_control();
+    EXPECT_EQ(control.focus_state(), FocusState::unfocused);
+    fake_->device().set_text_focus(true);
+    ASSERT_TRUE(run_until(io_, [&] { return control.focus_state() == FocusState::focused; }));
+    run(io_, control.append_text("caf\xc3\xa9"));
+    ASSERT_TRUE(run_until(io_, [&] { return fake_->device().text() == "caf\xc3\xa9"; }));
+    run(io_, control.set_text("new"));
+    ASSERT_TRUE(run_until(io_, [&] { return fake_->device().text() == "new"; }));
+    EXPECT_TRUE(device_logged("TEXT clear"));
+    EXPECT_EQ(run(io_, control.text()), "new");
+    run(io_, control.clear_text());
+    ASSERT_TRUE(run_until(
+        io_, [&] { return device_logged("TEXT clear") && fake_->device().text().empty(); }));
+    EXPECT_EQ(run(io_, control.text()), "");
+    for (const std::string& line : device_log())
+        EXPECT_FALSE(line.starts_with("TEXT refused")) << line;
+    EXPECT_EQ(fake_->violations(), std::vector<std::string>{});
+}
+
+TEST_F(CompanionControlTest, AFieldOverTheLimitIsNotReadAndOneOverAFrameIsALostLink) {
+    start_fake();
+    ASSERT_EQ(fake_->device().script("text-field-generate 100000"), std::nullopt);
+    ASSERT_EQ(fake_->device().script("text-focus"), std::nullopt);
+    CompanionControl& control = connect_control();
+    const Error long_field = expect_error([&] { run(io_, control.text()); });
+    EXPECT_EQ(long_field.kind(), ErrorKind::not_supported);
+    EXPECT_NE(std::string(long_field.what()).find("100000 bytes"), std::string::npos);
+    run(io_, control.clear_text());
+    ASSERT_TRUE(run_until(io_, [&] { return fake_->device().text().empty(); }));
+
+    fake_->device().set_text(std::string(2 * 1024 * 1024, 'x'));
+    const Error huge = expect_error([&] { run(io_, control.text()); });
+    EXPECT_EQ(huge.kind(), ErrorKind::connection_lost);
+    EXPECT_NE(std::string(huge.what()).find("frame"), std::string::npos) << huge.what();
 }
 
 TEST(FakeCompanionDevice, ScriptVerbsAreCheckedAndApplied) {
