@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
 #include <asio/post.hpp>
 #include <cmath>
 #include <functional>
@@ -344,6 +346,9 @@ void DmapControl::update(const Tag& status) {
     const bool volume_changed = controllable != volume_controllable_;
     volume_controllable_ = controllable;
     const std::optional<double> level = volume();
+    if (controllable && events_.volume) {
+        asio::co_spawn(executor_, follow_volume(), asio::detached);
+    }
     asio::post(executor_,
                [this, alive = std::weak_ptr<bool>(alive_), playing = std::move(changed_playing),
                 features = std::move(changed_features), volume_changed, level] {
@@ -552,6 +557,32 @@ asio::awaitable<void> DmapControl::refresh_volume() {
     } catch (const std::exception& error) {
         spdlog::debug("dmap: reading the volume failed: {}", error.what());
     }
+}
+
+asio::awaitable<void> DmapControl::follow_volume() {
+    if (volume_reading_) {
+        volume_stale_ = true;
+        co_return;
+    }
+    const std::weak_ptr<bool> alive = alive_;
+    volume_reading_ = true;
+    do {
+        volume_stale_ = false;
+        std::optional<double> level;
+        try {
+            auto reading = fetch_volume();
+            level = co_await std::move(reading);
+        } catch (const std::exception& error) {
+            spdlog::debug("dmap: reading the volume failed: {}", error.what());
+        }
+        if (alive.expired()) {
+            co_return;
+        }
+        if (level && volume_controllable_) {
+            report_volume(level);
+        }
+    } while (volume_stale_ && volume_controllable_);
+    volume_reading_ = false;
 }
 
 asio::awaitable<void> DmapControl::set_volume(double level) {

@@ -1,7 +1,8 @@
 // atv::Control over a DMAP session (protocols-control.md §5), as Apple's Remote app drives an
 // Apple TV 2 or 3: playback keys as ctrl-int commands, the navigation keys as control prompt
 // entries (the arrows as touch swipes), position, shuffle, repeat and volume as properties, what
-// is playing from the play status long poll of the connection, artwork by size.
+// is playing from the play status long poll of the connection (and the volume read again at
+// each of its revisions), artwork by size.
 #pragma once
 
 #include <asio/any_io_executor.hpp>
@@ -75,6 +76,9 @@ class DmapControl final : public atv::Control {
     asio::awaitable<void> step_volume(std::string_view command_name);
     void ensure_volume() const;
     void report_volume(std::optional<double> level);
+    // Reads the volume again after a new play status: the device tells a change of it only by a
+    // new revision. One read at a time; statuses meanwhile make one more read.
+    asio::awaitable<void> follow_volume();
 
     DmapConnection& connection_;
     asio::any_io_executor executor_;
@@ -83,6 +87,8 @@ class DmapControl final : public atv::Control {
     FeatureMap features_;
     bool volume_controllable_ = false;
     std::optional<double> volume_;
+    bool volume_reading_ = false;
+    bool volume_stale_ = false;
     std::uint32_t revision_ = 0;
     ControlEvents events_;
     // Expires with this object: posted events check it first.

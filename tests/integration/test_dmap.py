@@ -225,3 +225,35 @@ def test_control_over_dmap_through_d_bus(client, fake):
         client.atvd(path, remote, "Press", "sa{sv}", ["select", {"Action": Variant("s", "hold")}])
     assert error.value.name == ERROR_PREFIX + "NotSupported"
     client.atvd(path, DEVICE, "Close")
+
+
+def test_dmap_volume_follows_the_device(client, fake):
+    """Audio1.Volume follows the volume the Apple TV 3 reports: a change is a new play status
+    revision, after which atvd reads the volume again and signals it."""
+    home_sharing = "12345678-90AB-CDEF-1234-567890ABCDE7"
+    device = fake("Dmap Volume", "fake-atv-d007", "AA:BB:CC:00:0D:07",
+                  "--dmap-home-sharing", home_sharing)
+    path = client.find("fake-atv-d007", "dmap")
+    client.atvd(path, DEVICE, "Connect")
+    audio = "org.atvd.Audio1"
+    assert client.get(path, audio, "Volume") == 50
+
+    def volumes():
+        return [s.body[1]["Volume"].value for s in client.signals_named("PropertiesChanged", path)
+                if s.body[0] == audio and "Volume" in s.body[1]]
+    client.signals.clear()
+    device.send("dmap-volume 30")
+    assert device.expect("SCRIPTED") == "SCRIPTED dmap-volume"
+    client.wait_for(lambda: client.get(path, audio, "Volume") == 30, what="volume 30")
+    client.wait_for(lambda: 30 in volumes(), what="Volume signalled")
+
+    # A change made on the device's side, not by atvd, is followed as well.
+    device.send("dmap-volume 75")
+    client.wait_for(lambda: 75 in volumes(), what="Volume 75 signalled")
+    assert client.get(path, audio, "Volume") == 75
+
+    device.send("dmap-volume off")
+    client.wait_for(lambda: client.get(path, DEVICE, "Features")["SetVolume"] != "available",
+                    what="volume control gone")
+    client.atvd(path, DEVICE, "Close")
+
