@@ -19,7 +19,7 @@ import pytest
 from dbus_next import Message, MessageType
 from dbus_next.aio import MessageBus
 
-from atvd_harness import DEVICE, pair_with_pin
+from atvd_harness import DEVICE, MANAGER, Client, Daemon, pair_with_pin
 
 STRANGER = "atvd-stranger"
 SPEC_XML = os.path.join(os.path.dirname(__file__), "..", "..", "mpris",
@@ -432,3 +432,81 @@ def test_the_interfaces_match_the_specification(client, fake, mpris, session):
             assert properties[prop][:2] == (type_, access), (name, prop, properties[prop])
             if no_signal:
                 assert properties[prop][2], (name, prop, "must not emit PropertiesChanged")
+
+
+SYSTEM_CONF = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow send_destination="*"/>
+    <allow receive_sender="*"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"""
+
+
+def test_players_survive_a_restart_of_the_system_bus(fake, mpris, session, monkeypatch):
+    """A system bus of the test's own, so it can be stopped and started again: atvd ends with
+    it (as it does), atvd-mpris drops its players, finds the bus again and follows the new
+    atvd. atvd finds the fake by AddDevice, as Avahi is on the environment's bus."""
+    folder = tempfile.mkdtemp(prefix="mpris-system-")
+    socket = os.path.join(folder, "bus")
+    conf = os.path.join(folder, "system.conf")
+    with open(conf, "w") as f:
+        f.write(SYSTEM_CONF.format(socket=socket))
+
+    def start_bus():
+        bus = subprocess.Popen(["dbus-daemon", f"--config-file={conf}", "--nofork",
+                                "--print-address=1"], stdout=subprocess.PIPE, text=True)
+        assert bus.stdout.readline().startswith("unix:")
+        return bus
+
+    device = fake()  # published through the environment's Avahi, on its system bus
+    bus = start_bus()
+    monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={socket}")
+    bridge = mpris()
+    state_dir = tempfile.mkdtemp(prefix="mpris-atvd-state-")
+    daemons = []
+
+    def start_atvd_and_connect(pair):
+        daemon = Daemon(state_dir=state_dir).start()
+        daemons.append(daemon)
+        client = Client()
+        try:
+            service = ["mrp", device.port, device.identifier, {"AllowPairing": "YES"}, ""]
+            path = client.atvd(MANAGER, "org.atvd.Manager1", "AddDevice", "ssa(sqsa{ss}s)",
+                               ["127.0.0.1", device.name, [service]])[0]
+            if pair:
+                pair_with_pin(client, device, path, "mrp")
+            client.atvd(path, DEVICE, "Connect")
+        finally:
+            client.close()
+        return daemon, path
+
+    try:
+        daemon, path = start_atvd_and_connect(pair=True)
+        name = player_name(path)
+        wait_until(lambda: name in players(session), what="the player listed")
+
+        bus.terminate()
+        bus.wait(5)
+        daemon.process.wait(10)  # atvd ends with its bus
+        wait_until(lambda: name not in players(session), what="the player gone with the bus")
+        wait_until(lambda: "lost the system bus" in bridge.output(), what="the loss logged")
+        assert bridge.process.poll() is None
+
+        bus = start_bus()
+        daemon, path = start_atvd_and_connect(pair=False)
+        wait_until(lambda: name in players(session), timeout=40, what="the player back")
+        device.send('play title="Back" duration=300 position=0 rate=1 app=com.apple.TVMusic')
+        wait_until(lambda: metadata(session, name, "xesam:title") == "Back", what="the title")
+    finally:
+        for daemon in daemons:
+            daemon.stop()
+        bus.terminate()
+        bus.wait(5)
