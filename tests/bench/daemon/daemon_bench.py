@@ -13,6 +13,8 @@ Run inside tests/env/isolated (tools/bench does). Prints one table; never pass/f
   Player1 PropertiesChanged (and the fake's own part of that), Press(select) until the fake
   has the key and until the call returns; 50 connected fakes each pushing 20 title changes a
   second: atvd's CPU and its memory at the start and the end (--soak-minutes, 1 by default)
+- with --system-control (alone): TurnOn and Launch round trips through D-Bus against a fake
+  Apple TV connected over MRP and Companion, and ListApps with 1,000 apps
 - with --micro, libatv's own figures from Google Benchmark's JSON output (Connect over MRP,
   the AirPlay tunnel and Companion, messages per second, parsers) join the same table
 """
@@ -108,11 +110,11 @@ class Fake:
         self.reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def start(cls, name, identifier, mac):
+    async def start(cls, name, identifier, mac, publish=False):
         process = await asyncio.create_subprocess_exec(
             os.environ["FAKE_ATV_BINARY"], "--name", name, "--id", identifier, "--mac", mac,
-            "--no-publish", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL)
+            *([] if publish else ["--no-publish"]), stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         fake = cls(process)
         fake.port = int((await fake.expect("READY "))[1].split()[1])
         return fake
@@ -142,10 +144,11 @@ class Fake:
 
 
 class Bench:
-    def __init__(self, atvd, soak_minutes=1.0, control_only=False):
+    def __init__(self, atvd, soak_minutes=1.0, control_only=False, system_control=False):
         self.atvd_binary = atvd
         self.soak_seconds = soak_minutes * 60
         self.control_only = control_only
+        self.system_control_only = system_control
         self.rows = []
 
     async def call(self, bus, dest, path, iface, member, sig="", body=None):
@@ -266,6 +269,12 @@ class Bench:
 
     async def run(self):
         bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
+        if self.system_control_only:
+            await self.start_atvd(bus)
+            await self.system_control(bus)
+            self.process.terminate()
+            self.process.wait()
+            return
         if self.control_only:
             await self.start_atvd(bus)
         else:
@@ -371,6 +380,67 @@ class Bench:
         await self.call(bus, "org.atvd", path, "org.atvd.Device1", "Connect")
         await self.update_latency(bus, fake, path)
         await self.press_round_trip(bus, fake, path)
+        await self.call(bus, "org.atvd", path, "org.atvd.Device1", "Close")
+        await fake.stop()
+
+    async def pair_service(self, bus, fake, path, protocol):
+        hp = "org.atvd.PairingHandler1"
+        handler = (await self.call(bus, "org.atvd", path, "org.atvd.Device1", "Pair", "sa{sv}",
+                                   [protocol, {}]))[0]
+        await self.call(bus, "org.atvd", handler, hp, "Begin")
+        pin = (await fake.expect("PIN "))[1].split()[1]
+        await self.call(bus, "org.atvd", handler, hp, "Pin", "s", [pin])
+        await self.call(bus, "org.atvd", handler, hp, "Finish")
+        await self.call(bus, "org.atvd", handler, hp, "Close")
+
+    async def round_trips(self, bus, path, interface, member, sig="", body=None, rounds=200):
+        times = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            await self.call(bus, "org.atvd", path, interface, member, sig, body)
+            times.append((time.perf_counter() - started) * 1000)
+        return times
+
+    async def system_control(self, bus, rounds=200):
+        """Power1.TurnOn, Apps1.Launch and Apps1.ListApps through D-Bus against a fake Apple TV
+        found through Avahi and connected over MRP and Companion: each call until its reply,
+        which comes once the fake answered every Companion request it needs."""
+        if not os.environ.get("FAKE_ATV_BINARY"):
+            return
+        fake = await Fake.start("Bench System", "bench-sys-0001", "AA:BB:CC:00:0B:51",
+                                publish=True)
+        found = (await self.call(bus, "org.atvd", "/org/atvd", "org.atvd.Manager1", "Scan",
+                                 "a{sv}", [{"Identifiers": Variant("as", ["bench-sys-0001"]),
+                                            "Timeout": Variant("u", 20000)}]))[0]
+        if not found:
+            raise RuntimeError("the fake Apple TV was not found through Avahi")
+        path = found[0]
+        for protocol in ("mrp", "companion"):
+            await self.pair_service(bus, fake, path, protocol)
+        await self.call(bus, "org.atvd", path, "org.atvd.Device1", "Connect")
+        fake.keep_lines = False  # the fake logs every request; nobody needs the lines here
+
+        times = await self.round_trips(bus, path, "org.atvd.Power1", "TurnOn", rounds=rounds)
+        self.row(f"TurnOn round trip, Companion (fake, median of {rounds})",
+                 statistics.median(times), "ms", "≤ 5")
+        self.row("TurnOn round trip, Companion (p95)", p95(times), "ms", "-")
+        times = await self.round_trips(bus, path, "org.atvd.Apps1", "Launch", "s",
+                                       ["com.apple.TVMusic"], rounds)
+        self.row(f"Launch round trip, Companion (fake, median of {rounds})",
+                 statistics.median(times), "ms", "≤ 5")
+        self.row("Launch round trip, Companion (p95)", p95(times), "ms", "-")
+
+        fake.keep_lines = True
+        fake.send("apps-generate 1000")
+        await fake.expect("SCRIPTED apps-generate")
+        fake.keep_lines = False
+        apps = (await self.call(bus, "org.atvd", path, "org.atvd.Apps1", "ListApps"))[0]
+        if len(apps) != 1000:
+            raise RuntimeError(f"ListApps returned {len(apps)} apps, not 1000")
+        times = await self.round_trips(bus, path, "org.atvd.Apps1", "ListApps", rounds=50)
+        self.row("ListApps with 1,000 apps, Companion (fake, median of 50)",
+                 statistics.median(times), "ms", "≤ 20")
+        self.row("ListApps with 1,000 apps (p95)", p95(times), "ms", "-")
         await self.call(bus, "org.atvd", path, "org.atvd.Device1", "Close")
         await fake.stop()
 
@@ -557,8 +627,10 @@ def main():
                         help="how long 50 connected fakes push updates (10 for the full soak)")
     parser.add_argument("--control-only", action="store_true",
                         help="only the figures of connected devices (pairing onwards)")
+    parser.add_argument("--system-control", action="store_true",
+                        help="only TurnOn, Launch and ListApps (1,000 apps) over Companion")
     args = parser.parse_args()
-    bench = Bench(args.atvd, args.soak_minutes, args.control_only)
+    bench = Bench(args.atvd, args.soak_minutes, args.control_only, args.system_control)
     asyncio.run(bench.run())
     for report in args.micro:
         bench.add_micro(report)
