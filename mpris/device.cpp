@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 
 namespace atvd::mpris {
 
@@ -25,14 +26,15 @@ std::uint64_t now_epoch_us() {
 
 double NowPlaying::position_at(std::uint64_t now_us) const {
     double position = static_cast<double>(position_us);
-    if (rate != 0.0 && position_timestamp_us != 0) {
+    // A rate the device got wrong (NaN, infinite) does not move the position.
+    if (rate != 0.0 && std::isfinite(rate) && position_timestamp_us != 0) {
         position +=
             (static_cast<double>(now_us) - static_cast<double>(position_timestamp_us)) * rate;
     }
     if (duration_us > 0) {
         position = std::min(position, static_cast<double>(duration_us));
     }
-    return std::max(position, 0.0);
+    return std::isfinite(position) ? std::max(position, 0.0) : 0.0;
 }
 
 std::string NowPlaying::item_key() const {

@@ -340,7 +340,9 @@ MprisView Player::view_of(const DeviceState& device) const {
     v.rate = p.rate != 0.0 && std::isfinite(p.rate) ? p.rate : 1.0;
     v.minimum_rate = std::min(1.0, v.rate);
     v.maximum_rate = std::max(1.0, v.rate);
-    v.volume = device.has_audio ? std::clamp(device.volume / 100.0, 0.0, 1.0) : 0.0;
+    v.volume = device.has_audio && std::isfinite(device.volume)
+                   ? std::clamp(device.volume / 100.0, 0.0, 1.0)
+                   : 0.0;
     const bool control = settings_.may_control && device.has_remote;
     v.can_go_next = control && device.available("Next");
     v.can_go_previous = control && device.available("Previous");

@@ -323,6 +323,27 @@ def test_a_change_on_the_device_reaches_playerctl_follow(client, fake, mpris, se
         watcher.close()
 
 
+def test_what_a_broken_device_reports_leaves_the_player_sane(client, fake, mpris, session):
+    bridge = mpris()
+    device = fake()
+    path = connected(client, device)
+    name = player_name(path)
+    device.send('play title="Sane" duration=300 position=10 rate=1 app=com.apple.TVMusic')
+    wait_until(lambda: metadata(session, name, "xesam:title") == "Sane", what="the title")
+    for line in ("hostile rate nan", "hostile rate inf", "hostile duration 1e300",
+                 "hostile position -5", "hostile position 1e300", "hostile invalid-utf8"):
+        device.send(line)
+        device.expect("SCRIPTED")
+        # Each still reads as numbers and text within the specification's types.
+        position = playerctl(session, "-p", name, "position")
+        assert position.returncode == 0 and float(position.stdout) >= 0, (line, position)
+        shown = playerctl(session, "-p", name, "metadata")
+        assert shown.returncode == 0, (line, shown)
+    assert bridge.process.poll() is None
+    device.send('play title="Next" duration=300 position=0 rate=1 app=com.apple.TVMusic')
+    wait_until(lambda: metadata(session, name, "xesam:title") == "Next", what="the next title")
+
+
 def test_players_go_with_close_and_with_atvd(client, daemon, fake, mpris, session):
     mpris()
     device = fake()
