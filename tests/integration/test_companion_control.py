@@ -377,6 +377,23 @@ def test_text_beyond_the_bounds_is_refused(client, companion_fake):
     assert sorted(client.get(path, DEVICE, "ConnectedProtocols")) == ["companion", "mrp"]
 
 
+def test_a_field_beyond_a_companion_frame_loses_only_companion(client, companion_fake):
+    """A field of megabytes does not fit the 1 MiB atvd reads of one Companion frame: the
+    Companion link is dropped with a clear error, MRP stays and the daemon goes on."""
+    device = companion_fake()
+    path = connected(client, device, "mrp", "companion")
+    focus(client, device, path, True)
+    assert script_answer(device, "text-field-generate 3000000") == \
+        "SCRIPTED text-field-generate"
+    text = expect_error(ERROR_PREFIX + "ConnectionLost", client.atvd, path, KEYBOARD, "GetText")
+    assert "frame" in text and "1048576" in text, text
+    client.wait_for(lambda: KEYBOARD not in interfaces_at(client, path), what="Keyboard1 gone")
+    assert "org.atvd.RemoteControl1" in interfaces_at(client, path)
+    assert "mrp" in client.get(path, DEVICE, "ConnectedProtocols")
+    client.atvd(path, "org.atvd.RemoteControl1", "Press", "sa{sv}", ["select", {}])
+    assert device.expect("HID 1 0x89 down")
+
+
 def test_a_stranger_cannot_type(client, companion_fake):
     device = companion_fake()
     path = connected(client, device, "mrp", "companion")
@@ -438,9 +455,10 @@ def test_monitor_shows_power_changes(client, companion_fake):
     assert script_answer(device, "power on") == "SCRIPTED power"
     client.wait_for(lambda: client.get(path, POWER, "PowerState") == "on", what="power on")
     monitor = subprocess.Popen([os.environ["ATVCTL_BINARY"], "monitor"],
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(0.5)
+        # Printed once its matches are in place: every signal from then on reaches it.
+        assert monitor.stderr.readline().startswith("Monitoring atvd"), "monitor did not start"
         assert script_answer(device, "power off") == "SCRIPTED power"
         deadline = time.monotonic() + 10
         while True:
