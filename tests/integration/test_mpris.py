@@ -308,6 +308,21 @@ def test_a_change_on_the_device_reaches_playerctl_follow(client, fake, mpris, se
         follow.terminate()
         follow.wait(5)
 
+    # What the app offers now shows in the Can* properties.
+    bus_name = f"org.mpris.MediaPlayer2.{name}"
+
+    def can(*names):
+        result = busctl(session, "get-property", bus_name, MPRIS_PATH, PLAYER_IFACE, *names)
+        return [value == "true" for value in result.stdout.split()[1::2]]
+    assert can("CanGoNext", "CanGoPrevious", "CanPlay", "CanPause", "CanSeek",
+               "CanControl") == [True] * 6
+    device.send("commands play,pause")
+    wait_until(lambda: can("CanGoNext", "CanGoPrevious", "CanSeek", "CanPlay", "CanPause",
+                           "CanControl") == [False, False, False, True, True, True],
+               what="next, previous and seeking withdrawn")
+    device.send("commands play,pause,next")
+    wait_until(lambda: can("CanGoNext") == [True], what="next offered again")
+
     # A jump of the position is Seeked, with where it jumped to; a pause or resume is not.
     watcher = SessionClient(session.address, client)
     try:
