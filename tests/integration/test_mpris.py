@@ -546,3 +546,16 @@ def test_players_survive_a_restart_of_the_system_bus(fake, mpris, session, monke
             daemon.stop()
         bus.terminate()
         bus.wait(5)
+
+
+@pytest.mark.parametrize("args, code, text", [
+    (["--bogus"], 2, "unknown argument '--bogus'"),
+    (["--session-bus-address"], 2, "--session-bus-address needs an address"),
+    (["--help"], 0, "--system-bus-address ADDRESS"),
+    (["--session-bus-address", "unix:path=/nonexistent/bus"], 1, "cannot reach the session bus"),
+])
+def test_usage_and_unreachable_session_bus(args, code, text):
+    result = subprocess.run([os.environ["ATVD_MPRIS_BINARY"], *args], capture_output=True,
+                            text=True, timeout=10)
+    assert result.returncode == code, result
+    assert text in result.stdout + result.stderr, result
