@@ -19,7 +19,7 @@ import pytest
 from dbus_next import Message, MessageType
 from dbus_next.aio import MessageBus
 
-from atvd_harness import DEVICE, MANAGER, Client, Daemon, pair_with_pin
+from atvd_harness import DEVICE, MANAGER, BusError, Client, Daemon, pair_with_pin
 
 STRANGER = "atvd-stranger"
 SPEC_XML = os.path.join(os.path.dirname(__file__), "..", "..", "mpris",
@@ -387,7 +387,7 @@ def _connect(client, path):
     try:
         client.atvd(path, DEVICE, "Connect")
         return True
-    except Exception:  # the device may not be resolved yet: try again
+    except BusError:  # the restarted atvd may not have resolved the device yet: try again
         return False
 
 
