@@ -104,10 +104,13 @@ void register_interest(CompanionChannel& channel, CompanionSession& session,
 
 // The introduction a remote gives after verify (protocols.md §6.5), in its order. Requests are
 // named locals: GCC 12 mishandles temporaries passed to a coroutine inside co_await.
+// `text_input_started` turns true once _tiStart is out: from then on the device may hold a
+// text-input session for us, which a failed introduction must end.
 asio::awaitable<CompanionSession> introduce(CompanionChannel& channel,
                                             const hap::HapCredentials& credentials,
                                             const CompanionConnectOptions& options,
-                                            std::chrono::milliseconds timeout) {
+                                            std::chrono::milliseconds timeout,
+                                            bool& text_input_started) {
     CompanionSession session;
     const OpackValue info = system_info(credentials, options);
     co_await channel.request("_systemInfo", info, timeout);
@@ -130,6 +133,7 @@ asio::awaitable<CompanionSession> introduce(CompanionChannel& channel,
     co_await channel.try_request("TVRCSessionStart", remote_control, timeout);
     const OpackValue empty = no_content();
     // The reply describes the focused text field, if there is one.
+    text_input_started = true;
     auto starting_text_input = channel.request("_tiStart", empty, timeout);
     const OpackValue text_input = co_await std::move(starting_text_input);
     session.text_focus = text_focus_of(&text_input);
@@ -230,13 +234,28 @@ asio::awaitable<std::unique_ptr<CompanionConnection>> connect_companion(
     channel->start();
     std::exception_ptr failure;
     CompanionSession session;
+    bool text_input = false;
     try {
         co_await verify_and_encrypt(*channel, credentials, step_timeout);
-        session = co_await introduce(*channel, credentials, options, step_timeout);
+        session = co_await introduce(*channel, credentials, options, step_timeout, text_input);
     } catch (...) {
         failure = std::current_exception();
     }
     if (failure) {
+        // A device keeps one text-input session and may leave the next client's _tiStart
+        // unanswered: end ours even though the connection failed, waiting boundedly.
+        if (text_input && channel->is_open()) {
+            const std::string stop = "_tiStop";
+            const OpackValue nothing = no_content();
+            try {
+                auto stopping = channel->try_request(
+                    stop, nothing, std::min(step_timeout, options.session_stop_timeout));
+                co_await std::move(stopping);
+            } catch (const Error& error) {
+                spdlog::debug("companion: ending text input after a failed connect: {}",
+                              error.what());
+            }
+        }
         co_await channel->close();
         std::rethrow_exception(failure);
     }

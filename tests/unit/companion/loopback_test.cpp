@@ -449,6 +449,27 @@ TEST_F(CompanionLoopback, AStalledIntroductionTimesOut) {
     EXPECT_LT(std::chrono::steady_clock::now() - started, 2000ms);
 }
 
+TEST_F(CompanionLoopback, AConnectFailingAfterTextInputStartedStopsIt) {
+    start_fake();
+    fakes::FakeCompanionQuirks quirks;
+    quirks.unanswered.insert("FetchAttentionState");
+    const std::string credentials = pair_with_quirks(quirks);
+    const Error error = expect_error([&] { connect(credentials, options(), 300ms); });
+    EXPECT_EQ(error.kind(), ErrorKind::timeout);
+    EXPECT_TRUE(fake_saw("_tiStop"));
+    EXPECT_EQ(fake_->violations(), std::vector<std::string>{});
+    expect_fake_connections_closed();
+}
+
+TEST_F(CompanionLoopback, AConnectFailingBeforeTextInputSendsNoStop) {
+    start_fake();
+    fakes::FakeCompanionQuirks quirks;
+    quirks.unanswered.insert("_touchStart");
+    const std::string credentials = pair_with_quirks(quirks);
+    expect_error([&] { connect(credentials, options(), 300ms); });
+    EXPECT_FALSE(fake_saw("_tiStop"));
+}
+
 TEST_F(CompanionLoopback, ConnectNeedsARemoteId) {
     start_fake();
     const std::string credentials = pair();
