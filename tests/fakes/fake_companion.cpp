@@ -250,9 +250,15 @@ void FakeCompanionDevice::set_power(bool on) {
     push("SystemStatus", OpackDict{{"state", static_cast<std::int64_t>(attention_)}});
 }
 
+// All the changes leave in one write per connection, as a device that flaps sends them in one
+// burst: how many arrive per read then depends on the flapping, not on the load of the machine.
 void FakeCompanionDevice::flap_power(std::size_t count) {
+    for (FakeCompanionSession* session : sessions_)
+        session->hold_pushes(true);
     for (std::size_t change = 0; change < count; ++change)
         set_power(attention_ == companion::AttentionState::asleep);
+    for (FakeCompanionSession* session : sessions_)
+        session->hold_pushes(false);
 }
 
 void FakeCompanionDevice::set_media_control_flags(std::uint32_t flags) {
@@ -476,9 +482,25 @@ void FakeCompanionSession::send_pushed(const std::string& event, const OpackValu
         send(FrameType::e_opack, companion::opack_encode(message), *answering_);
         return;
     }
+    if (holding_) {
+        send(FrameType::e_opack, companion::opack_encode(message), held_);
+        return;
+    }
     Output out;
     send(FrameType::e_opack, companion::opack_encode(message), out);
     push_(std::move(out.bytes));
+}
+
+void FakeCompanionSession::hold_pushes(bool hold) {
+    if (hold || !holding_) {
+        holding_ = hold;
+        return;
+    }
+    holding_ = false;
+    Bytes held = std::move(held_.bytes);
+    held_.bytes.clear();
+    if (push_ && !held.empty())
+        push_(std::move(held));
 }
 
 FakeCompanionSession::Output FakeCompanionSession::receive(ByteView data) {

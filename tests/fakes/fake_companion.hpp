@@ -184,6 +184,8 @@ class FakeCompanionSession {
     // Sends `event` when the client is in a text-input session (from `_tiStart` to `_tiStop`).
     void push_text_input_event(const std::string& event, const companion::OpackValue& content);
     void set_text_input(bool started) { text_input_ = started; }
+    // While held, pushed events gather and leave in one write when released.
+    void hold_pushes(bool hold);
     // The HID buttons held down on this connection.
     std::set<std::int64_t>& held_buttons() { return held_buttons_; }
 
@@ -225,6 +227,8 @@ class FakeCompanionSession {
     std::function<void(Bytes)> push_;
     std::set<std::int64_t> held_buttons_;
     bool text_input_ = false;
+    bool holding_ = false;
+    Output held_;
     std::int64_t next_push_transaction_ = 1;
     Output* answering_ = nullptr;  // the answer receive() builds, while it runs
 };
