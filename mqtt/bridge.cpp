@@ -538,6 +538,15 @@ void Bridge::clear_retained(const std::string& topic) {
     }
 }
 
+void Bridge::clear_config(const std::string& topic) {
+    if (configs_.erase(topic) == 0) {
+        return;
+    }
+    if (!broker_.publish(topic, nullptr, 0, true)) {
+        cleared_.insert(topic);
+    }
+}
+
 void Bridge::on_connected() {
     // Commands for every device of this node; '#' so that malformed ones get an answer too.
     broker_.subscribe(base_ + "/+/set/#");
@@ -555,6 +564,9 @@ void Bridge::on_connected() {
     }
     for (const auto& [topic, bytes] : retained_bytes_) {
         broker_.publish(topic, bytes.data(), bytes.size(), true);
+    }
+    for (const auto& [path, device] : devices_) {
+        publish_discovery(device, true);
     }
     while (!outbox_.empty()) {
         broker_.publish(outbox_.front().first, outbox_.front().second, false);
@@ -897,10 +909,15 @@ void Bridge::publish_discovery(const Device& device, bool force) {
     const auto put = [&](const std::string& component, const std::string& object,
                          const json& config) {
         const std::string where = discovery_topic(component, device, object);
-        if (force) {
-            retained_.erase(where);
+        const std::string payload = dump(config);
+        const auto hash = std::hash<std::string>{}(payload);
+        const auto known = configs_.find(where);
+        if (!force && known != configs_.end() && known->second == hash) {
+            return;
         }
-        publish_retained(where, dump(config));
+        configs_[where] = hash;
+        cleared_.erase(where);
+        broker_.publish(where, payload, true);
     };
     const std::vector<std::tuple<std::string, std::string, std::string, std::string>> sensors = {
         {"state", "State", "{{ value_json.now_playing.state }}", "mdi:play-pause"},
@@ -949,7 +966,7 @@ void Bridge::publish_discovery(const Device& device, bool force) {
     const std::string select_topic = discovery_topic("select", device, "app_select");
     if (device.apps.empty()) {
         // Home Assistant needs at least one option: no select until the apps are known.
-        clear_retained(select_topic);
+        clear_config(select_topic);
     } else {
         json select = entity("app_select", "Launch app");
         select["command_topic"] = topic + "/set/launch";
@@ -978,14 +995,13 @@ void Bridge::clear_device(const Device& device) {
     }
     const std::string mark = "/atvd_" + options_.node_id + "_" + device.id + "/";
     std::vector<std::string> configs;
-    for (const auto& [where, payload] : retained_) {
-        if (where.starts_with(options_.discovery_prefix + "/") &&
-            where.find(mark) != std::string::npos) {
+    for (const auto& [where, hash] : configs_) {
+        if (where.find(mark) != std::string::npos) {
             configs.push_back(where);
         }
     }
     for (const auto& where : configs) {
-        clear_retained(where);
+        clear_config(where);
     }
 }
 

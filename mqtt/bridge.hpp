@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -79,6 +80,7 @@ class Bridge {
     void publish_retained(const std::string& topic, std::string payload);
     void publish_retained_bytes(const std::string& topic, std::vector<std::uint8_t> bytes);
     void clear_retained(const std::string& topic);
+    void clear_config(const std::string& topic);
     void publish_device(Device& device);
     void publish_discovery(const Device& device, bool force);
     void clear_device(const Device& device);
@@ -100,6 +102,8 @@ class Bridge {
     // What is on the broker, retained, by topic: published again after a reconnect.
     std::map<std::string, std::string> retained_;
     std::map<std::string, std::vector<std::uint8_t>> retained_bytes_;
+    // Discovery configs on the broker: only a hash of each, as they are made again at will.
+    std::map<std::string, std::size_t> configs_;
     std::set<std::string> cleared_;                           // emptied while the broker was away
     std::deque<std::pair<std::string, std::string>> outbox_;  // results waiting for the broker
     std::map<std::uint64_t, std::unique_ptr<sdbus::IProxy>> calls_;

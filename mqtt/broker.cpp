@@ -37,6 +37,8 @@ Broker::Broker(const Options& options, Callbacks callbacks)
     mosquitto_disconnect_callback_set(mosq_, &Broker::on_disconnect);
     mosquitto_message_callback_set(mosq_, &Broker::on_message);
     mosquitto_int_option(mosq_, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    // Small messages that matter now (a state change, an answer): no Nagle delay.
+    mosquitto_int_option(mosq_, MOSQ_OPT_TCP_NODELAY, 1);
     // Messages not yet acknowledged wait in libmosquitto's queue; this bounds what is on the
     // wire at once, not what is kept.
     mosquitto_max_inflight_messages_set(mosq_, 100);

@@ -110,7 +110,12 @@ def free_port():
 
 @pytest.fixture(scope="module")
 def certificates():
-    """A CA and a server certificate for 127.0.0.1 and localhost, made for this run."""
+    return make_certificates()
+
+
+def make_certificates():
+    """A CA and a server certificate for 127.0.0.1 and localhost, made for this run, and a
+    password file with the user atvd."""
     directory = tempfile.mkdtemp(prefix="mqtt-tls-")
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
 
@@ -147,6 +152,7 @@ persistence true
 persistence_location {self.directory}/
 log_dest file {self.log_path}
 log_type all
+set_tcp_nodelay true
 listener {self.port} {bind}
 allow_anonymous true
 listener {self.tls_port} {bind}
@@ -208,6 +214,7 @@ class Subscriber:
 
     def __init__(self, broker, *patterns, host=None):
         self.messages = []
+        self.times = []  # when each message arrived (time.monotonic())
         self.lock = threading.Lock()
         args = ["mosquitto_sub", "-h", host or broker.bind, "-p", str(broker.port), "-q", "1",
                 "-F", "%r\t%t\t%x"]
@@ -221,6 +228,7 @@ class Subscriber:
             retain, topic, payload = line.rstrip("\n").split("\t", 2)
             with self.lock:
                 self.messages.append((retain == "1", topic, bytes.fromhex(payload)))
+                self.times.append(time.monotonic())
 
     def stop(self):
         self.process.terminate()
