@@ -315,8 +315,8 @@ def broker(certificates):
 def bridges(request):
     started = []
 
-    def start(*args, **kwargs):
-        bridge = Bridge(*args, **kwargs).start()
+    def start(*args, prefix=(), **kwargs):
+        bridge = Bridge(*args, **kwargs).start(prefix)
         started.append(bridge)
         return bridge
     yield start
@@ -705,3 +705,115 @@ def test_retained_commands_are_refused_and_a_clean_stop_says_offline(daemon, bro
     subscriber.wait_for(lambda: subscriber.last(f"atvd/{NODE}/availability") == b"offline",
                         what="offline on a clean stop")
     subscriber.stop()
+
+
+class Segment:
+    """A network segment of its own: a network namespace joined to this one by a veth pair,
+    with its own bus, atvd and fake Apple TV (found without Avahi, added by hand)."""
+
+    def __init__(self, number):
+        self.number = number
+        self.netns = f"atvd-seg{number}"
+        self.host_address = f"10.77.{number}.1"
+        self.directory = tempfile.mkdtemp(prefix=f"segment{number}-")
+        self.bus = f"unix:path={self.directory}/bus"
+        self.processes = []
+        run = lambda *a: subprocess.run(a, check=True, capture_output=True)  # noqa: E731
+        run("ip", "netns", "add", self.netns)
+        run("ip", "link", "add", f"vh{number}", "type", "veth", "peer", "name", f"vs{number}")
+        run("ip", "link", "set", f"vs{number}", "netns", self.netns)
+        run("ip", "addr", "add", f"{self.host_address}/24", "dev", f"vh{number}")
+        run("ip", "link", "set", f"vh{number}", "up")
+        inside = ["ip", "netns", "exec", self.netns]
+        run(*inside, "ip", "addr", "add", f"10.77.{number}.2/24", "dev", f"vs{number}")
+        run(*inside, "ip", "link", "set", f"vs{number}", "up")
+        run(*inside, "ip", "link", "set", "lo", "up")
+        self.inside = inside
+        run(*inside, "dbus-daemon", f"--config-file={os.environ['ATVD_ENV_DIR']}/bus.conf",
+            f"--address={self.bus}", "--fork", "--nopidfile", "--nosyslog")
+
+    def start(self, fake_name, fake_id, mac):
+        wrapper = os.path.join(self.directory, "fake-atv")
+        with open(wrapper, "w") as f:
+            f.write(f"#!/bin/sh\nexec {' '.join(self.inside)} "
+                    f"{os.environ['FAKE_ATV_BINARY']} --no-publish \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        real = os.environ["FAKE_ATV_BINARY"]
+        os.environ["FAKE_ATV_BINARY"] = wrapper
+        try:
+            self.fake = FakeAppleTV(fake_name, fake_id, mac)
+        finally:
+            os.environ["FAKE_ATV_BINARY"] = real
+        self.log = open(os.path.join(self.directory, "atvd.log"), "wb")
+        self.atvd = subprocess.Popen(
+            [*self.inside, os.environ["ATVD_BINARY"], "--bus-address", self.bus, "--state-dir",
+             os.path.join(self.directory, "state")], stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while b"b true" not in subprocess.run(
+                ["busctl", f"--address={self.bus}", "call", "org.freedesktop.DBus",
+                 "/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner", "s",
+                 "org.atvd"], capture_output=True).stdout:
+            assert time.monotonic() < deadline and self.atvd.poll() is None, "atvd did not start"
+            time.sleep(0.05)
+        system = os.environ.get("DBUS_SYSTEM_BUS_ADDRESS")
+        os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = self.bus
+        try:
+            self.client = Client()
+        finally:
+            os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = system
+        path = self.client.atvd("/org/atvd", "org.atvd.Manager1", "AddDevice", "ssa(sqsa{ss}s)",
+                                ["127.0.0.1", fake_name, [["mrp", self.fake.port, fake_id, {
+                                    "AllowPairing": "YES", "ModelName": "Apple TV",
+                                    "UniqueIdentifier": fake_id, "Name": fake_name,
+                                    "macAddress": mac.lower()}, ""]]])[0]
+        pair_with_pin(self.client, self.fake, path, "mrp")
+        self.client.atvd(path, DEVICE, "Connect")
+        self.fake.path = path
+        return self.fake
+
+    def stop(self):
+        if hasattr(self, "client"):
+            self.client.close()
+        if hasattr(self, "atvd"):
+            self.atvd.terminate()
+            self.atvd.wait(10)
+        if hasattr(self, "fake"):
+            self.fake.stop()
+        for pid in subprocess.run(["ip", "netns", "pids", self.netns], capture_output=True,
+                                  text=True).stdout.split():
+            os.kill(int(pid), signal.SIGTERM)
+        subprocess.run(["ip", "link", "del", f"vh{self.number}"], capture_output=True)
+        subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)
+
+
+def test_two_segments_publish_side_by_side(certificates, bridges):
+    """Two atvd + atvd-mqtt pairs, each in a network namespace of its own, on one broker."""
+    broker = Broker(certificates, bind="0.0.0.0").start()
+    segments = []
+    started = []
+    try:
+        devices = []
+        for number in (1, 2):
+            segment = Segment(number)
+            segments.append(segment)
+            device = segment.start(f"Segment Room {number}", f"fake-atv-seg-{number}",
+                                   f"AA:BB:CC:00:60:0{number}")
+            device.topic = f"atvd/segment{number}/{device.path.rsplit('/', 1)[1]}"
+            devices.append(device)
+            started.append(bridges(f"mqtt://{segment.host_address}:{broker.port}",
+                                   node=f"segment{number}", extra=["--bus-address", segment.bus],
+                                   prefix=segment.inside))
+        subscriber = Subscriber(broker, "atvd/#", host="127.0.0.1")
+        for device in devices:
+            subscriber.wait_json(device.topic + "/state", lambda s: s["connected"], timeout=15)
+        # Each under its own node id; each command reaches the device of its own segment.
+        for device in devices:
+            assert command(broker, subscriber, device.topic, "select", {})["ok"]
+            device.expect("HID 1 0x89 down")
+        subscriber.stop()
+        for bridge in started:  # before their buses go
+            assert bridge.stop() == 0, bridge.output()
+    finally:
+        for segment in segments:
+            segment.stop()
+        broker.stop()
