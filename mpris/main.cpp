@@ -113,7 +113,7 @@ std::string artwork_dir() {
         mlog::warn("XDG_RUNTIME_DIR is not set: players show no artwork");
         return {};
     }
-    const std::string dir = std::string(runtime) + "/atvd-mpris";
+    std::string dir = std::string(runtime) + "/atvd-mpris";
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
         mlog::warn("cannot create {} ({}): players show no artwork", dir, std::strerror(errno));
         return {};

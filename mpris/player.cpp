@@ -183,21 +183,21 @@ void Player::register_interfaces() {
     o.registerMethod("SetPosition")
         .onInterface(mpris_interface)
         .withInputParamNames("TrackId", "Position")
-        .implementedAs(
-            [this](sdbus::Result<>&& result, sdbus::ObjectPath track, std::int64_t position) {
-                if (!settings_.may_control) {
-                    result.returnError(not_authorized());
-                    return;
-                }
-                // A stale track id or a position outside the track is ignored, as the
-                // specification says.
-                if (std::string(track) != view_.track_id || track == no_track || position < 0 ||
-                    (view_.length_us > 0 && position > view_.length_us)) {
-                    result.returnResults();
-                    return;
-                }
-                set_position(std::move(result), position);
-            });
+        .implementedAs([this](sdbus::Result<>&& result, const sdbus::ObjectPath& track,
+                              std::int64_t position) {
+            if (!settings_.may_control) {
+                result.returnError(not_authorized());
+                return;
+            }
+            // A stale track id or a position outside the track is ignored, as the
+            // specification says.
+            if (std::string(track) != view_.track_id || track == no_track || position < 0 ||
+                (view_.length_us > 0 && position > view_.length_us)) {
+                result.returnResults();
+                return;
+            }
+            set_position(std::move(result), position);
+        });
     o.registerMethod("OpenUri")
         .onInterface(mpris_interface)
         .withInputParamNames("Uri")
