@@ -232,6 +232,7 @@ void Bridge::on_owner(const std::string& owner) {
     if (owner.empty()) {
         log(Level::warning, "atvd left the bus; its devices are offline until it returns");
         for (auto& [path, device] : devices_) {
+            device.remove_at.reset();
             device.interfaces.erase(remote_interface);
             device.interfaces.erase(player_interface);
             device.interfaces.erase(audio_interface);
@@ -330,6 +331,9 @@ void Bridge::add_interfaces(const std::string& path, std::map<std::string, Prope
         log(Level::info, "device " + device->id + " appeared");
         discovery_due_ = true;
     }
+    if (interfaces.count(device_interface) != 0) {
+        device->remove_at.reset();
+    }
     std::set<std::string> names;
     for (auto& [name, properties] : interfaces) {
         names.insert(name);
@@ -350,7 +354,15 @@ void Bridge::on_interfaces_removed(sdbus::Message& message) {
         return;
     }
     if (std::find(names.begin(), names.end(), device_interface) != names.end()) {
-        remove_device(path);
+        device->interfaces.erase(remote_interface);
+        device->interfaces.erase(player_interface);
+        device->interfaces.erase(audio_interface);
+        device->interfaces.erase(power_interface);
+        device->interfaces.erase(apps_interface);
+        device->interfaces.erase(keyboard_interface);
+        device->interfaces[device_interface]["Connected"] = sdbus::Variant(false);
+        device->dirty = true;
+        device->remove_at = std::chrono::steady_clock::now() + std::chrono::seconds(2);
         return;
     }
     for (const auto& name : names) {
@@ -1005,8 +1017,28 @@ void Bridge::clear_device(const Device& device) {
     }
 }
 
+std::chrono::steady_clock::time_point Bridge::deadline() const {
+    auto soonest = std::chrono::steady_clock::time_point::max();
+    for (const auto& [path, device] : devices_) {
+        if (device.remove_at) {
+            soonest = std::min(soonest, *device.remove_at);
+        }
+    }
+    return soonest;
+}
+
 void Bridge::flush() {
     finished_calls_.clear();
+    const auto now = std::chrono::steady_clock::now();
+    std::vector<std::string> removed;
+    for (const auto& [path, device] : devices_) {
+        if (device.remove_at && *device.remove_at <= now) {
+            removed.push_back(path);
+        }
+    }
+    for (const auto& path : removed) {
+        remove_device(path);
+    }
     for (auto& [path, device] : devices_) {
         if (discovery_due_) {
             publish_discovery(device, false);

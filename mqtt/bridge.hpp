@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -35,6 +36,8 @@ class Bridge {
     void flush();
     // Marks everything offline on the broker and disconnects.
     void shutdown();
+    // When flush() must run again for a timed step (a device's removal).
+    [[nodiscard]] std::chrono::steady_clock::time_point deadline() const;
 
   private:
     using Properties = std::map<std::string, sdbus::Variant>;
@@ -47,6 +50,9 @@ class Bridge {
         std::string artwork_id;    // the identifier whose artwork was asked for or published
         std::string artwork_type;  // MIME type of the published artwork
         bool dirty = true;
+        // atvd withdrew it: gone unless atvd itself leaves the bus meanwhile (a stop of atvd
+        // withdraws every device, and they come back with it).
+        std::optional<std::chrono::steady_clock::time_point> remove_at;
     };
 
     struct Command;

@@ -56,7 +56,7 @@ int run(const Options& options) {
         bridge.flush();
 
         const auto bus_poll = bus->getEventLoopPollData();
-        auto deadline = bridge.broker().deadline();
+        auto deadline = std::min(bridge.broker().deadline(), bridge.deadline());
         if (const auto bus_timeout = bus_poll.getRelativeTimeout()) {
             if (*bus_timeout < std::chrono::hours(24)) {
                 deadline = std::min(

@@ -632,6 +632,16 @@ def test_companion_commands_and_app_select(daemon, client, fake, broker, bridges
         # Keyboard1 comes and goes with the text field's focus: atvd's error, passed on.
         assert result["error"].startswith((ERROR_PREFIX, "org.freedesktop.DBus.Error.")), result
         assert result["message"], result
+
+    # atvd stopping withdraws every device; that is no removal: Home Assistant keeps them.
+    daemon.stop()
+    subscriber.wait_for(lambda: subscriber.last(device.topic + "/availability") == b"offline",
+                        what="the device offline while atvd is away")
+    time.sleep(3)  # longer than the bridge waits before it takes a withdrawal for a removal
+    title_config = f"homeassistant/sensor/atvd_{NODE}_{device.id}/title/config"
+    assert subscriber.last(title_config), "the discovery config was deleted"
+    assert subscriber.last(device.topic + "/state")
+    daemon.start()
     subscriber.stop()
 
 
