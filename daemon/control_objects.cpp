@@ -1,8 +1,11 @@
 #include "control_objects.hpp"
 
+#include <poll.h>
 #include <spdlog/spdlog.h>
 
 #include <asio/post.hpp>
+#include <cstdint>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -101,6 +104,38 @@ class PlayerObject final : public ControlInterface<org::atvd::Player1_adaptor> {
         registerAdaptor();
     }
 
+    // PropertiesChanged for `changed`, with their values, built directly: cheaper than
+    // sd-bus's generic emission, which looks the object up and calls every getter.
+    void emit_changes(PlayerChanges changed) {
+        sdbus::Signal signal =
+            object().createSignal("org.freedesktop.DBus.Properties", "PropertiesChanged");
+        signal << INTERFACE_NAME;
+        signal.openContainer("{sv}");
+        changed.for_each([&](PlayerProperty property) {
+            signal.openDictEntry("sv");
+            signal << to_string(property).data();
+            visit_property(property, [&signal](const auto& value) {
+                using Value = std::decay_t<decltype(value)>;
+                if constexpr (std::is_same_v<Value, std::string>) {
+                    signal.openVariant("s");
+                    if (is_valid_utf8(value)) {
+                        signal << value;
+                    } else {
+                        signal << valid_utf8(value);
+                    }
+                } else {
+                    signal.openVariant(sdbus::signature_of<Value>::str());
+                    signal << value;
+                }
+                signal.closeVariant();
+            });
+            signal.closeDictEntry();
+        });
+        signal.closeContainer();
+        signal << std::vector<std::string>{};
+        object().emitSignal(signal);
+    }
+
   private:
     void GetArtwork(sdbus::Result<Artwork>&& result, uint32_t width, uint32_t height) override {
         guarded([&] {
@@ -127,28 +162,101 @@ class PlayerObject final : public ControlInterface<org::atvd::Player1_adaptor> {
 
     const atv::NowPlaying& shown() const { return state_->shown; }
 
-    std::string State() override { return std::string(atv::to_string(shown().state)); }
-    std::string MediaType() override { return std::string(atv::to_string(shown().media_type)); }
-    std::string Title() override { return valid_utf8(shown().title); }
-    std::string Artist() override { return valid_utf8(shown().artist); }
-    std::string Album() override { return valid_utf8(shown().album); }
-    std::string Genre() override { return valid_utf8(shown().genre); }
-    std::string SeriesName() override { return valid_utf8(shown().series_name); }
-    uint32_t SeasonNumber() override { return shown().season_number; }
-    uint32_t EpisodeNumber() override { return shown().episode_number; }
-    uint64_t Duration() override { return microseconds(shown().duration); }
-    uint64_t Position() override { return microseconds(shown().position); }
-    uint64_t PositionTimestamp() override { return epoch_microseconds(shown().position_timestamp); }
-    double Rate() override { return shown().rate; }
-    std::string Shuffle() override { return std::string(atv::to_string(shown().shuffle)); }
-    std::string Repeat() override { return std::string(atv::to_string(shown().repeat)); }
-    std::string ContentIdentifier() override { return valid_utf8(shown().content_identifier); }
-    std::string ITunesStoreIdentifier() override {
-        return valid_utf8(shown().itunes_store_identifier);
+    // Calls `visit` with the value of `property` as the bus carries it, for its getter and for
+    // PropertiesChanged alike: std::string (made valid UTF-8 on the way out), uint32_t,
+    // uint64_t or double.
+    template <typename Visit>
+    void visit_property(PlayerProperty property, Visit&& visit) const {
+        const atv::NowPlaying& now = shown();
+        switch (property) {
+            case PlayerProperty::state:
+                return visit(std::string(atv::to_string(now.state)));
+            case PlayerProperty::media_type:
+                return visit(std::string(atv::to_string(now.media_type)));
+            case PlayerProperty::title:
+                return visit(now.title);
+            case PlayerProperty::artist:
+                return visit(now.artist);
+            case PlayerProperty::album:
+                return visit(now.album);
+            case PlayerProperty::genre:
+                return visit(now.genre);
+            case PlayerProperty::series_name:
+                return visit(now.series_name);
+            case PlayerProperty::season_number:
+                return visit(std::uint32_t{now.season_number});
+            case PlayerProperty::episode_number:
+                return visit(std::uint32_t{now.episode_number});
+            case PlayerProperty::duration:
+                return visit(microseconds(now.duration));
+            case PlayerProperty::position:
+                return visit(microseconds(now.position));
+            case PlayerProperty::position_timestamp:
+                return visit(epoch_microseconds(now.position_timestamp));
+            case PlayerProperty::rate:
+                return visit(double{now.rate});
+            case PlayerProperty::shuffle:
+                return visit(std::string(atv::to_string(now.shuffle)));
+            case PlayerProperty::repeat:
+                return visit(std::string(atv::to_string(now.repeat)));
+            case PlayerProperty::content_identifier:
+                return visit(now.content_identifier);
+            case PlayerProperty::itunes_store_identifier:
+                return visit(now.itunes_store_identifier);
+            case PlayerProperty::app:
+                return visit(now.app);
+            case PlayerProperty::app_identifier:
+                return visit(now.app_identifier);
+            case PlayerProperty::artwork_identifier:
+                return visit(now.artwork_identifier);
+        }
     }
-    std::string App() override { return valid_utf8(shown().app); }
-    std::string AppIdentifier() override { return valid_utf8(shown().app_identifier); }
-    std::string ArtworkIdentifier() override { return valid_utf8(shown().artwork_identifier); }
+
+    template <typename Value>
+    Value property(PlayerProperty which) const {
+        Value result{};
+        visit_property(which, [&result](const auto& value) {
+            if constexpr (std::is_same_v<std::decay_t<decltype(value)>, std::string>) {
+                if constexpr (std::is_same_v<Value, std::string>) {
+                    result = valid_utf8(value);
+                }
+            } else if constexpr (std::is_same_v<std::decay_t<decltype(value)>, Value>) {
+                result = value;
+            }
+        });
+        return result;
+    }
+
+    std::string State() override { return property<std::string>(PlayerProperty::state); }
+    std::string MediaType() override { return property<std::string>(PlayerProperty::media_type); }
+    std::string Title() override { return property<std::string>(PlayerProperty::title); }
+    std::string Artist() override { return property<std::string>(PlayerProperty::artist); }
+    std::string Album() override { return property<std::string>(PlayerProperty::album); }
+    std::string Genre() override { return property<std::string>(PlayerProperty::genre); }
+    std::string SeriesName() override { return property<std::string>(PlayerProperty::series_name); }
+    uint32_t SeasonNumber() override { return property<uint32_t>(PlayerProperty::season_number); }
+    uint32_t EpisodeNumber() override { return property<uint32_t>(PlayerProperty::episode_number); }
+    uint64_t Duration() override { return property<uint64_t>(PlayerProperty::duration); }
+    uint64_t Position() override { return property<uint64_t>(PlayerProperty::position); }
+    uint64_t PositionTimestamp() override {
+        return property<uint64_t>(PlayerProperty::position_timestamp);
+    }
+    double Rate() override { return property<double>(PlayerProperty::rate); }
+    std::string Shuffle() override { return property<std::string>(PlayerProperty::shuffle); }
+    std::string Repeat() override { return property<std::string>(PlayerProperty::repeat); }
+    std::string ContentIdentifier() override {
+        return property<std::string>(PlayerProperty::content_identifier);
+    }
+    std::string ITunesStoreIdentifier() override {
+        return property<std::string>(PlayerProperty::itunes_store_identifier);
+    }
+    std::string App() override { return property<std::string>(PlayerProperty::app); }
+    std::string AppIdentifier() override {
+        return property<std::string>(PlayerProperty::app_identifier);
+    }
+    std::string ArtworkIdentifier() override {
+        return property<std::string>(PlayerProperty::artwork_identifier);
+    }
 
     static uint64_t microseconds(std::chrono::microseconds value) {
         return value.count() > 0 ? static_cast<uint64_t>(value.count()) : 0;
@@ -285,12 +393,11 @@ void ControlObjects::show_features(const atv::FeatureMap& features) {
 }
 
 void ControlObjects::show_now_playing(const atv::NowPlaying& reported) {
-    PlayerUpdate update = player_update(state_->shown, reported);
-    state_->shown = std::move(update.shown);
-    if (player_ == nullptr || update.changed.empty()) {
+    const PlayerChanges changed = apply_player_update(state_->shown, reported);
+    if (player_ == nullptr || changed.empty()) {
         return;
     }
-    pending_player_changes_.insert(update.changed.begin(), update.changed.end());
+    pending_player_changes_ |= changed;
     if (std::exchange(player_flush_posted_, true)) {
         return;
     }
@@ -305,17 +412,16 @@ void ControlObjects::show_now_playing(const atv::NowPlaying& reported) {
 
 void ControlObjects::flush_player_changes() {
     player_flush_posted_ = false;
-    const std::vector<std::string> changed(pending_player_changes_.begin(),
-                                           pending_player_changes_.end());
-    pending_player_changes_.clear();
+    const PlayerChanges changed = std::exchange(pending_player_changes_, {});
     if (player_ == nullptr || changed.empty()) {
         return;
     }
-    emit_signal(context_.loop, [&] {
-        player_->object().emitPropertiesChangedSignal(org::atvd::Player1_adaptor::INTERFACE_NAME,
-                                                      changed);
-    });
-    context_.loop.kick();
+    emit_signal(context_.loop, [&] { player_->emit_changes(changed); });
+    // The signal is written at once unless the socket is full; only then has the loop
+    // something new to wait for. Re-arming after every update would cost a read of the bus.
+    if ((context_.bus.getEventLoopPollData().events & POLLOUT) != 0) {
+        context_.loop.kick();
+    }
 }
 
 void ControlObjects::show_volume(std::optional<double> volume) {

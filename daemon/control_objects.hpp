@@ -10,7 +10,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 
 #include "atv/control.hpp"
@@ -71,7 +70,7 @@ class ControlObjects {
     bool withdrawn_ = false;
     // Player1 properties changed since the last PropertiesChanged, sent once the loop has
     // handled what the device sent together.
-    std::set<std::string> pending_player_changes_;
+    PlayerChanges pending_player_changes_;
     bool player_flush_posted_ = false;
     std::shared_ptr<RemoteControlObject> remote_control_;
     std::shared_ptr<PlayerObject> player_;

@@ -1,6 +1,7 @@
 #include "player_state.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 namespace atvd {
@@ -103,45 +104,99 @@ bool position_jumped(const atv::NowPlaying& before, const atv::NowPlaying& after
     return std::abs(actual - expected) > static_cast<double>(position_tolerance.count());
 }
 
-PlayerUpdate player_update(const atv::NowPlaying& shown, const atv::NowPlaying& reported) {
-    PlayerUpdate update{reported, {}};
+std::string_view to_string(PlayerProperty property) {
+    static constexpr std::array<std::string_view, player_property_count> names = {
+        "State",
+        "MediaType",
+        "Title",
+        "Artist",
+        "Album",
+        "Genre",
+        "SeriesName",
+        "SeasonNumber",
+        "EpisodeNumber",
+        "Duration",
+        "Position",
+        "PositionTimestamp",
+        "Rate",
+        "Shuffle",
+        "Repeat",
+        "ContentIdentifier",
+        "ITunesStoreIdentifier",
+        "App",
+        "AppIdentifier",
+        "ArtworkIdentifier",
+    };
+    return names.at(static_cast<std::size_t>(property));
+}
+
+std::vector<std::string> PlayerChanges::names() const {
+    std::vector<std::string> names;
+    for_each([&names](PlayerProperty property) { names.emplace_back(to_string(property)); });
+    return names;
+}
+
+PlayerChanges apply_player_update(atv::NowPlaying& shown, const atv::NowPlaying& reported) {
+    PlayerChanges changes;
+    // Decided on the values before any of them changes.
     const bool position_signalled = shown.rate != reported.rate || position_jumped(shown, reported);
-    if (!position_signalled) {
-        update.shown.position = shown.position;
-        update.shown.position_timestamp = shown.position_timestamp;
-    }
-    const atv::NowPlaying& after = update.shown;
-    auto note = [&](const char* name, const auto& old_value, const auto& new_value) {
-        if (!(old_value == new_value)) {
-            update.changed.emplace_back(name);
+    const auto take = [&changes](PlayerProperty property, auto& value, const auto& reported_value) {
+        if (!(value == reported_value)) {
+            value = reported_value;
+            changes.add(property);
         }
     };
-    note("State", shown.state, after.state);
-    note("MediaType", shown.media_type, after.media_type);
-    note("Title", shown.title, after.title);
-    note("Artist", shown.artist, after.artist);
-    note("Album", shown.album, after.album);
-    note("Genre", shown.genre, after.genre);
-    note("SeriesName", shown.series_name, after.series_name);
-    note("SeasonNumber", shown.season_number, after.season_number);
-    note("EpisodeNumber", shown.episode_number, after.episode_number);
-    note("Duration", shown.duration, after.duration);
-    note("Position", shown.position, after.position);
-    note("PositionTimestamp", shown.position_timestamp, after.position_timestamp);
-    note("Rate", shown.rate, after.rate);
-    note("Shuffle", shown.shuffle, after.shuffle);
-    note("Repeat", shown.repeat, after.repeat);
-    note("ContentIdentifier", shown.content_identifier, after.content_identifier);
-    note("ITunesStoreIdentifier", shown.itunes_store_identifier, after.itunes_store_identifier);
-    note("App", shown.app, after.app);
-    note("AppIdentifier", shown.app_identifier, after.app_identifier);
-    note("ArtworkIdentifier", shown.artwork_identifier, after.artwork_identifier);
+    take(PlayerProperty::state, shown.state, reported.state);
+    take(PlayerProperty::media_type, shown.media_type, reported.media_type);
+    take(PlayerProperty::title, shown.title, reported.title);
+    take(PlayerProperty::artist, shown.artist, reported.artist);
+    take(PlayerProperty::album, shown.album, reported.album);
+    take(PlayerProperty::genre, shown.genre, reported.genre);
+    take(PlayerProperty::series_name, shown.series_name, reported.series_name);
+    take(PlayerProperty::season_number, shown.season_number, reported.season_number);
+    take(PlayerProperty::episode_number, shown.episode_number, reported.episode_number);
+    take(PlayerProperty::duration, shown.duration, reported.duration);
+    if (position_signalled) {
+        take(PlayerProperty::position, shown.position, reported.position);
+        take(PlayerProperty::position_timestamp, shown.position_timestamp,
+             reported.position_timestamp);
+    }
+    take(PlayerProperty::rate, shown.rate, reported.rate);
+    take(PlayerProperty::shuffle, shown.shuffle, reported.shuffle);
+    take(PlayerProperty::repeat, shown.repeat, reported.repeat);
+    take(PlayerProperty::content_identifier, shown.content_identifier, reported.content_identifier);
+    take(PlayerProperty::itunes_store_identifier, shown.itunes_store_identifier,
+         reported.itunes_store_identifier);
+    take(PlayerProperty::app, shown.app, reported.app);
+    take(PlayerProperty::app_identifier, shown.app_identifier, reported.app_identifier);
+    take(PlayerProperty::artwork_identifier, shown.artwork_identifier, reported.artwork_identifier);
+    return changes;
+}
+
+PlayerUpdate player_update(const atv::NowPlaying& shown, const atv::NowPlaying& reported) {
+    PlayerUpdate update{shown, {}};
+    update.changed = apply_player_update(update.shown, reported).names();
     return update;
 }
 
 std::uint64_t epoch_microseconds(std::chrono::system_clock::time_point at) {
     const auto since = std::chrono::duration_cast<std::chrono::microseconds>(at.time_since_epoch());
     return since.count() > 0 ? static_cast<std::uint64_t>(since.count()) : 0;
+}
+
+bool is_valid_utf8(std::string_view text) {
+    for (std::size_t at = 0; at < text.size();) {
+        if (static_cast<unsigned char>(text[at]) < 0x80) {
+            ++at;
+            continue;
+        }
+        const std::size_t length = utf8_sequence(text, at);
+        if (length == 0) {
+            return false;
+        }
+        at += length;
+    }
+    return true;
 }
 
 std::string valid_utf8(std::string_view text) {

@@ -1,9 +1,12 @@
 #include "mrp/channel.hpp"
 
+#include <google/protobuf/arena.h>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
+#include <cstddef>
 
 #include "atv/error.hpp"
 
@@ -29,7 +32,10 @@ MrpChannel::MrpChannel(asio::ip::tcp::socket socket, std::unique_ptr<MessageFram
 
 void MrpChannel::send(const ProtocolMessage& message) {
     ensure_open();
-    spdlog::debug("mrp: sending {}", type_name(message.type()));
+    // The name is looked up only when it is logged: this runs for every message.
+    if (spdlog::should_log(spdlog::level::debug)) {
+        spdlog::debug("mrp: sending {}", type_name(message.type()));
+    }
     Bytes payload = serialize(message);
     if (framing_) {
         queue(framing_->frame(payload));
@@ -81,7 +87,7 @@ void MrpChannel::consume(ByteView bytes) {
     }
     reader_.feed(bytes);
     while (is_open()) {
-        auto frame = reader_.next();
+        const auto frame = reader_.next_view();
         if (!frame) {
             break;
         }
@@ -133,24 +139,30 @@ void MrpChannel::handle_frame(ByteView frame) {
 }
 
 void MrpChannel::handle_message(ByteView plaintext) {
-    auto message = parse(plaintext);
-    if (!message) {
+    // Parsed into an arena that starts on the stack: a usual state update needs no heap
+    // allocation for its many small fields, and all of it goes at once.
+    alignas(std::max_align_t) std::array<char, 4096> first_block;
+    google::protobuf::Arena arena(first_block.data(), first_block.size());
+    auto* message = google::protobuf::Arena::CreateMessage<ProtocolMessage>(&arena);
+    if (!parse_into(plaintext, *message)) {
         spdlog::warn("mrp: ignoring a message of {} bytes that is not a ProtocolMessage",
                      plaintext.size());
         return;
     }
-    dispatch(std::move(*message));
+    dispatch(*message);
 }
 
-void MrpChannel::dispatch(ProtocolMessage message) {
-    spdlog::debug("mrp: received {}", type_name(message.type()));
+void MrpChannel::dispatch(const ProtocolMessage& message) {
+    if (spdlog::should_log(spdlog::level::debug)) {
+        spdlog::debug("mrp: received {}", type_name(message.type()));
+    }
     auto* waiter = waiting<MessageWaiter>([&message](const MessageWaiter& candidate) {
         return candidate.identifier.empty()
                    ? !message.has_identifier() && message.type() == candidate.type
                    : message.identifier() == candidate.identifier;
     });
     if (waiter != nullptr) {
-        waiter->reply = std::move(message);
+        waiter->reply.emplace(message);  // a copy that owns its memory, out of the arena
         reply_arrived(*waiter);
         return;
     }

@@ -88,7 +88,7 @@ class MrpChannel : public StreamChannel {
                                          std::chrono::milliseconds timeout);
     void handle_frame(ByteView frame);
     void handle_message(ByteView plaintext);
-    void dispatch(ProtocolMessage message);
+    void dispatch(const ProtocolMessage& message);
 
     FrameReader reader_;
     std::unique_ptr<MessageFraming> framing_;

@@ -6,6 +6,7 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cmath>
+#include <utility>
 
 #include "atv/error.hpp"
 
@@ -98,34 +99,37 @@ void MrpControl::handle(const ProtocolMessage& message) {
     }
 }
 
-// Posted, so listeners never run inside the channel's read loop or a caller's call, with the
-// state as this message left it.
+// Posted, so listeners never run inside the channel's read loop or a caller's call. Messages
+// that arrive before the posted report runs join it: listeners are told once, of the state the
+// last of them left (a device's burst, or a flood, costs one event).
 void MrpControl::report(PlayerState::Changes changes) {
-    std::optional<NowPlaying> playing;
-    if (changes.now_playing) {
-        playing = state_.now_playing();
+    unreported_.now_playing |= changes.now_playing;
+    unreported_.features |= changes.features;
+    unreported_.volume |= changes.volume;
+    if (std::exchange(report_posted_, true)) {
+        return;
     }
-    std::optional<FeatureMap> features;
-    if (changes.features) {
-        features = state_.features();
+    asio::post(channel_->executor(), [this, alive = std::weak_ptr<bool>(alive_)] {
+        if (!alive.expired()) {
+            deliver_report();
+        }
+    });
+}
+
+void MrpControl::deliver_report() {
+    report_posted_ = false;
+    const PlayerState::Changes changes = std::exchange(unreported_, {});
+    // A listener may replace the events or end this control: each call checks again.
+    const std::weak_ptr<bool> alive = alive_;
+    if (changes.now_playing && events_.now_playing) {
+        events_.now_playing(state_.now_playing());
     }
-    const std::optional<double> level = state_.volume();
-    asio::post(channel_->executor(),
-               [this, alive = std::weak_ptr<bool>(alive_), changes, playing = std::move(playing),
-                features = std::move(features), level] {
-                   if (alive.expired()) {
-                       return;
-                   }
-                   if (playing && events_.now_playing) {
-                       events_.now_playing(*playing);
-                   }
-                   if (changes.volume && events_.volume) {
-                       events_.volume(level);
-                   }
-                   if (features && events_.features) {
-                       events_.features(*features);
-                   }
-               });
+    if (!alive.expired() && changes.volume && events_.volume) {
+        events_.volume(state_.volume());
+    }
+    if (!alive.expired() && changes.features && events_.features) {
+        events_.features(state_.features());
+    }
 }
 
 void MrpControl::send(const ProtocolMessage& message) {

@@ -43,8 +43,7 @@ class MrpControl final : public atv::Control {
 
     [[nodiscard]] FeatureMap features() const override { return state_.features(); }
     [[nodiscard]] FeatureState feature_state(Feature feature) const override {
-        const auto found = state_.features().find(feature);
-        return found == state_.features().end() ? FeatureState::unsupported : found->second;
+        return state_.feature_state(feature);
     }
     [[nodiscard]] const NowPlaying& now_playing() const override { return state_.now_playing(); }
     [[nodiscard]] std::optional<double> volume() const override { return state_.volume(); }
@@ -90,6 +89,7 @@ class MrpControl final : public atv::Control {
     void cache(std::string identifier, std::uint32_t width, std::uint32_t height,
                const Artwork& artwork);
     void report(PlayerState::Changes changes);
+    void deliver_report();
 
     std::shared_ptr<MrpChannel> channel_;
     MrpControlOptions options_;
@@ -98,6 +98,9 @@ class MrpControl final : public atv::Control {
     std::list<CachedArtwork> artwork_cache_;  // most recently used first
     std::size_t artwork_cache_bytes_ = 0;
     std::vector<asio::steady_timer*> volume_waiters_;
+    // What changed since the report last went out; one report is posted at a time.
+    PlayerState::Changes unreported_;
+    bool report_posted_ = false;
     // Expires with this object: posted events and resumed waits check it first.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -62,6 +62,14 @@ void FrameReader::feed(ByteView data) {
 }
 
 std::optional<Bytes> FrameReader::next() {
+    const auto frame = next_view();
+    if (!frame) {
+        return std::nullopt;
+    }
+    return Bytes(frame->begin(), frame->end());
+}
+
+std::optional<ByteView> FrameReader::next_view() {
     const ByteView pending = ByteView(buffer_).subspan(consumed_);
     const VarintRead length = read_varint(pending);
     if (length.length == 0) {
@@ -77,8 +85,7 @@ std::optional<Bytes> FrameReader::next() {
     if (pending.size() - length.length < size) {
         return std::nullopt;
     }
-    const auto start = pending.begin() + static_cast<std::ptrdiff_t>(length.length);
-    Bytes frame(start, start + static_cast<std::ptrdiff_t>(size));
+    const ByteView frame = pending.subspan(length.length, size);
     consumed_ += length.length + size;
     return frame;
 }

@@ -36,6 +36,9 @@ class FrameReader {
     // atv::Error(connection_failed) on a malformed length or one over the limit; the reader
     // is then unusable (the stream cannot be resynchronised).
     std::optional<Bytes> next();
+    // next() without the copy: the frame inside the reader's buffer, valid until the next
+    // call of feed, next or next_view.
+    std::optional<ByteView> next_view();
     // Bytes received but not yet handed out.
     [[nodiscard]] std::size_t buffered() const { return buffer_.size() - consumed_; }
 

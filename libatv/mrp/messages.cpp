@@ -129,14 +129,16 @@ Bytes serialize(const ProtocolMessage& message) {
 }
 
 std::optional<ProtocolMessage> parse(ByteView bytes) {
-    if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max())) {
-        return std::nullopt;
-    }
     ProtocolMessage message;
-    if (!message.ParsePartialFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    if (!parse_into(bytes, message)) {
         return std::nullopt;
     }
     return message;
+}
+
+bool parse_into(ByteView bytes, ProtocolMessage& message) {
+    return bytes.size() <= static_cast<std::size_t>(std::numeric_limits<int>::max()) &&
+           message.ParsePartialFromArray(bytes.data(), static_cast<int>(bytes.size()));
 }
 
 std::string type_name(MessageType type) {

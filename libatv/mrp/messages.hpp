@@ -55,6 +55,8 @@ Bytes serialize(const ProtocolMessage& message);
 // nullopt when the bytes are not a ProtocolMessage. Missing required fields inside
 // extensions are tolerated: devices differ in what they fill in.
 std::optional<ProtocolMessage> parse(ByteView bytes);
+// parse into an existing message (one on an arena, say); false when the bytes are not one.
+bool parse_into(ByteView bytes, ProtocolMessage& message);
 
 // "DEVICE_INFO_MESSAGE" etc. for logs (never the content, which may carry keys).
 std::string type_name(MessageType type);

@@ -131,6 +131,46 @@ std::string PlayerState::sanitize(std::string_view text, std::size_t max_bytes) 
     return clean;
 }
 
+bool PlayerState::is_clean(std::string_view text, std::size_t max_bytes) {
+    if (text.size() > max_bytes) {
+        return false;
+    }
+    for (std::size_t at = 0; at < text.size();) {
+        const auto byte = static_cast<std::uint8_t>(text[at]);
+        if (byte < 0x80) {
+            if (byte < 0x20 || byte == 0x7f) {
+                return false;
+            }
+            ++at;
+            continue;
+        }
+        const std::size_t length = utf8_sequence(text, at);
+        if (length == 0) {
+            return false;
+        }
+        at += length;
+    }
+    return true;
+}
+
+std::string_view PlayerState::identifier_view(const std::string& value,
+                                              std::string& scratch) const {
+    if (is_clean(value, limits_.max_identifier_bytes)) {
+        return value;
+    }
+    scratch = identifier(value);
+    return scratch;
+}
+
+void PlayerState::assign_text(std::string& into, const std::string& value,
+                              std::size_t max_bytes) const {
+    if (!is_clean(value, max_bytes)) {
+        into = sanitize(value, max_bytes);
+    } else if (into != value) {
+        into.assign(value);
+    }
+}
+
 PlayerState::Changes PlayerState::handle(const ProtocolMessage& message) {
     const bool volume_was_available = volume_available();
     const double volume_before = volume_;
@@ -170,12 +210,13 @@ PlayerState::Changes PlayerState::handle(const ProtocolMessage& message) {
             return {};
     }
     Changes changes;
-    NowPlaying playing = build_now_playing();
-    if (playing != now_playing_) {
-        now_playing_ = std::move(playing);
+    const Player* active = active_player();
+    build_now_playing(active, next_now_playing_);
+    if (next_now_playing_ != now_playing_) {
+        std::swap(next_now_playing_, now_playing_);
         changes.now_playing = true;
     }
-    const FeatureStates states = build_features();
+    const FeatureStates states = build_features(active);
     if (states != feature_states_) {
         feature_states_ = states;
         features_ = to_map(states);
@@ -214,8 +255,10 @@ void PlayerState::handle_content_item_update(const proto::UpdateContentItemMessa
     if (target == nullptr || !target->item) {
         return;
     }
+    std::string scratch;
     for (const proto::ContentItem& update : message.contentitems()) {
-        if (identifier(update.identifier()) == target->item->identifier && update.has_metadata()) {
+        if (update.has_metadata() &&
+            identifier_view(update.identifier(), scratch) == target->item->identifier) {
             merge_metadata(*target->item, update.metadata());
         }
     }
@@ -278,7 +321,8 @@ void PlayerState::handle_volume_change(const proto::VolumeDidChangeMessage& mess
 }
 
 PlayerState::Client* PlayerState::client(const proto::NowPlayingClient& wanted, bool create) {
-    const std::string bundle = identifier(wanted.bundleidentifier());
+    std::string scratch;
+    const std::string_view bundle = identifier_view(wanted.bundleidentifier(), scratch);
     auto found = clients_.find(bundle);
     if (found == clients_.end()) {
         if (!create) {
@@ -297,12 +341,12 @@ PlayerState::Client* PlayerState::client(const proto::NowPlayingClient& wanted, 
             }
             clients_.erase(oldest);
         }
-        found = clients_.emplace(bundle, Client{}).first;
+        found = clients_.emplace(std::string(bundle), Client{}).first;
     }
     Client& entry = found->second;
     entry.last_used = ++clock_;
     if (!wanted.displayname().empty()) {
-        entry.display_name = text(wanted.displayname());
+        assign_text(entry.display_name, wanted.displayname(), limits_.max_string_bytes);
     }
     return &entry;
 }
@@ -312,7 +356,8 @@ PlayerState::Player* PlayerState::player(const proto::PlayerPath& path, bool cre
     if (owner == nullptr) {
         return nullptr;
     }
-    const std::string id = identifier(path.player().identifier());
+    std::string scratch;
+    const std::string_view id = identifier_view(path.player().identifier(), scratch);
     auto found = owner->players.find(id);
     if (found == owner->players.end()) {
         if (!create) {
@@ -332,12 +377,12 @@ PlayerState::Player* PlayerState::player(const proto::PlayerPath& path, bool cre
             }
             owner->players.erase(oldest);
         }
-        found = owner->players.emplace(id, Player{}).first;
+        found = owner->players.emplace(std::string(id), Player{}).first;
     }
     Player& entry = found->second;
     entry.last_used = ++clock_;
     if (!path.player().displayname().empty()) {
-        entry.display_name = text(path.player().displayname());
+        assign_text(entry.display_name, path.player().displayname(), limits_.max_string_bytes);
     }
     return &entry;
 }
@@ -355,7 +400,8 @@ const PlayerState::Player* PlayerState::active_player() const {
     if (owner == nullptr) {
         return nullptr;
     }
-    const std::string id = owner->active_player.value_or(std::string(default_player_id));
+    const std::string_view id =
+        owner->active_player ? std::string_view(*owner->active_player) : default_player_id;
     const auto found = owner->players.find(id);
     return found == owner->players.end() ? nullptr : &found->second;
 }
@@ -373,7 +419,10 @@ void PlayerState::merge_metadata(Item& item, const proto::ContentItemMetadata& m
     const auto string_field = [this](bool present, const std::string& value,
                                      std::optional<std::string>& into) {
         if (present) {
-            into = text(value);
+            if (!into) {
+                into.emplace();
+            }
+            assign_text(*into, value, limits_.max_string_bytes);
         }
     };
     string_field(metadata.has_title(), metadata.title(), item.title);
@@ -458,16 +507,20 @@ const std::string& PlayerState::output_device_uid() const {
 }
 
 std::optional<CommandState> PlayerState::command(Command wanted) const {
-    const Player* active = active_player();
-    if (active == nullptr) {
-        return std::nullopt;
+    const CommandState* found = find_command(active_player(), wanted);
+    return found != nullptr ? std::optional<CommandState>(*found) : std::nullopt;
+}
+
+const CommandState* PlayerState::find_command(const Player* player, Command wanted) {
+    if (player == nullptr) {
+        return nullptr;
     }
-    for (const CommandState& state : active->commands) {
+    for (const CommandState& state : player->commands) {
         if (state.command == wanted) {
-            return state;
+            return &state;
         }
     }
-    return std::nullopt;
+    return nullptr;
 }
 
 std::int32_t PlayerState::location() const {
@@ -524,43 +577,60 @@ PlaybackState shown_state(std::optional<proto::PlaybackState::Enum> state, bool 
 
 }  // namespace
 
-NowPlaying PlayerState::build_now_playing() const {
-    NowPlaying playing;
-    if (const Client* owner = active_client()) {
-        playing.app = owner->display_name;
-        playing.app_identifier = *active_client_;
-    }
-    const Player* active = active_player();
+void PlayerState::build_now_playing(const Player* active, NowPlaying& playing) const {
+    // Every field is set, as a default NowPlaying has it unless the state says otherwise.
+    playing.state = PlaybackState::idle;
+    playing.media_type = MediaType::unknown;
+    playing.season_number = 0;
+    playing.episode_number = 0;
+    playing.duration = {};
+    playing.position = {};
+    playing.position_timestamp = {};
+    playing.rate = 0.0;
+    playing.shuffle = ShuffleMode::off;
+    playing.repeat = RepeatMode::off;
+    playing.itunes_store_identifier.clear();
+    playing.artwork_identifier.clear();
+    const Client* owner = active_client();
+    playing.app.assign(owner != nullptr ? owner->display_name : std::string_view());
+    playing.app_identifier.assign(owner != nullptr ? std::string_view(*active_client_)
+                                                   : std::string_view());
+    const Item* item = active != nullptr && active->item ? &*active->item : nullptr;
+    const auto text_of = [item](const std::optional<std::string> Item::*field) {
+        return item != nullptr && (item->*field) ? std::string_view(*(item->*field))
+                                                 : std::string_view();
+    };
+    playing.title.assign(text_of(&Item::title));
+    playing.artist.assign(text_of(&Item::artist));
+    playing.album.assign(text_of(&Item::album));
+    playing.genre.assign(text_of(&Item::genre));
+    playing.series_name.assign(text_of(&Item::series_name));
+    playing.content_identifier.assign(text_of(&Item::content_identifier));
     if (active == nullptr) {
-        return playing;
+        return;
     }
-    const std::optional<Item>& item = active->item;
-    playing.state = shown_state(active->playback_state, item.has_value(),
-                                item ? item->playback_rate : std::nullopt);
-    if (const auto shuffle = command(Command::Command_Enum_ChangeShuffleMode)) {
+    playing.state = shown_state(active->playback_state, item != nullptr,
+                                item != nullptr ? item->playback_rate : std::nullopt);
+    if (const CommandState* shuffle =
+            find_command(active, Command::Command_Enum_ChangeShuffleMode)) {
         playing.shuffle = shuffle->shuffle.value_or(ShuffleMode::off);
     }
-    if (const auto repeat = command(Command::Command_Enum_ChangeRepeatMode)) {
+    if (const CommandState* repeat = find_command(active, Command::Command_Enum_ChangeRepeatMode)) {
         playing.repeat = repeat->repeat.value_or(RepeatMode::off);
     }
-    if (!item) {
-        return playing;
+    if (item == nullptr) {
+        return;
     }
     if (item->media_type == proto::ContentItemMetadata::Audio) {
         playing.media_type = MediaType::music;
     } else if (item->media_type == proto::ContentItemMetadata::Video) {
         playing.media_type = MediaType::video;
     }
-    playing.title = item->title.value_or("");
-    playing.artist = item->artist.value_or("");
-    playing.album = item->album.value_or("");
-    playing.genre = item->genre.value_or("");
-    playing.series_name = item->series_name.value_or("");
     playing.season_number = item->season_number.value_or(0);
     playing.episode_number = item->episode_number.value_or(0);
-    playing.content_identifier = item->content_identifier.value_or("");
     if (item->itunes_store_identifier) {
-        playing.itunes_store_identifier = std::to_string(*item->itunes_store_identifier);
+        const auto digits = std::to_string(*item->itunes_store_identifier);
+        playing.itunes_store_identifier.assign(digits);
     }
     playing.duration = seconds_to_micros(item->duration.value_or(0.0));
     playing.position = seconds_to_micros(item->elapsed_time.value_or(0.0));
@@ -571,10 +641,11 @@ NowPlaying PlayerState::build_now_playing() const {
         playing.rate = item->playback_rate.value_or(1.0);
     }
     if (item->artwork_available) {
-        playing.artwork_identifier =
-            item->artwork_identifier.value_or(item->content_identifier.value_or(item->identifier));
+        playing.artwork_identifier.assign(
+            item->artwork_identifier   ? std::string_view(*item->artwork_identifier)
+            : item->content_identifier ? std::string_view(*item->content_identifier)
+                                       : std::string_view(item->identifier));
     }
-    return playing;
 }
 
 FeatureMap PlayerState::to_map(const FeatureStates& states) {
@@ -585,7 +656,7 @@ FeatureMap PlayerState::to_map(const FeatureStates& states) {
     return features;
 }
 
-PlayerState::FeatureStates PlayerState::build_features() const {
+PlayerState::FeatureStates PlayerState::build_features(const Player* active) const {
     FeatureStates states;
     states.fill(FeatureState::unsupported);
     const auto at = [&states](Feature feature) -> FeatureState& {
@@ -599,7 +670,6 @@ PlayerState::FeatureStates PlayerState::build_features() const {
           Feature::home, Feature::home_hold, Feature::top_menu, Feature::push_updates}) {
         at(always) = FeatureState::available;
     }
-    const Player* active = active_player();
     const Item* item = active != nullptr && active->item ? &*active->item : nullptr;
     const auto has = [item](auto field) { return item != nullptr && (item->*field).has_value(); };
     set(Feature::artwork, item != nullptr && item->artwork_available);
@@ -615,9 +685,9 @@ PlayerState::FeatureStates PlayerState::build_features() const {
     set(Feature::content_identifier, has(&Item::content_identifier));
     set(Feature::itunes_store_identifier, has(&Item::itunes_store_identifier));
 
-    const auto enabled = [this](Command wanted) {
-        const auto state = command(wanted);
-        return state && state->enabled;
+    const auto enabled = [active](Command wanted) {
+        const CommandState* state = find_command(active, wanted);
+        return state != nullptr && state->enabled;
     };
     using C = proto::Command;
     const std::pair<Feature, Command> commands[] = {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -57,6 +58,11 @@ class PlayerState {
 
     [[nodiscard]] const NowPlaying& now_playing() const { return now_playing_; }
     [[nodiscard]] const FeatureMap& features() const { return features_; }
+    // One feature's state, without a look-up in the map.
+    [[nodiscard]] FeatureState feature_state(Feature feature) const {
+        const auto index = static_cast<std::size_t>(feature);
+        return index < feature_states_.size() ? feature_states_[index] : FeatureState::unsupported;
+    }
     // 0-100 while the device offers volume control.
     [[nodiscard]] std::optional<double> volume() const;
     [[nodiscard]] bool volume_available() const {
@@ -80,6 +86,8 @@ class PlayerState {
     // A string from the device, valid UTF-8 (invalid bytes become U+FFFD), without control
     // characters, at most `max_bytes` long.
     static std::string sanitize(std::string_view text, std::size_t max_bytes);
+    // True when sanitize would return the text unchanged.
+    static bool is_clean(std::string_view text, std::size_t max_bytes);
 
   private:
     // A content item with only what atvd shows, each field present or not.
@@ -105,7 +113,8 @@ class PlayerState {
 
     struct Client {
         std::string display_name;
-        std::map<std::string, Player> players;
+        // Transparent: looked up by a view of the message's bytes, without a copy.
+        std::map<std::string, Player, std::less<>> players;
         std::optional<std::string> active_player;
         std::uint64_t last_used = 0;
     };
@@ -127,33 +136,40 @@ class PlayerState {
     [[nodiscard]] const Client* active_client() const;
     [[nodiscard]] const Player* active_player() const;
 
+    // `player`'s entry for the command, or nullptr.
+    [[nodiscard]] static const CommandState* find_command(const Player* player, Command command);
     Item read_item(const proto::ContentItem& item) const;
     void merge_metadata(Item& item, const proto::ContentItemMetadata& metadata) const;
     std::vector<CommandState> read_commands(const proto::SupportedCommands& commands) const;
-    [[nodiscard]] std::string text(const std::string& value) const {
-        return sanitize(value, limits_.max_string_bytes);
-    }
     [[nodiscard]] std::string identifier(const std::string& value) const {
         return sanitize(value, limits_.max_identifier_bytes);
     }
+    // The sanitized text as a view: of `value` itself when it is clean already (the usual
+    // case, without a copy), else of `scratch`, which holds the sanitized copy.
+    [[nodiscard]] std::string_view identifier_view(const std::string& value,
+                                                   std::string& scratch) const;
+    // `into` = text(value), reusing into's storage.
+    void assign_text(std::string& into, const std::string& value, std::size_t max_bytes) const;
 
-    // Recomputes what is shown from the merged state.
-    NowPlaying build_now_playing() const;
+    // Recomputes what is shown from the merged state into `playing`, every field of it,
+    // reusing its strings' storage.
+    void build_now_playing(const Player* active, NowPlaying& playing) const;
     // Each feature's state, by index: built on every message without allocating, turned into
     // a FeatureMap only when it differs from the last.
     using FeatureStates = std::array<FeatureState, feature_count>;
-    FeatureStates build_features() const;
+    FeatureStates build_features(const Player* active) const;
     static FeatureMap to_map(const FeatureStates& states);
 
     PlayerStateLimits limits_;
-    std::map<std::string, Client> clients_;
+    std::map<std::string, Client, std::less<>> clients_;
     std::optional<std::string> active_client_;
     std::uint64_t clock_ = 0;  // orders uses, for eviction
     bool volume_available_ = false;
     std::optional<std::string> output_device_uid_;
     double volume_ = 0.0;  // 0-100
     NowPlaying now_playing_;
-    FeatureStates feature_states_ = build_features();
+    NowPlaying next_now_playing_;  // built on each message, swapped in when it differs
+    FeatureStates feature_states_ = build_features(nullptr);
     FeatureMap features_ = to_map(feature_states_);
 };
 

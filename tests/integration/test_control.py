@@ -313,6 +313,10 @@ def test_now_playing_changes_carry_exactly_what_changed(client, fake):
                                                  "PositionTimestamp"}]
     assert client.get(path, PLAYER, "State") == "paused"
     assert client.get(path, PLAYER, "Rate") == 0.0
+    # The signal carries the values a Get reads, of every type (s, d, t).
+    signalled = changed_values(client, path, PLAYER)[0]
+    now = client.get_all(path, PLAYER)
+    assert signalled == {name: now[name] for name in signalled}
 
 
 @both_shapes

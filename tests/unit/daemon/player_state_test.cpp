@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -192,6 +193,57 @@ TEST(PlayerUpdate, AJumpOrANewRateSignalsThePosition) {
     update = atvd::player_update(playing_song(), paused);
     EXPECT_EQ(update.changed, (Names{"State", "Position", "PositionTimestamp", "Rate"}));
     EXPECT_EQ(update.shown, paused);
+}
+
+// In place: the shown state becomes the update's, and the set names what changed, in the
+// order of the interface, through each property's bus name.
+TEST(PlayerUpdate, AppliedInPlaceReturnsTheChangedSet) {
+    atv::NowPlaying shown = playing_song();
+    atv::NowPlaying next = playing_song();
+    next.title = "A title long enough to live on the heap";
+    next.rate = 2.0;
+    next.position = 20s;
+    next.position_timestamp = noon + 5s;
+    next.artwork_identifier = "art";
+    const atvd::PlayerChanges changed = atvd::apply_player_update(shown, next);
+    EXPECT_EQ(shown, next);
+    EXPECT_EQ(changed.names(),
+              (Names{"Title", "Position", "PositionTimestamp", "Rate", "ArtworkIdentifier"}));
+    EXPECT_TRUE(changed.contains(atvd::PlayerProperty::rate));
+    EXPECT_FALSE(changed.contains(atvd::PlayerProperty::state));
+    EXPECT_TRUE(atvd::apply_player_update(shown, next).empty());
+
+    atvd::PlayerChanges pending;
+    EXPECT_TRUE(pending.empty());
+    pending |= changed;
+    pending.add(atvd::PlayerProperty::state);
+    EXPECT_EQ(pending.names().front(), "State");
+    EXPECT_EQ(pending.names().size(), 6U);
+    pending.clear();
+    EXPECT_TRUE(pending.empty());
+}
+
+TEST(PlayerProperty, EveryOneHasItsBusName) {
+    EXPECT_EQ(atvd::to_string(atvd::PlayerProperty::state), "State");
+    EXPECT_EQ(atvd::to_string(atvd::PlayerProperty::itunes_store_identifier),
+              "ITunesStoreIdentifier");
+    EXPECT_EQ(atvd::to_string(atvd::PlayerProperty::artwork_identifier), "ArtworkIdentifier");
+    atvd::PlayerChanges all;
+    for (std::size_t index = 0; index < atvd::player_property_count; ++index) {
+        all.add(static_cast<atvd::PlayerProperty>(index));
+    }
+    const Names names = all.names();
+    EXPECT_EQ(names.size(), atvd::player_property_count);
+    EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(),
+              atvd::player_property_count);
+}
+
+TEST(ValidUtf8, TellsWhetherTextIsValidAlready) {
+    EXPECT_TRUE(atvd::is_valid_utf8("Café – 東京 🎵"));
+    EXPECT_TRUE(atvd::is_valid_utf8(""));
+    EXPECT_FALSE(atvd::is_valid_utf8("a\xff"));
+    EXPECT_FALSE(atvd::is_valid_utf8("\xC0\xAF"));
+    EXPECT_FALSE(atvd::is_valid_utf8("\xED\xA0\x80"));
 }
 
 TEST(EpochMicroseconds, ZeroForTheEpochAndBefore) {

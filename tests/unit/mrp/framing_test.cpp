@@ -102,5 +102,25 @@ TEST(MrpFraming, PartialPayloadWaits) {
     EXPECT_EQ(reader.next(), (Bytes{9, 8, 7}));
 }
 
+// The view is the frame inside the reader, as next() would copy it; frames fed together come
+// out one after the other.
+TEST(MrpFraming, NextViewHandsOutFramesWithoutCopies) {
+    FrameReader reader;
+    Bytes wire = encode_frame(Bytes{1, 2});
+    const Bytes second = encode_frame(Bytes{3, 4, 5});
+    wire.insert(wire.end(), second.begin(), second.end());
+    reader.feed(ByteView(wire).first(wire.size() - 1));
+    auto frame = reader.next_view();
+    ASSERT_TRUE(frame.has_value());
+    EXPECT_EQ(Bytes(frame->begin(), frame->end()), (Bytes{1, 2}));
+    EXPECT_FALSE(reader.next_view().has_value());  // the second is not whole yet
+    reader.feed(ByteView(wire).last(1));
+    frame = reader.next_view();
+    ASSERT_TRUE(frame.has_value());
+    EXPECT_EQ(Bytes(frame->begin(), frame->end()), (Bytes{3, 4, 5}));
+    EXPECT_EQ(reader.buffered(), 0U);
+    EXPECT_FALSE(reader.next_view().has_value());
+}
+
 }  // namespace
 }  // namespace atv::mrp

@@ -274,6 +274,79 @@ TEST(PlayerState, RemovingThePlayerOrClientEndsWhatShows) {
     EXPECT_EQ(state.features().at(Feature::app), FeatureState::unavailable);
 }
 
+// What shows is rebuilt in place on every message: each field must go back to its default
+// when nothing sets it any more, after a state that set every one of them.
+TEST(PlayerState, EveryFieldReturnsToItsDefaultWhenTheClientGoes) {
+    PlayerState state = playing_music();
+    ProtocolMessage commands =
+        supported(path(music), {pb::Command::ChangeShuffleMode, pb::Command::ChangeRepeatMode});
+    auto* list = commands.MutableExtension(pb::setStateMessage)->mutable_supportedcommands();
+    list->mutable_supportedcommands(0)->set_shufflemode(pb::ShuffleMode::Songs);
+    list->mutable_supportedcommands(1)->set_repeatmode(pb::RepeatMode::All);
+    state.handle(commands);
+    pb::ContentItem item = song("item-1", "A title long enough to be kept on the heap");
+    auto* metadata = item.mutable_metadata();
+    metadata->set_seriesname("Series");
+    metadata->set_seasonnumber(2);
+    metadata->set_episodenumber(7);
+    metadata->set_contentidentifier("content-1");
+    metadata->set_itunesstoreidentifier(123456789);
+    metadata->set_artworkavailable(true);
+    metadata->set_artworkidentifier("art-1");
+    state.handle(set_state(path(music), item));
+    const NowPlaying& full = state.now_playing();
+    EXPECT_EQ(full.series_name, "Series");
+    EXPECT_EQ(full.season_number, 2U);
+    EXPECT_EQ(full.episode_number, 7U);
+    EXPECT_EQ(full.itunes_store_identifier, "123456789");
+    EXPECT_EQ(full.artwork_identifier, "art-1");
+    EXPECT_EQ(full.shuffle, ShuffleMode::songs);
+    EXPECT_EQ(full.repeat, RepeatMode::all);
+    EXPECT_EQ(full.media_type, MediaType::music);
+    EXPECT_NE(full.position_timestamp.time_since_epoch().count(), 0);
+
+    ProtocolMessage remove_client = make_message(ProtocolMessage::REMOVE_CLIENT_MESSAGE);
+    remove_client.MutableExtension(pb::removeClientMessage)
+        ->mutable_client()
+        ->set_bundleidentifier(music);
+    EXPECT_TRUE(state.handle(remove_client).now_playing);
+    EXPECT_EQ(state.now_playing(), NowPlaying{});
+    // And back: the same state shows the same again.
+    state.handle(now_playing_client(music));
+    state.handle(now_playing_player(path(music)));
+    state.handle(commands);
+    state.handle(set_state(path(music), item));
+    EXPECT_EQ(state.now_playing().title, "A title long enough to be kept on the heap");
+    EXPECT_EQ(state.now_playing().artwork_identifier, "art-1");
+}
+
+// Identifiers are looked up as the device sends them when they are clean, and by their
+// sanitized form otherwise: both ways find the same client and player.
+TEST(PlayerState, UncleanIdentifiersFindTheirClientAndPlayer) {
+    EXPECT_TRUE(PlayerState::is_clean("com.apple.TVMusic", 256));
+    EXPECT_TRUE(PlayerState::is_clean("caf\xc3\xa9", 256));
+    EXPECT_TRUE(PlayerState::is_clean("", 256));
+    EXPECT_FALSE(PlayerState::is_clean("a\xff", 256));
+    EXPECT_FALSE(PlayerState::is_clean("line\nbreak", 256));
+    EXPECT_FALSE(PlayerState::is_clean("abcdef", 4));
+    EXPECT_FALSE(PlayerState::is_clean(std::string("a\0b", 3), 10));
+
+    const std::string bundle = "com.example.\xff\x01";
+    const std::string player = "player\x7f\xfe";
+    PlayerState state;
+    state.handle(now_playing_client(bundle, "Odd"));
+    state.handle(now_playing_player(path(bundle, player)));
+    state.handle(set_state(path(bundle, player), song("item-\xff", "Song")));
+    EXPECT_EQ(state.now_playing().app, "Odd");
+    EXPECT_EQ(state.now_playing().app_identifier, PlayerState::sanitize(bundle, 256));
+    EXPECT_EQ(state.now_playing().title, "Song");
+    pb::ContentItem renamed = song("item-\xff", "Renamed");
+    EXPECT_TRUE(state.handle(content_update(path(bundle, player), renamed)).now_playing);
+    EXPECT_EQ(state.now_playing().title, "Renamed");
+    EXPECT_EQ(state.client_count(), 1U);
+    EXPECT_EQ(state.player_count(), 1U);
+}
+
 TEST(PlayerState, CommandFeaturesFollowTheActivePlayersSupportedCommands) {
     PlayerState state = playing_music();
     EXPECT_EQ(state.features().at(Feature::pause), FeatureState::unavailable);
