@@ -25,6 +25,13 @@ struct Settings {
     std::chrono::milliseconds connect_timeout{15000};
     std::chrono::milliseconds default_scan_timeout{3000};
     std::chrono::milliseconds default_pairing_timeout{300000};
+    // AutoConnect: the first delay after a loss, doubling up to the longest; a connection that
+    // lasted starts the delays again from the first.
+    std::chrono::milliseconds reconnect_first{1000};
+    std::chrono::milliseconds reconnect_longest{300000};
+    std::chrono::milliseconds lasting_connection{60000};
+    // How long Connect waits for a device it woke from deep sleep to announce itself.
+    std::chrono::milliseconds wake_timeout{10000};
 };
 
 struct Context {

@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
 #include <chrono>
+#include <random>
 
 #include "arguments.hpp"
 #include "bus_errors.hpp"
@@ -33,6 +36,10 @@ DeviceObject::DeviceObject(Context& context, DeviceOwner& owner, std::string pat
       device_id_(std::move(device_id)),
       origin_(origin),
       identifiers_{device_id_},
+      reconnect_delay_(context.settings.reconnect_first, context.settings.reconnect_longest,
+                       std::random_device{}()),
+      reconnect_timer_(context.io),
+      wake_timer_(context.io),
       expiry_timer_(context.io),
       presence_([this] { unregisterAdaptor(); }) {
     registerAdaptor();
@@ -51,6 +58,8 @@ void DeviceObject::retire() {
     }
     registered_ = false;
     expiry_timer_.cancel();
+    reconnect_timer_.cancel();
+    wake_timer_.cancel();
     for (auto& [protocol, pairing] : pairings_) {
         pairing->withdraw();
     }
@@ -104,6 +113,13 @@ void DeviceObject::seen(const atv::DeviceConfig& config,
     }
     const std::uint64_t previous_seen = last_seen_us_;
     last_seen_us_ = now_us();
+    const bool was_present = present_;
+    const bool was_asleep = config_.deep_sleep;
+    const std::string previous_address = config_.address;
+    std::vector<std::pair<atv::Protocol, std::uint16_t>> previous_ports;
+    for (const atv::ServiceConfig& service : config_.services) {
+        previous_ports.emplace_back(service.protocol, service.port);
+    }
     apply(merged);
     if (previous_seen != last_seen_us_) {
         ChangedProperties changed;
@@ -112,6 +128,17 @@ void DeviceObject::seen(const atv::DeviceConfig& config,
     }
     set_present(true);
     expiry_timer_.cancel();
+    bool moved = config_.address != previous_address;
+    for (const atv::ServiceConfig& service : config_.services) {
+        const auto before =
+            std::find_if(previous_ports.begin(), previous_ports.end(),
+                         [&](const auto& p) { return p.first == service.protocol; });
+        // A new service, or one on another port, counts as the device coming back.
+        moved = moved || before == previous_ports.end() || before->second != service.port;
+    }
+    if (!was_present || moved || (was_asleep && !config_.deep_sleep)) {
+        device_reappeared();
+    }
 }
 
 void DeviceObject::lost(std::uint64_t discovery_key) {
@@ -133,6 +160,7 @@ void DeviceObject::lost_all() {
 void DeviceObject::restore(const atv::StoredDevice& stored) {
     add_identifiers(stored.identifiers);
     credentials_ = stored.credentials;
+    auto_connect_ = stored.auto_connect;
     if (config_.name.empty() && !stored.name.empty()) {
         config_.name = stored.name;
     }
@@ -305,20 +333,32 @@ void DeviceObject::Pair(sdbus::Result<sdbus::ObjectPath>&& result, std::string p
 asio::awaitable<void> DeviceObject::store_credentials(atv::Protocol protocol,
                                                       std::string credentials) {
     auto self = shared_from_this();
-    atv::CredentialsMap updated = credentials_;
-    updated[protocol] = std::move(credentials);
-    atv::StoredDevice stored;
-    stored.device_id = device_id_;
-    stored.identifiers = identifiers_;
-    stored.name = config_.name;
-    stored.credentials = updated;
+    atv::StoredDevice stored = stored_record();
+    stored.credentials[protocol] = std::move(credentials);
     co_await context_.store.save_async(stored);
-    credentials_ = std::move(updated);
+    credentials_ = std::move(stored.credentials);
+    if (auto_connect_ != stored.auto_connect) {
+        // SetAutoConnect wrote the record meanwhile without these credentials.
+        co_await context_.store.save_async(stored_record());
+    }
     sync_services();
     context_.loop.kick();
     log_about(spdlog::level::info, {device_id_, {atv::to_string(protocol)}},
               "credentials for {} of {} ({}) stored", atv::to_string(protocol), config_.name,
               device_id_);
+    // New credentials are what rejected ones stopped AutoConnect for.
+    auto_stopped_ = false;
+    connect_if_wanted();
+}
+
+atv::StoredDevice DeviceObject::stored_record() const {
+    atv::StoredDevice stored;
+    stored.device_id = device_id_;
+    stored.identifiers = identifiers_;
+    stored.name = config_.name;
+    stored.credentials = credentials_;
+    stored.auto_connect = auto_connect_;
+    return stored;
 }
 
 void DeviceObject::Connect(sdbus::Result<>&& result) {
@@ -328,23 +368,86 @@ void DeviceObject::Connect(sdbus::Result<>&& result) {
         if (connecting_) {
             throw bus_error(atv::ErrorKind::in_progress, "a connection is being set up already");
         }
+        // An explicit Connect resumes what Close suspended and what rejected credentials stopped.
+        auto_suspended_ = false;
+        auto_stopped_ = false;
         reply_later(context_.io, context_.loop, reply_owner(), std::move(result),
                     [self = shared_from_this()] { return self->connect(); });
     });
 }
 
 asio::awaitable<void> DeviceObject::connect() {
+    auto self = shared_from_this();
     connecting_ = true;
     struct Done {
         bool& flag;
         ~Done() { flag = false; }
     } done{connecting_};
+    reconnect_timer_.cancel();
     if (connection_ != nullptr) {
         co_await retry_failed_protocols();
         co_return;
     }
+    set_link_state(LinkState::connecting);
+    std::optional<atv::Error> failure;
+    try {
+        co_await open_connection();
+    } catch (const atv::Error& error) {
+        failure = error;
+    } catch (const std::exception& other) {
+        failure = atv::Error(atv::ErrorKind::connection_failed, other.what());
+    }
+    if (failure) {
+        connect_failed(*failure);
+        throw *failure;
+    }
+}
+
+void DeviceObject::connect_failed(const atv::Error& error) {
+    set_connection_error(std::string(atv::error_name(error.kind())) + ": " + error.what());
+    if (error.kind() == atv::ErrorKind::authentication_failed && auto_connect_ &&
+        !auto_suspended_) {
+        auto_stopped_ = true;
+        log_about(spdlog::level::warn, {device_id_, {}},
+                  "{} ({}) rejected the credentials; AutoConnect stops until it is paired again "
+                  "or Connect is called",
+                  config_.name, device_id_);
+    }
+    if (keeps_connected()) {
+        schedule_reconnect(error.retry_after());
+    } else {
+        set_link_state(LinkState::disconnected);
+    }
+}
+
+asio::awaitable<void> DeviceObject::wake_up() {
+    log_about(spdlog::level::info, {device_id_, {}}, "waking {} ({}) from deep sleep", config_.name,
+              device_id_);
+    auto knocking = atv::wake(config_, std::chrono::seconds(2));
+    co_await std::move(knocking);
+    wake_timer_.expires_after(context_.settings.wake_timeout);
+    std::error_code woken;
+    co_await wake_timer_.async_wait(asio::redirect_error(asio::use_awaitable, woken));
+    if (config_.deep_sleep) {
+        throw atv::Error(atv::ErrorKind::timeout,
+                         "the device did not wake up from deep sleep within " +
+                             std::to_string(context_.settings.wake_timeout.count() / 1000) +
+                             " s; wake it with its own remote and try again");
+    }
+}
+
+asio::awaitable<void> DeviceObject::open_connection() {
+    const std::uint64_t closes_before = closes_;
+    if (config_.deep_sleep) {
+        co_await wake_up();
+    }
     auto connection = co_await atv::connect(config_, credentials_, context_.identity,
                                             context_.settings.connect_timeout);
+    if (closes_ != closes_before || stopping_ || !registered_) {
+        co_await connection->close();
+        throw atv::Error(atv::ErrorKind::connection_lost,
+                         "the connection was closed while it was being set up");
+    }
     connection->on_lost([weak = weak_from_this()](const std::string& reason) {
         if (auto self = weak.lock()) {
             self->connection_lost(reason);
@@ -369,6 +472,12 @@ asio::awaitable<void> DeviceObject::connect() {
     log_about(spdlog::level::info, {device_id_, {protocols.begin(), protocols.end()}},
               "connected to {} ({}) with {}", config_.name, device_id_, fmt::join(protocols, ", "));
     log_connect_failures();
+    connected_at_ = std::chrono::steady_clock::now();
+    set_connection_error({});
+    set_link_state(LinkState::connected);
+    if (!connection_->failures().empty() && keeps_connected()) {
+        schedule_reconnect();
+    }
 }
 
 asio::awaitable<void> DeviceObject::retry_failed_protocols() {
@@ -392,6 +501,9 @@ asio::awaitable<void> DeviceObject::retry_failed_protocols() {
     changed.note("ConnectedProtocols", before, ConnectedProtocols());
     changed.emit(context_.loop, getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
     log_connect_failures();
+    if (!connection_->failures().empty() && keeps_connected()) {
+        schedule_reconnect();
+    }
 }
 
 void DeviceObject::log_connect_failures() const {
@@ -413,6 +525,9 @@ void DeviceObject::protocol_lost(const atv::ConnectFailure& lost) {
     changed.add("ConnectedProtocols");
     changed.emit(context_.loop, getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
     context_.loop.kick();
+    if (keeps_connected()) {
+        schedule_reconnect();
+    }
 }
 
 void DeviceObject::connection_lost(const std::string& reason) {
@@ -421,13 +536,36 @@ void DeviceObject::connection_lost(const std::string& reason) {
               "connection to {} ({}) lost: {}", config_.name, device_id_, reason);
     control_.reset();
     emit_signal(context_.loop, [&] { emitConnectionLost(reason); });
-    asio::co_spawn(context_.io, close_connection(), asio::detached);
+    set_connection_error("ConnectionLost: " + reason);
+    if (keeps_connected()) {
+        if (std::chrono::steady_clock::now() - connected_at_ >=
+            context_.settings.lasting_connection) {
+            reconnect_delay_.reset();
+        }
+        set_link_state(LinkState::reconnecting);
+    }
+    asio::co_spawn(context_.io, recover_from_loss(), asio::detached);
+}
+
+asio::awaitable<void> DeviceObject::recover_from_loss() {
+    auto self = shared_from_this();
+    co_await close_connection();
+    if (keeps_connected() && connection_ == nullptr) {
+        schedule_reconnect();
+    }
 }
 
 void DeviceObject::Close(sdbus::Result<>&& result) {
     guarded([&] {
         require_listed();
         context_.authorization.require_admin(current_caller(getObject()), "Close");
+        ++closes_;
+        auto_suspended_ = auto_connect_;
+        reconnect_timer_.cancel();
+        wake_timer_.cancel();
+        if (connection_ == nullptr && !connecting_) {
+            set_link_state(LinkState::disconnected);
+        }
         reply_later(context_.io, context_.loop, reply_owner(), std::move(result),
                     [self = shared_from_this()] { return self->close_connection(); });
     });
@@ -446,6 +584,9 @@ asio::awaitable<void> DeviceObject::close_connection() {
     changed.add("Connected");
     changed.add("ConnectedProtocols");
     changed.emit(context_.loop, getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+    if (link_state_ == LinkState::connected) {
+        set_link_state(LinkState::disconnected);
+    }
     context_.loop.kick();
     if (!present_) {
         schedule_expiry();
@@ -476,7 +617,10 @@ void DeviceObject::SetCredentials(sdbus::Result<bool>&& result, std::string prot
 
 asio::awaitable<void> DeviceObject::shut_down() {
     auto self = shared_from_this();
+    stopping_ = true;
     expiry_timer_.cancel();
+    reconnect_timer_.cancel();
+    wake_timer_.cancel();
     auto pairings = pairings_;
     for (auto& [protocol, pairing] : pairings) {
         co_await pairing->shut_down();
@@ -500,6 +644,148 @@ std::vector<std::string> DeviceObject::ConnectedProtocols() {
         }
     }
     return names;
+}
+
+std::string DeviceObject::ConnectionState() {
+    switch (link_state_) {
+        case LinkState::connecting:
+            return "connecting";
+        case LinkState::connected:
+            return "connected";
+        case LinkState::reconnecting:
+            return "reconnecting";
+        case LinkState::disconnected:
+            break;
+    }
+    return "disconnected";
+}
+
+void DeviceObject::set_link_state(LinkState state) {
+    if (link_state_ == state) {
+        return;
+    }
+    link_state_ = state;
+    ChangedProperties changed;
+    changed.add("ConnectionState");
+    changed.emit(context_.loop, getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+    context_.loop.kick();
+}
+
+void DeviceObject::set_connection_error(std::string error) {
+    if (connection_error_ == error) {
+        return;
+    }
+    connection_error_ = std::move(error);
+    ChangedProperties changed;
+    changed.add("ConnectionError");
+    changed.emit(context_.loop, getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+}
+
+bool DeviceObject::keeps_connected() const {
+    return auto_connect_ && !auto_suspended_ && !auto_stopped_ && !stopping_ && registered_;
+}
+
+// What Connect needs: an offered service with credentials, or one that needs none (a
+// speaker). Discovery may not have seen the paired service yet.
+bool DeviceObject::can_connect() const {
+    return std::any_of(config_.services.begin(), config_.services.end(),
+                       [this](const atv::ServiceConfig& service) {
+                           return credentials_.contains(service.protocol) ||
+                                  (service.protocol == atv::Protocol::raop &&
+                                   service.pairing == atv::PairingRequirement::not_needed);
+                       });
+}
+
+void DeviceObject::connect_if_wanted() {
+    if (!keeps_connected() || connecting_ || !can_connect() ||
+        (!present_ && origin_ != Origin::manual)) {
+        return;
+    }
+    if (connection_ != nullptr && connection_->failures().empty()) {
+        return;
+    }
+    reconnect_timer_.cancel();
+    asio::co_spawn(context_.io, reconnect(), asio::detached);
+}
+
+void DeviceObject::schedule_reconnect(std::optional<std::chrono::seconds> at_least) {
+    reconnect_delay_.configure(context_.settings.reconnect_first,
+                               context_.settings.reconnect_longest);
+    std::chrono::milliseconds delay = reconnect_delay_.next();
+    if (at_least && *at_least > delay) {
+        delay = *at_least;
+    }
+    if (connection_ == nullptr) {
+        set_link_state(LinkState::reconnecting);
+    }
+    log_about(spdlog::level::debug, {device_id_, {}}, "{} ({}): next connection attempt in {} ms",
+              config_.name, device_id_, delay.count());
+    reconnect_timer_.expires_after(delay);
+    reconnect_timer_.async_wait([weak = weak_from_this()](std::error_code ec) {
+        auto self = weak.lock();
+        if (!ec && self && self->keeps_connected() && !self->connecting_) {
+            asio::co_spawn(self->context_.io, self->reconnect(), asio::detached);
+        }
+    });
+}
+
+// An attempt of AutoConnect: its failure is in ConnectionState and ConnectionError, and
+// connect() has scheduled the next one.
+asio::awaitable<void> DeviceObject::reconnect() {
+    auto self = shared_from_this();
+    if (connecting_ || !keeps_connected()) {
+        co_return;
+    }
+    try {
+        co_await connect();
+    } catch (const std::exception& error) {
+        log_about(spdlog::level::info, {device_id_, {}}, "{} ({}) not connected yet: {}",
+                  config_.name, device_id_, error.what());
+    }
+}
+
+void DeviceObject::device_reappeared() {
+    // Connect waiting for a device it woke goes on at once.
+    wake_timer_.cancel();
+    connect_if_wanted();
+}
+
+void DeviceObject::SetAutoConnect(sdbus::Result<>&& result, bool enable) {
+    guarded([&] {
+        require_listed();
+        context_.authorization.require_admin(current_caller(getObject()), "SetAutoConnect");
+        reply_later(context_.io, context_.loop, reply_owner(), std::move(result),
+                    [self = shared_from_this(), enable] { return self->set_auto_connect(enable); });
+    });
+}
+
+asio::awaitable<void> DeviceObject::set_auto_connect(bool enable) {
+    auto self = shared_from_this();
+    if (enable != auto_connect_) {
+        atv::StoredDevice stored = stored_record();
+        stored.auto_connect = enable;
+        co_await context_.store.save_async(stored);
+        auto_connect_ = enable;
+        if (credentials_ != stored.credentials) {
+            // A pairing stored credentials meanwhile: write them with the setting.
+            co_await context_.store.save_async(stored_record());
+        }
+        ChangedProperties changed;
+        changed.add("AutoConnect");
+        changed.emit(context_.loop, getObject(), org::atvd::Device1_adaptor::INTERFACE_NAME);
+        log_about(spdlog::level::info, {device_id_, {}}, "AutoConnect of {} ({}) turned {}",
+                  config_.name, device_id_, enable ? "on" : "off");
+    }
+    if (enable) {
+        auto_suspended_ = false;
+        auto_stopped_ = false;
+        connect_if_wanted();
+    } else {
+        reconnect_timer_.cancel();
+        if (link_state_ == LinkState::reconnecting) {
+            set_link_state(LinkState::disconnected);
+        }
+    }
 }
 
 }  // namespace atvd

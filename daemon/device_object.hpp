@@ -18,6 +18,7 @@
 #include "control_objects.hpp"
 #include "org.atvd.Device1.adaptor.h"
 #include "pairing_object.hpp"
+#include "reconnect_delay.hpp"
 #include "service_object.hpp"
 
 namespace atvd {
@@ -83,6 +84,7 @@ class DeviceObject final
     void Close(sdbus::Result<>&& result) override;
     void SetCredentials(sdbus::Result<bool>&& result, std::string protocol,
                         std::string credentials) override;
+    void SetAutoConnect(sdbus::Result<>&& result, bool enable) override;
 
     std::string Identifier() override { return device_id_; }
     std::vector<std::string> Identifiers() override { return identifiers_; }
@@ -103,8 +105,33 @@ class DeviceObject final
     std::map<std::string, std::string> Features() override {
         return control_ ? control_->features() : std::map<std::string, std::string>{};
     }
+    std::string ConnectionState() override;
+    bool AutoConnect() override { return auto_connect_; }
+    std::string ConnectionError() override { return connection_error_; }
 
+    // Connects (Connect and AutoConnect alike); a failure updates ConnectionState and is
+    // rethrown.
     asio::awaitable<void> connect();
+    asio::awaitable<void> open_connection();
+    // Knocks on a device in deep sleep and waits for discovery to see it awake.
+    asio::awaitable<void> wake_up();
+    void connect_failed(const atv::Error& error);
+
+    // AutoConnect.
+    enum class LinkState { disconnected, connecting, connected, reconnecting };
+    void set_link_state(LinkState state);
+    void set_connection_error(std::string error);
+    [[nodiscard]] bool keeps_connected() const;
+    [[nodiscard]] bool can_connect() const;
+    // Connects now if AutoConnect wants a connection the device lacks.
+    void connect_if_wanted();
+    void schedule_reconnect(std::optional<std::chrono::seconds> at_least = std::nullopt);
+    asio::awaitable<void> reconnect();
+    asio::awaitable<void> recover_from_loss();
+    // Discovery saw the device come back, move or wake: what waits for that goes now.
+    void device_reappeared();
+    asio::awaitable<void> set_auto_connect(bool enable);
+    [[nodiscard]] atv::StoredDevice stored_record() const;
     // Connects what the last Connect could not, beside what is connected.
     asio::awaitable<void> retry_failed_protocols();
     void log_connect_failures() const;
@@ -140,6 +167,17 @@ class DeviceObject final
     // The control interfaces of connection_; declared after it, so that they go first.
     std::unique_ptr<ControlObjects> control_;
     bool connecting_ = false;
+    LinkState link_state_ = LinkState::disconnected;
+    bool auto_connect_ = false;
+    bool auto_suspended_ = false;  // by Close, until Connect or SetAutoConnect(true)
+    bool auto_stopped_ = false;  // credentials rejected, until a pairing, Connect or SetAutoConnect
+    bool stopping_ = false;      // atvd shuts down
+    std::uint64_t closes_ = 0;   // Close calls, so that a connect overtaken by one gives up
+    std::string connection_error_;
+    ReconnectDelay reconnect_delay_;
+    asio::steady_timer reconnect_timer_;
+    asio::steady_timer wake_timer_;
+    std::chrono::steady_clock::time_point connected_at_;
     asio::steady_timer expiry_timer_;
     bool registered_ = true;
     BusPresence presence_;

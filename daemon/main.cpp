@@ -64,6 +64,8 @@ class Reloader {
         }
         atvd::setup_logging(next.log_target, next.log_level);
         settings_.vanish_grace = next.settings.vanish_grace;
+        settings_.reconnect_first = next.settings.reconnect_first;
+        settings_.reconnect_longest = next.settings.reconnect_longest;
         if (next.state_dir != current_.state_dir) {
             spdlog::warn("the state folder stays {} until atvd restarts",
                          current_.state_dir.string());

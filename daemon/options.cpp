@@ -63,6 +63,20 @@ std::string trim(std::string_view text) {
 
 bool valid_level(std::string_view level);
 
+// The settings atvd.conf gives in milliseconds, by key.
+std::chrono::milliseconds* milliseconds_setting(Settings& settings, std::string_view key) {
+    if (key == "vanish-grace-ms") {
+        return &settings.vanish_grace;
+    }
+    if (key == "reconnect-first-ms") {
+        return &settings.reconnect_first;
+    }
+    if (key == "reconnect-max-ms") {
+        return &settings.reconnect_longest;
+    }
+    return nullptr;
+}
+
 // atvd.conf(5): "key = value" lines, '#' comments. Returns an error text, empty when fine.
 std::string apply_config_file(Options& options, const std::string& path, bool required) {
     std::ifstream in(path);
@@ -93,18 +107,20 @@ std::string apply_config_file(Options& options, const std::string& path, bool re
                 return where + "unknown log target '" + value + "' (known: auto, journal, stderr)";
             }
             options.log_target = *target;
-        } else if (key == "vanish-grace-ms") {
+        } else if (auto* setting = milliseconds_setting(options.settings, key)) {
             char* end = nullptr;
             const long ms = std::strtol(value.c_str(), &end, 10);
-            if (value.empty() || *end != '\0' || ms < 0) {
-                return where + "vanish-grace-ms takes a number of milliseconds";
+            if (value.empty() || *end != '\0' || ms < 0 || (ms == 0 && key != "vanish-grace-ms")) {
+                return where + key + " takes a number of milliseconds" +
+                       (key == "vanish-grace-ms" ? "" : " above 0");
             }
-            options.settings.vanish_grace = std::chrono::milliseconds(ms);
+            *setting = std::chrono::milliseconds(ms);
         } else if (key == "state-dir") {
             options.state_dir = value;
         } else {
             return where + "unknown key '" + key +
-                   "' (known: log-level, log-target, vanish-grace-ms, state-dir)";
+                   "' (known: log-level, log-target, vanish-grace-ms, reconnect-first-ms, "
+                   "reconnect-max-ms, state-dir)";
         }
     }
     return {};

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <asio/co_spawn.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/address.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
@@ -22,6 +23,7 @@
 #include "companion/connection.hpp"
 #include "companion/pairing.hpp"
 #include "core/control_facade.hpp"
+#include "discovery/unicast_scan.hpp"
 #include "dmap/connection.hpp"
 #include "dmap/pairing.hpp"
 #include "hap/credentials.hpp"
@@ -196,7 +198,7 @@ ConnectFailure failure_of(Protocol protocol, const std::exception_ptr& error) {
     try {
         std::rethrow_exception(error);
     } catch (const Error& known) {
-        return {protocol, known.kind(), known.what()};
+        return {protocol, known.kind(), known.what(), known.retry_after()};
     } catch (const std::exception& other) {
         return {protocol, ErrorKind::connection_failed, other.what()};
     }
@@ -286,7 +288,7 @@ Error most_telling(const std::vector<ConnectFailure>& failures) {
             message += "; " + std::string(to_string(other.protocol)) + ": " + other.message;
         }
     }
-    return Error(best->kind, message);
+    return Error(best->kind, message, best->retry_after);
 }
 
 // The error of a device with nothing to connect with: what to pair first.
@@ -423,7 +425,7 @@ void DeviceConnection::connection_lost(ProtocolConnection& connection, const std
     // Called from the connection's own code: it is closed with the rest, not destroyed now.
     dropped_.push_back(std::move(*found));
     connections_.erase(found);
-    ConnectFailure lost{connection.protocol(), ErrorKind::connection_lost, reason};
+    ConnectFailure lost{connection.protocol(), ErrorKind::connection_lost, reason, std::nullopt};
     failures_.push_back(lost);
     if (on_protocol_lost_) {
         on_protocol_lost_(lost);
@@ -465,6 +467,17 @@ asio::awaitable<void> DeviceConnection::close() {
     for (auto& connection : dropped_) {
         co_await connection->close();
     }
+}
+
+asio::awaitable<void> wake(const DeviceConfig& device, std::chrono::milliseconds timeout) {
+    std::error_code invalid;
+    const asio::ip::address address = asio::ip::make_address(device.address, invalid);
+    if (invalid) {
+        throw Error(ErrorKind::connection_failed,
+                    "the device has no address to wake it at; scan for it again");
+    }
+    auto knocking = discovery::knock(address, timeout);
+    co_await std::move(knocking);
 }
 
 asio::awaitable<std::unique_ptr<DeviceConnection>> connect(const DeviceConfig& device,

@@ -162,9 +162,15 @@ DeviceConfig build_device(std::span<const ServiceRecord* const> records) {
             any_non_proxy = true;
             any_port = any_port || record->port != 0;
         }
+    }
+    // A device in deep sleep announces every service with port 0: they are kept, port 0 and
+    // all, so that it keeps its identity while asleep (connecting wakes it first). Otherwise a
+    // service without a port is one nobody can reach.
+    const bool asleep = any_non_proxy && !any_port;
+    for (const ServiceRecord* record : ordered) {
         apply_hints(config, *record);
         const auto protocol = protocol_of(record->kind);
-        if (!protocol || record->port == 0 || record->address.empty()) {
+        if (!protocol || (record->port == 0 && !asleep) || record->address.empty()) {
             continue;
         }
         if (config.name.empty()) {
@@ -184,7 +190,7 @@ DeviceConfig build_device(std::span<const ServiceRecord* const> records) {
         service.instance_name = record->instance_name;
         config.services.push_back(std::move(service));
     }
-    config.deep_sleep = any_non_proxy && !any_port;
+    config.deep_sleep = asleep;
     complete_device_config(config);
     return config;
 }

@@ -32,7 +32,7 @@ class HapError : public atv::Error {
   public:
     HapError(ErrorKind kind, HapErrorCode code, std::optional<std::chrono::seconds> back_off,
              const std::string& message)
-        : atv::Error(kind, message), code_(code), back_off_(back_off) {}
+        : atv::Error(kind, message, back_off), code_(code), back_off_(back_off) {}
 
     // The error the accessory sent in state `seq_no` of `stage`, with a message saying what to do.
     static HapError from_device(HapStage stage, std::uint8_t seq_no, std::uint8_t raw_code,

@@ -211,6 +211,9 @@ std::string serialize_device(const StoredDevice& device) {
         append_line(out, "identifier", identifier);
     }
     append_line(out, "name", device.name);
+    if (device.auto_connect) {
+        out.append("auto-connect yes\n");
+    }
     for (const auto& [protocol, credentials] : device.credentials) {
         out.append("credentials ").append(to_string(protocol)).push_back(' ');
         append_text(out, credentials);
@@ -247,6 +250,13 @@ StoredDevice parse_device(std::string_view text) {
     }
     device.name = decode_text(line.value, line.number);
     line = reader.next("end");
+    if (line.key == "auto-connect") {
+        if (line.value != "yes") {
+            fail(line.number, "'auto-connect' takes 'yes'");
+        }
+        device.auto_connect = true;
+        line = reader.next("end");
+    }
     for (; line.key == "credentials"; line = reader.next("end")) {
         add_credentials(device, line);
     }

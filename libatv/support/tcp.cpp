@@ -20,6 +20,9 @@ namespace {
 constexpr int keepalive_idle_seconds = 1;
 constexpr int keepalive_interval_seconds = 5;
 constexpr int keepalive_probes = 4;
+// Data the peer never acknowledges (a heartbeat sent into a cut link) ends the connection after
+// this long; keepalive only covers a connection with nothing in flight.
+constexpr int unacknowledged_limit_ms = 20000;
 
 }  // namespace
 
@@ -35,6 +38,7 @@ void enable_keepalive(asio::ip::tcp::socket& socket) {
     set(TCP_KEEPIDLE, keepalive_idle_seconds);
     set(TCP_KEEPINTVL, keepalive_interval_seconds);
     set(TCP_KEEPCNT, keepalive_probes);
+    set(TCP_USER_TIMEOUT, unacknowledged_limit_ms);
 }
 
 asio::awaitable<asio::ip::tcp::socket> connect_tcp(asio::any_io_executor executor,

@@ -8,11 +8,13 @@
 #include <array>
 #include <asio/co_spawn.hpp>
 #include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "atv/error.hpp"
@@ -569,6 +571,19 @@ void FakeAppleTv::start() {
 // Like relay(), with pushes from the media side between the answers.
 asio::awaitable<void> FakeAppleTv::serve(asio::ip::tcp::socket& socket) {
     PushWriter writer(socket);
+    asio::steady_timer drop(socket.get_executor());
+    if (const auto within = state_->config().drop_within; within.count() > 0) {
+        // A flaky device: the connection ends at a random moment, mid-handshake or after it.
+        static std::minstd_rand random(std::random_device{}());
+        drop.expires_after(std::chrono::milliseconds(
+            std::uniform_int_distribution<std::int64_t>(0, within.count())(random)));
+        drop.async_wait([&socket](std::error_code ec) {
+            if (!ec) {
+                std::error_code ignored;
+                socket.close(ignored);
+            }
+        });
+    }
     {
         FakeDeviceSession session(*state_);
         session.on_push([&writer](Bytes bytes) { writer.write(std::move(bytes)); });

@@ -82,6 +82,7 @@ struct FakeAtvConfig {
     std::string state_file;  // remembers the accessory key and paired clients when set
     Misbehaviour misbehaviour = Misbehaviour::none;
     std::chrono::seconds back_off{30};
+    std::chrono::milliseconds drop_within{0};  // > 0: every MRP connection ends within this
     std::string bind_address = "127.0.0.1";
     std::uint16_t port = 0;  // 0 = ephemeral
 };

@@ -19,6 +19,7 @@
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/post.hpp>
 #include <asio/read_until.hpp>
@@ -29,6 +30,7 @@
 #include <charconv>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -38,6 +40,7 @@
 #include <string_view>
 
 #include "avahi_publisher.hpp"
+#include "discovery/unicast_scan.hpp"
 #include "fake_airplay.hpp"
 #include "fake_atv.hpp"
 #include "fake_companion.hpp"
@@ -52,7 +55,8 @@ constexpr const char* usage =
     "                [--pin DIGITS] [--state FILE] [--bind ADDRESS] [--no-publish]\n"
     "                [--tvos15 | --homepod] [--airplay-port PORT]\n"
     "                [--misbehave MODE] [--list-misbehaviours]\n"
-    "                [--back-off SECONDS] [--dmap] [--dmap-credentials 0xGUID|UUID]\n"
+    "                [--back-off SECONDS] [--drop-within MS] [--dmap] [--dmap-credentials "
+    "0xGUID|UUID]\n"
     "                [--dmap-home-sharing UUID]\n"
     "                [--verbose]\n";
 
@@ -137,6 +141,9 @@ Options parse_options(int argc, char** argv) {
             config.misbehaviour = *mode;
         } else if (arg == "--back-off") {
             config.back_off = std::chrono::seconds(parse_number(value(), 86400, "--back-off"));
+        } else if (arg == "--drop-within") {
+            config.drop_within =
+                std::chrono::milliseconds(parse_number(value(), 60000, "--drop-within"));
         } else if (arg == "--dmap") {
             options.dmap = true;
         } else if (arg == "--dmap-credentials") {
@@ -167,7 +174,7 @@ void print_line(const std::string& line) {
 asio::awaitable<void> read_script(asio::posix::stream_descriptor& input,
                                   atv::fakes::FakeMedia& media,
                                   atv::fakes::FakeCompanionDevice& companion,
-                                  atv::fakes::FakeDmap& dmap) {
+                                  atv::fakes::FakeDmap& dmap, std::function<void()> sleep) {
     asio::streambuf buffer;
     for (;;) {
         std::error_code ec;
@@ -183,6 +190,11 @@ asio::awaitable<void> read_script(asio::posix::stream_descriptor& input,
             continue;
         }
         const std::string verb = line.substr(0, line.find(' '));
+        if (line == "sleep") {
+            sleep();
+            print_line("SCRIPTED sleep");
+            continue;
+        }
         // Power, apps, accounts and media control flags are the Companion side's.
         const auto error = atv::fakes::FakeCompanionDevice::handles(verb) ? companion.script(line)
                            : verb.starts_with("dmap-")                    ? dmap.script(line)
@@ -239,12 +251,51 @@ int main(int argc, char** argv) {
 
     fake.state().media().on_log(print_line);
     companion.device().on_log(print_line);
+    std::unique_ptr<atv::fakes::AvahiPublisher> publisher;
+    std::vector<atv::fakes::PublishedService> awake_services;
+    asio::ip::tcp::acceptor knock_listener(io);
+    const auto publish = [&](std::vector<atv::fakes::PublishedService> services) {
+        publisher.reset();
+        publisher = std::make_unique<atv::fakes::AvahiPublisher>(
+            std::move(services), [] {},
+            [](const std::string& reason) {
+                spdlog::error("publishing again failed: {}", reason);
+            });
+        publisher->start();
+    };
+    // Deep sleep as a sleep proxy shows it: every service announced with port 0, until a TCP
+    // connection to a knock port wakes the device.
+    const auto sleep = [&] {
+        if (awake_services.empty() || knock_listener.is_open()) {
+            return;
+        }
+        auto asleep = awake_services;
+        for (auto& service : asleep) {
+            service.port = 0;
+        }
+        publish(std::move(asleep));
+        const auto address = asio::ip::make_address(options.config.bind_address);
+        knock_listener.open(address.is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4());
+        knock_listener.set_option(asio::socket_base::reuse_address(true));
+        knock_listener.bind({address, atv::discovery::knock_ports[2]});
+        knock_listener.listen();
+        knock_listener.async_accept([&](std::error_code ec, asio::ip::tcp::socket knocked) {
+            if (ec) {
+                return;
+            }
+            std::error_code ignored;
+            knocked.close(ignored);
+            knock_listener.close(ignored);
+            publish(awake_services);
+            print_line("WOKEN");
+        });
+    };
     asio::posix::stream_descriptor script_input(io);
     try {
         script_input.assign(::dup(STDIN_FILENO));
-        asio::co_spawn(io,
-                       read_script(script_input, fake.state().media(), companion.device(), dmap),
-                       asio::detached);
+        asio::co_spawn(
+            io, read_script(script_input, fake.state().media(), companion.device(), dmap, sleep),
+            asio::detached);
     } catch (const std::system_error& error) {
         spdlog::debug("no script on stdin: {}", error.what());
     }
@@ -267,6 +318,7 @@ int main(int argc, char** argv) {
                 co_await airplay.stop();
                 std::error_code ignored;
                 script_input.close(ignored);
+                knock_listener.close(ignored);
                 signals.cancel();  // the last piece of work: io.run() returns
             },
             asio::detached);
@@ -279,7 +331,6 @@ int main(int argc, char** argv) {
         }
     });
 
-    std::unique_ptr<atv::fakes::AvahiPublisher> publisher;
     if (options.publish) {
         auto services = atv::fakes::apple_tv_services(
             options.config.name, options.config.mac, fake.state().unique_identifier(),
@@ -298,6 +349,7 @@ int main(int argc, char** argv) {
                 services.back().txt.push_back("hG=" + options.home_sharing);
             }
         }
+        awake_services = services;
         publisher = std::make_unique<atv::fakes::AvahiPublisher>(
             std::move(services),
             [&io, port] {

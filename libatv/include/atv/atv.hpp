@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,7 @@ struct ConnectFailure {
     Protocol protocol;
     ErrorKind kind;
     std::string message;
+    std::optional<std::chrono::seconds> retry_after{};  // for back_off, when the device said
 };
 
 // Every connection to one device, opened together and closed together. It holds what could be
@@ -95,6 +97,12 @@ class DeviceConnection {
     std::function<void(const ConnectFailure&)> on_protocol_lost_;
     bool closed_ = false;
 };
+
+// Wakes a device in deep sleep as the Remote app does: a TCP connection to each of the ports a
+// Bonjour sleep proxy watches (3689, 7000, 49152, 32498) on the device's address, each given
+// `timeout`. Returns at once; the device announces its services again once awake. Throws
+// connection_failed when the device has no usable address.
+asio::awaitable<void> wake(const DeviceConfig& device, std::chrono::milliseconds timeout);
 
 // Connects every protocol the device offers and has what it needs for (MRP, or MRP through the
 // AirPlay 2 tunnel; Companion; DMAP; RAOP on a speaker offering nothing else), all at once, and

@@ -1,7 +1,9 @@
 // The one table of error kinds. The daemon maps each kind to an org.atvd.Error.* name.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -32,11 +34,18 @@ std::string_view error_name(ErrorKind kind);
 // Messages never contain credentials or key material.
 class Error : public std::runtime_error {
   public:
-    Error(ErrorKind kind, const std::string& message) : std::runtime_error(message), kind_(kind) {}
+    Error(ErrorKind kind, const std::string& message,
+          std::optional<std::chrono::seconds> retry_after = std::nullopt)
+        : std::runtime_error(message), kind_(kind), retry_after_(retry_after) {}
     [[nodiscard]] ErrorKind kind() const noexcept { return kind_; }
+    // For back_off: how long the device asked to be left alone, when it said.
+    [[nodiscard]] std::optional<std::chrono::seconds> retry_after() const noexcept {
+        return retry_after_;
+    }
 
   private:
     ErrorKind kind_;
+    std::optional<std::chrono::seconds> retry_after_;
 };
 
 }  // namespace atv

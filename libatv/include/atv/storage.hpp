@@ -21,6 +21,7 @@ struct StoredDevice {
     std::vector<std::string> identifiers;         // every identifier known for it
     std::string name;                             // for people reading the folder; not secret
     std::map<Protocol, std::string> credentials;  // protocol -> credentials string (secret)
+    bool auto_connect = false;                    // keep it connected (Device1.AutoConnect)
 
     friend bool operator==(const StoredDevice&, const StoredDevice&) = default;
 };

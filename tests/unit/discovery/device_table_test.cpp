@@ -63,6 +63,29 @@ TEST(DeviceTable, AppleTv4kServicesMergeIntoOneDevice) {
     EXPECT_FALSE(device.deep_sleep);
 }
 
+TEST(DeviceTable, ADeviceInDeepSleepKeepsItsIdentityWithoutPorts) {
+    DeviceTable table;
+    table.upsert("mrp", record(ServiceKind::mrp, "Den", "10.0.0.5", 0,
+                               {{"UniqueIdentifier", "den-uuid"}, {"Name", "Den"}}));
+    table.upsert("airplay", record(ServiceKind::airplay, "Den", "10.0.0.5", 0,
+                                   {{"deviceid", "AA:BB:CC:DD:EE:FF"}}));
+    auto changes = only_devices(table.take_changes());
+    ASSERT_EQ(changes.size(), 1U);
+    EXPECT_TRUE(changes[0].device->deep_sleep);
+    EXPECT_EQ(changes[0].device->identifier(), "den-uuid");
+    ASSERT_NE(changes[0].device->service(Protocol::mrp), nullptr);
+    EXPECT_EQ(changes[0].device->service(Protocol::mrp)->port, 0);
+
+    // Awake, it announces its ports; a service still without one is then left out.
+    table.upsert("mrp", record(ServiceKind::mrp, "Den", "10.0.0.5", 49152,
+                               {{"UniqueIdentifier", "den-uuid"}, {"Name", "Den"}}));
+    changes = only_devices(table.take_changes());
+    ASSERT_EQ(changes.size(), 1U);
+    EXPECT_FALSE(changes[0].device->deep_sleep);
+    EXPECT_EQ(changes[0].device->service(Protocol::mrp)->port, 49152);
+    EXPECT_EQ(changes[0].device->service(Protocol::airplay), nullptr);
+}
+
 TEST(DeviceTable, MacIdentifiersMergeAcrossAddressesAndNames) {
     DeviceTable table;
     table.upsert("airplay", record(ServiceKind::airplay, "Den", "10.0.0.5", 7000,

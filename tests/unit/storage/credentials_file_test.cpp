@@ -13,6 +13,7 @@ namespace atv::storage {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 StoredDevice full_device() {
@@ -67,6 +68,21 @@ TEST(CredentialsFile, MinimalDeviceRoundTrips) {
     EXPECT_EQ(parsed, device);
     EXPECT_EQ(parse_device(minimal).device_id, "x");
     EXPECT_EQ(parse_device("atvd-credentials 1\ndevice-id x\nname\nend\n").name, "");
+}
+
+TEST(CredentialsFile, AutoConnectIsKeptOnlyWhenOn) {
+    StoredDevice device = full_device();
+    device.auto_connect = true;
+    const std::string text = serialize_device(device);
+    EXPECT_THAT(text, HasSubstr("\nauto-connect yes\ncredentials "));
+    EXPECT_EQ(parse_device(text), device);
+    EXPECT_THAT(serialize_device(full_device()), Not(HasSubstr("auto-connect")));
+    EXPECT_FALSE(parse_device(minimal).auto_connect);
+    EXPECT_THAT(error_of("atvd-credentials 1\ndevice-id x\nname n\nauto-connect no\nend\n"),
+                HasSubstr("'auto-connect' takes 'yes'"));
+    EXPECT_THAT(error_of("atvd-credentials 1\ndevice-id x\nname n\nauto-connect yes\n"
+                         "auto-connect yes\nend\n"),
+                HasSubstr("expected 'credentials' or 'end'"));
 }
 
 TEST(CredentialsFile, SerializeRefusesEmptyIdAndOversizedContent) {

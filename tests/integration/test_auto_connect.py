@@ -1,0 +1,233 @@
+"""Staying connected: AutoConnect connects a paired device when it is present, reconnects after a
+loss with back-off and at once when discovery sees the device again, survives atvd's restart,
+stops on rejected credentials, is suspended by Close, notices a silent peer, and wakes a device
+in deep sleep on Connect."""
+
+import os
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from atvd_harness import (DEVICE, BusError, Client, Daemon, credential_files, pair_with_pin,
+                          run_as)
+
+ERROR = "org.atvd.Error."
+
+
+def write_config(first_ms, max_ms):
+    folder = tempfile.mkdtemp(prefix="atvd-conf-")
+    path = os.path.join(folder, "atvd.conf")
+    with open(path, "w") as config:
+        config.write(f"reconnect-first-ms = {first_ms}\nreconnect-max-ms = {max_ms}\n")
+    return path
+
+
+def start_daemon(first_ms=100, max_ms=400, state_dir=None):
+    return Daemon(state_dir=state_dir,
+                  extra_args=["--config", write_config(first_ms, max_ms)]).start()
+
+
+@pytest.fixture
+def daemon(request):
+    daemon = start_daemon(**getattr(request, "param", {}))
+    yield daemon
+    if getattr(request.node, "failed_in", None):
+        print(f"--- atvd log ({daemon.log_path}) ---\n{daemon.output()[-20000:]}")
+    assert daemon.stop() == 0, daemon.output()[-6000:]
+
+
+def stored_text(state_dir):
+    text = ""
+    for path in credential_files(state_dir):
+        with open(path) as stored:
+            text += stored.read()
+    return text
+
+
+def state(client, path):
+    return client.get(path, DEVICE, "ConnectionState")
+
+
+def wait_state(client, path, wanted, timeout=15.0):
+    client.wait_for(lambda: state(client, path) == wanted, timeout,
+                    what=f"ConnectionState {wanted} (now {state(client, path)})")
+
+
+def states(client, path, since=0):
+    """Every ConnectionState atvd signalled for the device, in order."""
+    seen = []
+    for signal in client.signals_named("PropertiesChanged", path)[since:]:
+        interface, changed = signal.body[0], signal.body[1]
+        if interface == DEVICE and "ConnectionState" in changed:
+            seen.append(changed["ConnectionState"].value)
+    return seen
+
+
+def signal_mark(client, path):
+    return len(client.signals_named("PropertiesChanged", path))
+
+
+def paired_device(client, fake, name, identifier, mac, *extra):
+    device = fake(name, identifier, mac, *extra)
+    path = client.find(identifier, "mrp")
+    pair_with_pin(client, device, path)
+    return device, path
+
+
+def auto_connect(client, path, enable=True):
+    client.atvd(path, DEVICE, "SetAutoConnect", "b", [enable])
+
+
+def test_reconnects_after_the_device_restarts_on_the_same_port(client, fake, tmp_path):
+    state_file = str(tmp_path / "device.state")
+    device, path = paired_device(client, fake, "Steady Room", "fake-atv-a001",
+                                 "AA:BB:CC:00:0A:01", "--state", state_file)
+    assert state(client, path) == "disconnected"
+    assert client.get(path, DEVICE, "AutoConnect") is False
+    mark = signal_mark(client, path)
+
+    auto_connect(client, path)
+    wait_state(client, path, "connected")
+    assert client.get(path, DEVICE, "AutoConnect") is True
+    assert client.get(path, DEVICE, "Connected") is True
+    assert client.get(path, DEVICE, "ConnectedProtocols") == ["mrp"]
+
+    port = device.port
+    device.stop()
+    wait_state(client, path, "reconnecting")
+    assert client.get(path, DEVICE, "Connected") is False
+    assert client.signals_named("ConnectionLost", path)
+    assert client.get(path, DEVICE, "ConnectionError") != ""
+
+    fake("Steady Room", "fake-atv-a001", "AA:BB:CC:00:0A:01", "--state", state_file,
+         "--mrp-port", str(port))
+    wait_state(client, path, "connected")
+    assert client.get(path, DEVICE, "Connected") is True
+    assert client.get(path, DEVICE, "ConnectionError") == ""
+
+    sequence = states(client, path, mark)
+    assert sequence[:3] == ["connecting", "connected", "reconnecting"], sequence
+    assert sequence[-2:] == ["connecting", "connected"], sequence
+    assert set(sequence[3:-2]) <= {"connecting", "reconnecting"}, sequence
+
+
+@pytest.mark.parametrize("daemon", [{"first_ms": 60000, "max_ms": 60000}], indirect=True)
+def test_a_device_back_on_a_new_port_is_connected_at_once(client, fake, tmp_path):
+    """With a minute's back-off, only discovery can bring the device back this soon."""
+    state_file = str(tmp_path / "device.state")
+    device, path = paired_device(client, fake, "Moving Room", "fake-atv-a002",
+                                 "AA:BB:CC:00:0A:02", "--state", state_file)
+    auto_connect(client, path)
+    wait_state(client, path, "connected")
+    old_port = device.port
+    device.stop()
+    wait_state(client, path, "reconnecting")
+
+    moved = fake("Moving Room", "fake-atv-a002", "AA:BB:CC:00:0A:02", "--state", state_file)
+    assert moved.port != old_port
+    wait_state(client, path, "connected", timeout=10)
+    assert client.get(f"{path}/mrp", "org.atvd.Service1", "Port") == moved.port
+
+
+def test_atvd_restarted_connects_again_without_a_call(daemon, client, fake, tmp_path):
+    state_file = str(tmp_path / "device.state")
+    _, path = paired_device(client, fake, "Restart Room", "fake-atv-a003",
+                            "AA:BB:CC:00:0A:03", "--state", state_file)
+    auto_connect(client, path)
+    wait_state(client, path, "connected")
+    assert "\nauto-connect yes\n" in stored_text(daemon.state_dir)
+
+    assert daemon.stop() == 0
+    client.close()
+    daemon.start()
+    fresh = Client()
+    try:
+        fresh.wait_for(lambda: path in fresh.devices(), what="the stored device")
+        wait_state(fresh, path, "connected")
+        assert fresh.get(path, DEVICE, "AutoConnect") is True
+    finally:
+        fresh.close()
+
+
+def test_rejected_credentials_stop_the_retries_until_paired_again(client, fake, tmp_path):
+    state_file = str(tmp_path / "device.state")
+    device, path = paired_device(client, fake, "Amnesic Room", "fake-atv-a004",
+                                 "AA:BB:CC:00:0A:04", "--state", state_file)
+    auto_connect(client, path)
+    wait_state(client, path, "connected")
+    device.stop()
+    # The same device, reset: it has forgotten every pairing.
+    forgetful = fake("Amnesic Room", "fake-atv-a004", "AA:BB:CC:00:0A:04")
+    client.wait_for(lambda: client.get(path, DEVICE, "ConnectionError")
+                    .startswith("AuthenticationFailed: "), what="the rejection")
+    wait_state(client, path, "disconnected")
+    mark = signal_mark(client, path)
+    client.pump(1.5)  # a dozen retries at this daemon's back-off, had they not stopped
+    assert "connecting" not in states(client, path, mark)
+    assert client.get(path, DEVICE, "AutoConnect") is True
+
+    with pytest.raises(BusError) as refused:
+        client.atvd(path, DEVICE, "Connect")
+    assert refused.value.name == ERROR + "AuthenticationFailed"
+
+    # A new pairing is what the device wants; AutoConnect takes it from there.
+    pair_with_pin(client, forgetful, path)
+    wait_state(client, path, "connected")
+
+
+def test_close_suspends_until_connect(daemon, client, fake, tmp_path):
+    state_file = str(tmp_path / "device.state")
+    device, path = paired_device(client, fake, "Quiet Room", "fake-atv-a005",
+                                 "AA:BB:CC:00:0A:05", "--state", state_file)
+    auto_connect(client, path)
+    wait_state(client, path, "connected")
+    client.atvd(path, DEVICE, "Close")
+    assert state(client, path) == "disconnected"
+    mark = signal_mark(client, path)
+    client.pump(1.0)
+    assert "connecting" not in states(client, path, mark)
+    assert client.get(path, DEVICE, "AutoConnect") is True
+
+    client.atvd(path, DEVICE, "Connect")
+    assert state(client, path) == "connected"
+    port = device.port
+    device.stop()
+    wait_state(client, path, "reconnecting")
+    fake("Quiet Room", "fake-atv-a005", "AA:BB:CC:00:0A:05", "--state", state_file,
+         "--mrp-port", str(port))
+    wait_state(client, path, "connected")
+
+    auto_connect(client, path, False)
+    assert client.get(path, DEVICE, "AutoConnect") is False
+    assert "auto-connect" not in stored_text(daemon.state_dir)
+    assert "credentials mrp " in stored_text(daemon.state_dir)
+
+
+def test_only_the_atvd_group_may_set_auto_connect(client, fake):
+    fake("Guarded Room", "fake-atv-a006", "AA:BB:CC:00:0A:06")
+    path = client.find("fake-atv-a006", "mrp")
+    result = run_as("atvd-stranger", "busctl", "--system", "call", "org.atvd", path,
+                    DEVICE, "SetAutoConnect", "b", "true")
+    assert result.returncode != 0
+    assert "Access denied" in result.stderr or "NotAuthorized" in result.stderr or \
+        "not allowed" in result.stderr, result.stderr
+    assert client.get(path, DEVICE, "AutoConnect") is False
+    allowed = run_as("atvd-tester", "busctl", "--system", "call", "org.atvd", path,
+                     DEVICE, "SetAutoConnect", "b", "true")
+    assert allowed.returncode == 0, allowed.stderr
+    assert client.get(path, DEVICE, "AutoConnect") is True
+
+
+def test_connect_wakes_a_device_in_deep_sleep(client, fake):
+    device, path = paired_device(client, fake, "Sleepy Room", "fake-atv-a007",
+                                 "AA:BB:CC:00:0A:07")
+    device.send("sleep")
+    device.expect("SCRIPTED sleep")
+    client.wait_for(lambda: client.get(path, DEVICE, "DeepSleep") is True, what="deep sleep")
+    client.atvd(path, DEVICE, "Connect")
+    device.expect("WOKEN", timeout=1)
+    assert client.get(path, DEVICE, "DeepSleep") is False
+    assert state(client, path) == "connected"
+    assert client.get(f"{path}/mrp", "org.atvd.Service1", "Port") == device.port
