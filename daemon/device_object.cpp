@@ -40,6 +40,7 @@ DeviceObject::DeviceObject(Context& context, DeviceOwner& owner, std::string pat
                        std::random_device{}()),
       reconnect_timer_(context.io),
       wake_timer_(context.io),
+      closed_(context.io),
       expiry_timer_(context.io),
       presence_([this] { unregisterAdaptor(); }) {
     registerAdaptor();
@@ -574,12 +575,20 @@ void DeviceObject::Close(sdbus::Result<>&& result) {
 asio::awaitable<void> DeviceObject::close_connection() {
     auto self = shared_from_this();
     if (connection_ == nullptr) {
+        if (closing_) {
+            std::error_code finished;
+            co_await closed_.async_wait(asio::redirect_error(asio::use_awaitable, finished));
+        }
         co_return;
     }
     const std::vector<std::string> protocols = ConnectedProtocols();
     control_.reset();
     auto connection = std::move(connection_);
+    closing_ = true;
+    closed_.expires_at(asio::steady_timer::time_point::max());
     co_await connection->close();
+    closing_ = false;
+    closed_.cancel();
     ChangedProperties changed;
     changed.add("Connected");
     changed.add("ConnectedProtocols");

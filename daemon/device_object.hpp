@@ -177,6 +177,10 @@ class DeviceObject final
     ReconnectDelay reconnect_delay_;
     asio::steady_timer reconnect_timer_;
     asio::steady_timer wake_timer_;
+    // Set while a close tears the connection down, so that another close (shutting down) can
+    // wait for it rather than leave it behind.
+    bool closing_ = false;
+    asio::steady_timer closed_;
     std::chrono::steady_clock::time_point connected_at_;
     asio::steady_timer expiry_timer_;
     bool registered_ = true;

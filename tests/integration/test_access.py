@@ -34,6 +34,7 @@ RULES = {
     ("org.atvd.Device1", "Connect"): "admin",
     ("org.atvd.Device1", "Close"): "admin",
     ("org.atvd.Device1", "SetCredentials"): "admin",
+    ("org.atvd.Device1", "SetAutoConnect"): "admin",
     ("org.atvd.PairingHandler1", "Begin"): "pairing user",
     ("org.atvd.PairingHandler1", "Pin"): "pairing user",
     ("org.atvd.PairingHandler1", "Finish"): "pairing user",

@@ -260,8 +260,9 @@ TEST(DeviceTable, HelperTypesAloneMakeNoDevice) {
                  record(ServiceKind::sleep_proxy, "70-35-60-63.1 Den", "10.0.0.5", 5353, {}));
     EXPECT_TRUE(table.take_changes().empty());
     EXPECT_EQ(table.device_count(), 0U);
-    // Port-0 or address-less services are not protocol services either.
-    table.upsert("airplay", record(ServiceKind::airplay, "Den", "10.0.0.5", 0,
+    // Address-less services are not protocol services either (port-0 ones only while the
+    // device is asleep: ADeviceInDeepSleepKeepsItsIdentityWithoutPorts).
+    table.upsert("airplay", record(ServiceKind::airplay, "Den", "", 7000,
                                    {{"deviceid", "AA:BB:CC:DD:EE:FF"}}));
     EXPECT_EQ(table.device_count(), 0U);
 }
