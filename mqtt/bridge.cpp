@@ -6,6 +6,7 @@
 
 #include "atvd-config.h"
 #include "log.hpp"
+#include "topics.hpp"
 
 namespace atvd::mqtt {
 
@@ -66,22 +67,6 @@ T value_of(const std::map<std::string, sdbus::Variant>& properties, const std::s
 
 std::string dump(const json& value) {
     return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-// A device id from a topic: the D-Bus path element atvd gives it ([A-Za-z0-9_]).
-bool valid_device_id(const std::string& id) {
-    return !id.empty() && id.size() <= 255 && std::all_of(id.begin(), id.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               c == '_';
-    });
-}
-
-// A topic we may publish on: valid UTF-8, no wildcard, no NUL.
-bool publishable(const std::string& topic) {
-    return mosquitto_validate_utf8(topic.data(), static_cast<int>(topic.size())) ==
-               MOSQ_ERR_SUCCESS &&
-           topic.find('\0') == std::string::npos &&
-           mosquitto_pub_topic_check2(topic.data(), topic.size()) == MOSQ_ERR_SUCCESS;
 }
 
 // A refusal of a command before anything reaches atvd.
@@ -621,28 +606,14 @@ void Bridge::on_message(const mosquitto_message& message) {
         }
         return;
     }
-    const std::string bridge_result = base_ + "/result";
     if (!topic.starts_with(base_ + "/")) {
         return;
     }
-    // <id>/set/<command>
-    const std::string rest = topic.substr(base_.size() + 1);
-    std::vector<std::string> levels;
-    for (std::size_t start = 0;;) {
-        const auto slash = rest.find('/', start);
-        levels.push_back(rest.substr(start, slash - start));
-        if (slash == std::string::npos) {
-            break;
-        }
-        start = slash + 1;
-    }
-    const std::string& device_id = levels.front();
-    std::string reply_topic = device_topic(device_id) + "/result";
-    if (device_id.empty() || !publishable(reply_topic)) {
-        reply_topic = bridge_result;
-    }
-    const std::string command = levels.size() >= 3 ? levels[2] : std::string();
-    if (levels.size() != 3 || levels[1] != "set" || command.empty() || !publishable(topic)) {
+    const CommandTopic parsed = parse_command_topic(base_, topic);
+    const std::string& reply_topic = parsed.reply_topic;
+    const std::string& command = parsed.command;
+    const std::string& device_id = parsed.device_id;
+    if (!parsed.well_formed) {
         answer(reply_topic, command, {}, std::string(error_prefix) + "InvalidTopic",
                "commands go to " + base_ + "/<device>/set/<command>");
         return;

@@ -243,14 +243,15 @@ class FakeAppleTV:
 
     started = []  # every fake of the running test, whose logs a failed test shows
 
-    def __init__(self, name, identifier, mac, *extra):
+    def __init__(self, name, identifier, mac, *extra, prefix=()):
+        """`prefix` runs the fake through a command (`ip netns exec NS`, say)."""
         self.lines = queue.Queue()
         self.name = name
         self.identifier = identifier
         self.log = tempfile.NamedTemporaryFile(prefix="fake-atv-", suffix=".log")
         self.process = subprocess.Popen(
-            [os.environ["FAKE_ATV_BINARY"], "--name", name, "--id", identifier, "--mac", mac,
-             *extra],
+            [*prefix, os.environ["FAKE_ATV_BINARY"], "--name", name, "--id", identifier,
+             "--mac", mac, *extra],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True)
         FakeAppleTV.started.append(self)
         threading.Thread(target=self._read, daemon=True).start()
@@ -303,6 +304,45 @@ class FakeAppleTV:
         # In a sanitizer build a report (a leak found at exit, say) fails the test.
         if "Sanitizer" in self.output():
             raise AssertionError(f"fake Apple TV '{self.name}':\n{self.output()[-6000:]}")
+
+
+class LinkedNamespace:
+    """A network namespace joined to this one by a veth pair, 10.77.N.1 here and 10.77.N.2
+    inside: another link, whose cable a test can pull without either end seeing a FIN."""
+
+    def __init__(self, number):
+        self.number = number
+        self.name = f"atvd-link{number}"
+        self.host_address = f"10.77.{number}.1"
+        self.address = f"10.77.{number}.2"
+        self.inside = ["ip", "netns", "exec", self.name]
+        self.run("ip", "netns", "add", self.name)
+        self.run("ip", "link", "add", f"vh{number}", "type", "veth", "peer", "name", f"vs{number}")
+        self.run("ip", "link", "set", f"vs{number}", "netns", self.name)
+        self.run("ip", "addr", "add", f"{self.host_address}/24", "dev", f"vh{number}")
+        self.run("ip", "link", "set", f"vh{number}", "up")
+        self.run(*self.inside, "ip", "addr", "add", f"{self.address}/24", "dev", f"vs{number}")
+        self.run(*self.inside, "ip", "link", "set", f"vs{number}", "up")
+        self.run(*self.inside, "ip", "link", "set", "lo", "up")
+
+    @staticmethod
+    def run(*args):
+        subprocess.run(args, check=True, capture_output=True)
+
+    def cable(self, plugged):
+        """Sets the inner end up or down: packets to it are dropped, nobody says goodbye."""
+        self.run(*self.inside, "ip", "link", "set", f"vs{self.number}",
+                 "up" if plugged else "down")
+
+    def close(self):
+        for pid in subprocess.run(["ip", "netns", "pids", self.name], capture_output=True,
+                                  text=True).stdout.split():
+            try:
+                os.kill(int(pid), signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        subprocess.run(["ip", "link", "del", f"vh{self.number}"], capture_output=True)
+        subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
 
 
 def credential_files(state_dir):

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from atvd_harness import (DEVICE, BusError, Client, Daemon, credential_files, pair_with_pin,
-                          run_as)
+from atvd_harness import (DEVICE, MANAGER, BusError, Client, Daemon, FakeAppleTV,
+                          LinkedNamespace, credential_files, pair_with_pin, run_as)
 
 ERROR = "org.atvd.Error."
 
@@ -24,8 +24,13 @@ def write_config(first_ms, max_ms):
     return path
 
 
+# Without ASan's quarantine, memory that is freed shows in the resident size at once.
+ASAN_ENV = {"ASAN_OPTIONS": ":".join(
+    option for option in (os.environ.get("ASAN_OPTIONS"), "quarantine_size_mb=0") if option)}
+
+
 def start_daemon(first_ms=100, max_ms=400, state_dir=None):
-    return Daemon(state_dir=state_dir,
+    return Daemon(state_dir=state_dir, env=ASAN_ENV,
                   extra_args=["--config", write_config(first_ms, max_ms)]).start()
 
 
@@ -231,3 +236,89 @@ def test_connect_wakes_a_device_in_deep_sleep(client, fake):
     assert client.get(path, DEVICE, "DeepSleep") is False
     assert state(client, path) == "connected"
     assert client.get(f"{path}/mrp", "org.atvd.Service1", "Port") == device.port
+
+
+def test_a_silent_peer_is_noticed_and_reconnected_when_the_link_returns(client):
+    """The device's link goes down: no FIN, no RST, just silence. atvd notices within 30 s and
+    connects again once the link is back."""
+    link = LinkedNamespace(9)
+    device = None
+    try:
+        device = FakeAppleTV("Cut Room", "fake-atv-a008", "AA:BB:CC:00:0A:08", "--no-publish",
+                             "--bind", link.address,
+                             prefix=link.inside)
+        path = client.atvd(MANAGER, "org.atvd.Manager1", "AddDevice", "ssa(sqsa{ss}s)", [
+            link.address, "Cut Room", [["mrp", device.port, "fake-atv-a008", {
+                "AllowPairing": "YES", "ModelName": "Apple TV", "Name": "Cut Room",
+                "UniqueIdentifier": "fake-atv-a008", "macAddress": "aa:bb:cc:00:0a:08"}, ""]]])[0]
+        pair_with_pin(client, device, path)
+        auto_connect(client, path)
+        wait_state(client, path, "connected")
+
+        link.cable(False)
+        cut = time.monotonic()
+        wait_state(client, path, "reconnecting", timeout=35)
+        noticed = time.monotonic() - cut
+        assert noticed <= 30, f"the silent peer took {noticed:.1f} s to notice"
+        assert client.get(path, DEVICE, "Connected") is False
+        assert client.signals_named("ConnectionLost", path)
+        print(f"silent peer noticed after {noticed:.1f} s")
+
+        link.cable(True)
+        wait_state(client, path, "connected", timeout=20)
+        assert client.get(path, DEVICE, "ConnectedProtocols") == ["mrp"]
+    finally:
+        if device:
+            device.stop()
+        link.close()
+
+
+def resources(process):
+    """Open file descriptors and resident KiB of a process."""
+    descriptors = len(os.listdir(f"/proc/{process.pid}/fd"))
+    with open(f"/proc/{process.pid}/status") as status:
+        rss = next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    return descriptors, rss
+
+
+CYCLES = int(os.environ.get("ATVD_RECONNECT_CYCLES", "1000"))
+
+
+@pytest.mark.timeout(540)
+@pytest.mark.parametrize("daemon", [{"first_ms": 1, "max_ms": 4}], indirect=True)
+def test_a_thousand_losses_leak_nothing_and_leave_no_stuck_state(daemon, client, fake, tmp_path):
+    """A device that drops every connection at a random point, mid-handshake or after it."""
+    state_file = str(tmp_path / "device.state")
+    device, path = paired_device(client, fake, "Flaky Room", "fake-atv-a009",
+                                 "AA:BB:CC:00:0A:09", "--state", state_file)
+    port = device.port
+    device.stop()
+    fake("Flaky Room", "fake-atv-a009", "AA:BB:CC:00:0A:09", "--state", state_file,
+         "--mrp-port", str(port), "--drop-within", "60")
+
+    def attempts():
+        return states(client, path).count("connecting")
+
+    auto_connect(client, path)
+    client.wait_for(lambda: attempts() >= 100, timeout=120, what="100 attempts")
+    before = resources(daemon.process)
+    client.wait_for(lambda: attempts() >= CYCLES, timeout=600, what=f"{CYCLES} attempts")
+    after = resources(daemon.process)
+    losses = len(client.signals_named("ConnectionLost", path))
+    print(f"{attempts()} attempts, {losses} losses after a connection; "
+          f"fds {before[0]} -> {after[0]}, RSS {before[1]} -> {after[1]} KiB")
+    assert losses > 0, "no attempt got as far as a connection"
+    # A descriptor may be open for the attempt under way; nothing more.
+    assert after[0] <= before[0] + 2, (before, after)
+    assert after[1] - before[1] <= 2048, (before, after)
+
+    # Nothing stuck: the same device, steady again, is connected at once.
+    for flaky in list(FakeAppleTV.started):
+        if flaky.identifier == "fake-atv-a009":
+            flaky.stop()
+    fake("Flaky Room", "fake-atv-a009", "AA:BB:CC:00:0A:09", "--state", state_file,
+         "--mrp-port", str(port))
+    wait_state(client, path, "connected", timeout=20)
+    client.pump(0.5)
+    assert state(client, path) == "connected"
+    assert client.get(path, DEVICE, "Connected") is True

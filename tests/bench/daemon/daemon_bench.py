@@ -15,6 +15,10 @@ Run inside tests/env/isolated (tools/bench does). Prints one table; never pass/f
   second: atvd's CPU and its memory at the start and the end (--soak-minutes, 1 by default)
 - with --system-control (alone): TurnOn and Launch round trips through D-Bus against a fake
   Apple TV connected over MRP and Companion, and ListApps with 1,000 apps
+- with --auto-connect (alone): a paired device with AutoConnect announced again through Avahi
+  until Connected (from our own resolver's Found, so Avahi's own delay is left out); the loss of
+  a silent peer (its link cut in a network namespace) until ConnectionState says so; 50 devices
+  with AutoConnect, all lost and reconnected, then idle: atvd's CPU and wake-ups
 - with --micro, libatv's own figures from Google Benchmark's JSON output (Connect over MRP,
   the AirPlay tunnel and Companion, messages per second, parsers) join the same table
 """
@@ -110,10 +114,10 @@ class Fake:
         self.reader = asyncio.create_task(self._read())
 
     @classmethod
-    async def start(cls, name, identifier, mac, publish=False):
+    async def start(cls, name, identifier, mac, publish=False, extra=()):
         process = await asyncio.create_subprocess_exec(
             os.environ["FAKE_ATV_BINARY"], "--name", name, "--id", identifier, "--mac", mac,
-            *([] if publish else ["--no-publish"]), stdin=subprocess.PIPE,
+            *([] if publish else ["--no-publish"]), *extra, stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         fake = cls(process)
         fake.port = int((await fake.expect("READY "))[1].split()[1])
@@ -144,8 +148,10 @@ class Fake:
 
 
 class Bench:
-    def __init__(self, atvd, soak_minutes=1.0, control_only=False, system_control=False):
+    def __init__(self, atvd, soak_minutes=1.0, control_only=False, system_control=False,
+                 auto_connect=False):
         self.atvd_binary = atvd
+        self.auto_connect_only = auto_connect
         self.soak_seconds = soak_minutes * 60
         self.control_only = control_only
         self.system_control_only = system_control
@@ -161,7 +167,7 @@ class Bench:
     def row(self, what, value, unit, goal):
         self.rows.append((what, value, unit, goal))
 
-    async def start_atvd(self, bus):
+    async def start_atvd(self, bus, config=""):
         owned = asyncio.get_running_loop().create_future()
 
         def on_message(message):
@@ -173,10 +179,14 @@ class Bench:
                         "org.freedesktop.DBus", "AddMatch", "s",
                         ["type='signal',member='NameOwnerChanged',arg0='org.atvd'"])
         state = tempfile.mkdtemp(prefix="atvd-bench-")
+        config_path = os.path.join(state, "atvd.conf")
+        with open(config_path, "w") as f:
+            f.write(config)
         started = time.perf_counter()
         # Its warnings (devices the benchmark stops) would only clutter the table.
         self.process = subprocess.Popen([self.atvd_binary, "--system", "--state-dir", state,
-                                         "--log-level", "error"], stderr=subprocess.DEVNULL)
+                                         "--config", config_path, "--log-level", "error"],
+                                        stderr=subprocess.DEVNULL)
         ready = await asyncio.wait_for(owned, 10)
         bus.remove_message_handler(on_message)
         return (ready - started) * 1000
@@ -272,6 +282,18 @@ class Bench:
         if self.system_control_only:
             await self.start_atvd(bus)
             await self.system_control(bus)
+            self.process.terminate()
+            self.process.wait()
+            return
+        if self.auto_connect_only:
+            # A minute's back-off: only discovery can bring a device back within it.
+            await self.start_atvd(bus, "reconnect-first-ms = 60000\nreconnect-max-ms = 60000\n")
+            await self.reannounce_to_connected(bus)
+            await self.silent_peer(bus)
+            self.process.terminate()
+            self.process.wait()
+            await self.start_atvd(bus, "reconnect-first-ms = 200\nreconnect-max-ms = 2000\n")
+            await self.idle_auto_connected(bus, 50)
             self.process.terminate()
             self.process.wait()
             return
@@ -582,6 +604,173 @@ class Bench:
         self.row(f"anonymous memory, start → end growth ({load})",
                  (anonymous_end - anonymous_start) / 1024, "MiB", "0")
 
+    async def connection_states(self, bus, paths):
+        """A dict path → list of (time, ConnectionState) that atvd's signals fill from now on."""
+        seen = {path: [] for path in paths}
+
+        def on_message(message):
+            if (message.member == "PropertiesChanged" and message.path in seen
+                    and message.body[0] == "org.atvd.Device1"
+                    and "ConnectionState" in message.body[1]):
+                seen[message.path].append((time.perf_counter(),
+                                           message.body[1]["ConnectionState"].value))
+        bus.add_message_handler(on_message)
+        await self.call(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                        "org.freedesktop.DBus", "AddMatch", "s",
+                        ["type='signal',sender='org.atvd',member='PropertiesChanged',"
+                         "arg0='org.atvd.Device1'"])
+        return seen
+
+    @staticmethod
+    async def until(predicate, timeout, what):
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"timed out waiting for {what}")
+            await asyncio.sleep(0.002)
+
+    async def reannounce_to_connected(self, bus, rounds=10):
+        """The fake, paired and kept connected, goes away and comes back on another port; from
+        the moment our own resolver on the same avahi-daemon has it, until atvd says connected."""
+        # The fake keeps its pairings in a file, as a device keeps them across restarts.
+        remembered = ["--state", os.path.join(tempfile.mkdtemp(prefix="bench-fake-"), "state")]
+        fake = await Fake.start("Bench Return", "bench-ret-0001", "AA:BB:CC:00:0B:61",
+                                publish=True, extra=remembered)
+        found = (await self.call(bus, "org.atvd", "/org/atvd", "org.atvd.Manager1", "Scan",
+                                 "a{sv}", [{"Identifiers": Variant("as", ["bench-ret-0001"]),
+                                            "Timeout": Variant("u", 20000)}]))[0]
+        path = found[0]
+        await self.pair_service(bus, fake, path, "mrp")
+        states = await self.connection_states(bus, [path])
+        await self.call(bus, "org.atvd", path, "org.atvd.Device1", "SetAutoConnect", "b", [True])
+        await self.until(lambda: states[path] and states[path][-1][1] == "connected", 10,
+                         "the first connection")
+        resolved = []
+
+        def on_found(message):
+            if (message.member == "Found"
+                    and message.interface == "org.freedesktop.Avahi.ServiceResolver"
+                    and message.body[2] == "Bench Return"):
+                resolved.append(time.perf_counter())
+        bus.add_message_handler(on_found)
+        await self.call(bus, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                        "org.freedesktop.DBus", "AddMatch", "s",
+                        ["type='signal',interface='org.freedesktop.Avahi.ServiceResolver'"])
+        latencies = []
+        for _ in range(rounds):
+            await fake.stop()
+            await self.until(lambda: states[path][-1][1] == "reconnecting", 10, "the loss")
+            resolved.clear()
+            mark = len(states[path])
+            # Avahi's resolver follows the name: it says Found again when the service returns.
+            resolver = (await self.call(bus, AVAHI, "/", "org.freedesktop.Avahi.Server",
+                                        "ServiceResolverNew", "iisssiu",
+                                        [IF_UNSPEC, PROTO_INET, "Bench Return",
+                                         "_mediaremotetv._tcp", "local", PROTO_INET, 0]))[0]
+            fake = await Fake.start("Bench Return", "bench-ret-0001", "AA:BB:CC:00:0B:61",
+                                    publish=True, extra=remembered)
+            await self.until(lambda: any(s == "connected" for _, s in states[path][mark:]), 15,
+                             "the reconnection")
+            connected = next(t for t, s in states[path][mark:] if s == "connected")
+            await self.until(lambda: resolved, 5, "our own resolver's Found")
+            latencies.append((connected - resolved[0]) * 1000)
+            await self.call(bus, AVAHI, resolver, "org.freedesktop.Avahi.ServiceResolver", "Free")
+        bus.remove_message_handler(on_found)
+        self.row(f"announced again → ConnectionState connected (AutoConnect, median of {rounds})",
+                 statistics.median(latencies), "ms", "≤ 50")
+        self.row("announced again → connected (max)", max(latencies), "ms", "-")
+        await self.call(bus, "org.atvd", path, "org.atvd.Device1", "SetAutoConnect", "b", [False])
+        await fake.stop()
+
+    async def silent_peer(self, bus):
+        """A connected device behind a veth pair whose far end goes down: no FIN, no RST. From
+        the cut until atvd's ConnectionState leaves connected."""
+        netns = "atvd-bench-cut"
+
+        def ip(*args):
+            subprocess.run(["ip", *args], check=True, capture_output=True)
+        inside = ["netns", "exec", netns, "ip"]
+        ip("netns", "add", netns)
+        try:
+            ip("link", "add", "vbench0", "type", "veth", "peer", "name", "vbench1")
+            ip("link", "set", "vbench1", "netns", netns)
+            ip("addr", "add", "10.78.0.1/24", "dev", "vbench0")
+            ip("link", "set", "vbench0", "up")
+            ip(*inside, "addr", "add", "10.78.0.2/24", "dev", "vbench1")
+            ip(*inside, "link", "set", "vbench1", "up")
+            process = await asyncio.create_subprocess_exec(
+                "ip", "netns", "exec", netns, os.environ["FAKE_ATV_BINARY"], "--name",
+                "Bench Cut", "--id", "bench-cut-0001", "--mac", "AA:BB:CC:00:0B:71",
+                "--no-publish", stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL)
+            fake = Fake(process)
+            fake.port = int((await fake.expect("READY "))[1].split()[1])
+            path = (await self.call(bus, "org.atvd", "/org/atvd", "org.atvd.Manager1",
+                                    "AddDevice", "ssa(sqsa{ss}s)", ["10.78.0.2", "Bench Cut", [
+                                        ["mrp", fake.port, "bench-cut-0001",
+                                         {"AllowPairing": "YES"}, ""]]]))[0]
+            await self.pair_service(bus, fake, path, "mrp")
+            states = await self.connection_states(bus, [path])
+            await self.call(bus, "org.atvd", path, "org.atvd.Device1", "SetAutoConnect", "b",
+                            [True])
+            await self.until(lambda: states[path] and states[path][-1][1] == "connected", 10,
+                             "the connection")
+            mark = len(states[path])
+            cut = time.perf_counter()
+            ip(*inside, "link", "set", "vbench1", "down")
+            await self.until(lambda: len(states[path]) > mark, 60, "the loss noticed")
+            self.row("silent peer (link cut) → ConnectionState leaves connected",
+                     states[path][mark][0] - cut, "s", "≤ 30")
+            await fake.stop()
+        finally:
+            subprocess.run(["ip", "link", "del", "vbench0"], capture_output=True)
+            subprocess.run(["ip", "netns", "del", netns], capture_output=True)
+
+    async def idle_auto_connected(self, bus, count):
+        """`count` devices with AutoConnect: connected, all lost at once, connected again by
+        atvd alone; then idle, where atvd should neither run nor wake."""
+        folder = tempfile.mkdtemp(prefix="bench-fakes-")
+        fakes = await asyncio.gather(*[
+            Fake.start(f"Kept {n}", f"kept-{n:04d}", f"AA:BB:CC:00:0D:{n:02X}",
+                       extra=["--state", f"{folder}/{n}"])
+            for n in range(count)])
+        paths = []
+        for n, fake in enumerate(fakes):
+            paths.append((await self.add_and_pair(bus, fake, f"Kept {n}", f"kept-{n:04d}"))[0])
+        states = await self.connection_states(bus, paths)
+
+        def all_in(state):
+            return all(states[p] and states[p][-1][1] == state for p in paths)
+        await asyncio.gather(*[self.call(bus, "org.atvd", path, "org.atvd.Device1",
+                                         "SetAutoConnect", "b", [True]) for path in paths])
+        await self.until(lambda: all_in("connected"), 60, "every device connected")
+        ports = [fake.port for fake in fakes]
+        await asyncio.gather(*[fake.stop() for fake in fakes])
+        await self.until(lambda: all_in("reconnecting"), 30, "every loss")
+        started = time.perf_counter()
+        fakes = []
+        for n, port in enumerate(ports):
+            process = await asyncio.create_subprocess_exec(
+                os.environ["FAKE_ATV_BINARY"], "--name", f"Kept {n}", "--id", f"kept-{n:04d}",
+                "--mac", f"AA:BB:CC:00:0D:{n:02X}", "--no-publish", "--mrp-port", str(port),
+                "--state", f"{folder}/{n}",
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            fakes.append(Fake(process))
+        await self.until(lambda: all_in("connected"), 60, "every device connected again")
+        self.row(f"{count} AutoConnect devices back (back-off ≤ 2 s) → all connected",
+                 time.perf_counter() - started, "s", "-")
+        for fake in fakes:
+            fake.keep_lines = False
+        await asyncio.sleep(2)
+        pid = self.process.pid
+        switches, cpu = context_switches(pid), cpu_seconds(pid)
+        await asyncio.sleep(10)
+        self.row(f"wake-ups per second, {count} AutoConnect devices connected and idle",
+                 (context_switches(pid) - switches) / 10, "/s", "0")
+        self.row(f"CPU, {count} AutoConnect devices connected and idle",
+                 (cpu_seconds(pid) - cpu) / 10 * 100, "%", "0")
+        await asyncio.gather(*[fake.stop() for fake in fakes])
+
     # Google Benchmark names → (row, what to read, unit, goal).
     MICRO_ROWS = {
         "BM_ConnectWithStoredCredentials": ("Connect with stored credentials, MRP (libatv, fake)", "ms", "ms", "≤ 20"),
@@ -629,8 +818,11 @@ def main():
                         help="only the figures of connected devices (pairing onwards)")
     parser.add_argument("--system-control", action="store_true",
                         help="only TurnOn, Launch and ListApps (1,000 apps) over Companion")
+    parser.add_argument("--auto-connect", action="store_true",
+                        help="only the AutoConnect figures: reconnection, silent peer, idle")
     args = parser.parse_args()
-    bench = Bench(args.atvd, args.soak_minutes, args.control_only, args.system_control)
+    bench = Bench(args.atvd, args.soak_minutes, args.control_only, args.system_control,
+                  args.auto_connect)
     asyncio.run(bench.run())
     for report in args.micro:
         bench.add_micro(report)
