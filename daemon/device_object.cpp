@@ -166,6 +166,8 @@ void DeviceObject::restore(const atv::StoredDevice& stored) {
         config_.name = stored.name;
     }
     sync_services();
+    // A device added by hand has nobody to announce it: kept connected, it is tried at once.
+    connect_if_wanted();
 }
 
 void DeviceObject::schedule_expiry() {
@@ -352,6 +354,12 @@ asio::awaitable<void> DeviceObject::store_credentials(atv::Protocol protocol,
     connect_if_wanted();
 }
 
+asio::awaitable<void> DeviceObject::save_record() {
+    auto self = shared_from_this();
+    atv::StoredDevice stored = stored_record();
+    co_await context_.store.save_async(std::move(stored));
+}
+
 atv::StoredDevice DeviceObject::stored_record() const {
     atv::StoredDevice stored;
     stored.device_id = device_id_;
@@ -359,6 +367,16 @@ atv::StoredDevice DeviceObject::stored_record() const {
     stored.name = config_.name;
     stored.credentials = credentials_;
     stored.auto_connect = auto_connect_;
+    if (origin_ == Origin::manual) {
+        // Discovery may never see it: where it is comes back from the record after a restart.
+        stored.address = config_.address;
+        for (const atv::ServiceConfig& service : config_.services) {
+            stored.services.push_back({.protocol = service.protocol,
+                                       .port = service.port,
+                                       .identifier = service.identifier,
+                                       .properties = service.properties});
+        }
+    }
     return stored;
 }
 

@@ -67,6 +67,9 @@ class DeviceObject final
     void configure(const atv::DeviceConfig& config);
     // Stores credentials for one protocol durably and marks its service paired.
     asio::awaitable<void> store_credentials(atv::Protocol protocol, std::string credentials);
+    // Writes the record as it is now: credentials, AutoConnect and, for a device added by
+    // hand, its address and services.
+    asio::awaitable<void> save_record();
     // Closes pairings and connections before the object goes away.
     asio::awaitable<void> shut_down();
     // Withdraws the object (InterfacesRemoved) even if coroutines still hold it; it leaves the

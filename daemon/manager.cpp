@@ -77,8 +77,25 @@ void Manager::restore(const std::vector<atv::StoredDevice>& stored) {
         std::vector<std::string> identifiers = entry.identifiers;
         identifiers.push_back(entry.device_id);
         auto device = find_by_identifiers(identifiers);
+        const bool added_by_hand = !entry.address.empty() && !entry.services.empty();
         if (!device) {
-            device = create_device(entry.device_id, DeviceObject::Origin::stored);
+            device = create_device(entry.device_id, added_by_hand ? DeviceObject::Origin::manual
+                                                                  : DeviceObject::Origin::stored);
+        }
+        if (added_by_hand) {
+            atv::DeviceConfig config;
+            config.name = entry.name;
+            config.address = entry.address;
+            for (const atv::StoredService& kept : entry.services) {
+                atv::ServiceConfig service;
+                service.protocol = kept.protocol;
+                service.port = kept.port;
+                service.identifier = kept.identifier;
+                service.properties = kept.properties;
+                config.services.push_back(std::move(service));
+            }
+            atv::complete_device_config(config);
+            device->configure(config);
         }
         device->restore(entry);
     }
@@ -376,6 +393,10 @@ void Manager::AddDevice(sdbus::Result<sdbus::ObjectPath>&& result, std::string a
 
 asio::awaitable<sdbus::ObjectPath> Manager::store_manual_credentials(
     std::shared_ptr<DeviceObject> device, atv::CredentialsMap credentials) {
+    if (credentials.empty() && device->paired()) {
+        // Paired already, perhaps at another address: the record follows the device.
+        co_await device->save_record();
+    }
     for (auto& [protocol, secret] : credentials) {
         co_await device->store_credentials(protocol, std::move(secret));
     }

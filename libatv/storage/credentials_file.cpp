@@ -42,6 +42,17 @@ void append_text(std::string& out, std::string_view value) {
     }
 }
 
+// A TXT key of a stored service: a space would end it, so it is escaped like a control byte.
+void append_key(std::string& out, std::string_view key) {
+    for (const char c : key) {
+        if (c == ' ') {
+            out.append("%20");
+        } else {
+            append_text(out, std::string_view(&c, 1));
+        }
+    }
+}
+
 void append_line(std::string& out, std::string_view key, std::string_view value) {
     out.append(key);
     out.push_back(' ');
@@ -163,6 +174,60 @@ void add_credentials(StoredDevice& device, const Line& line) {
     device.credentials.emplace(*protocol, decode_text(text, line.number));
 }
 
+// "service PROTOCOL PORT IDENTIFIER" of a device added by hand.
+void add_service(StoredDevice& device, const Line& line) {
+    const std::string_view value = line.value;
+    const std::size_t first = value.find(' ');
+    const std::size_t second = first == std::string_view::npos ? first : value.find(' ', first + 1);
+    if (second == std::string_view::npos) {
+        fail(line.number, "expected 'service PROTOCOL PORT IDENTIFIER'");
+    }
+    const std::optional<Protocol> protocol = protocol_from_string(value.substr(0, first));
+    if (!protocol) {
+        fail(line.number, "unknown protocol (expected mrp, airplay, companion, dmap or raop)");
+    }
+    const std::string_view port_text = value.substr(first + 1, second - first - 1);
+    unsigned port = 0;
+    if (port_text.empty() || port_text.size() > 5 ||
+        !std::all_of(port_text.begin(), port_text.end(),
+                     [](char c) { return c >= '0' && c <= '9'; })) {
+        fail(line.number, "the port must be a number from 1 to 65535");
+    }
+    for (const char c : port_text) {
+        port = port * 10 + static_cast<unsigned>(c - '0');
+    }
+    if (port == 0 || port > 65535) {
+        fail(line.number, "the port must be a number from 1 to 65535");
+    }
+    if (std::any_of(device.services.begin(), device.services.end(),
+                    [&](const StoredService& known) { return known.protocol == *protocol; })) {
+        fail(line.number, "second 'service' line for " + std::string(to_string(*protocol)));
+    }
+    StoredService service;
+    service.protocol = *protocol;
+    service.port = static_cast<std::uint16_t>(port);
+    service.identifier = decode_text(value.substr(second + 1), line.number);
+    device.services.push_back(std::move(service));
+}
+
+// "property KEY VALUE" of the service on the line before.
+void add_property(StoredDevice& device, const Line& line) {
+    if (device.services.empty()) {
+        fail(line.number, "'property' before any 'service'");
+    }
+    const std::size_t space = line.value.find(' ');
+    if (space == std::string_view::npos || space == 0) {
+        fail(line.number, "expected 'property KEY VALUE'");
+    }
+    std::string key = decode_text(line.value.substr(0, space), line.number);
+    if (!device.services.back()
+             .properties
+             .emplace(std::move(key), decode_text(line.value.substr(space + 1), line.number))
+             .second) {
+        fail(line.number, "the same property twice");
+    }
+}
+
 bool is_lower_hex(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
 }
@@ -203,6 +268,13 @@ std::string serialize_device(const StoredDevice& device) {
     for (const auto& [protocol, credentials] : device.credentials) {
         worst_case += 32 + 3 * credentials.size();
     }
+    worst_case += 16 + 3 * device.address.size();
+    for (const StoredService& service : device.services) {
+        worst_case += 32 + 3 * service.identifier.size();
+        for (const auto& [key, value] : service.properties) {
+            worst_case += 16 + 3 * (key.size() + value.size());
+        }
+    }
     std::string out;
     out.reserve(worst_case);
     out.append(device_header).push_back('\n');
@@ -213,6 +285,22 @@ std::string serialize_device(const StoredDevice& device) {
     append_line(out, "name", device.name);
     if (device.auto_connect) {
         out.append("auto-connect yes\n");
+    }
+    if (!device.address.empty()) {
+        append_line(out, "address", device.address);
+        for (const StoredService& service : device.services) {
+            out.append("service ").append(to_string(service.protocol)).push_back(' ');
+            out.append(std::to_string(service.port)).push_back(' ');
+            append_text(out, service.identifier);
+            out.push_back('\n');
+            for (const auto& [key, value] : service.properties) {
+                out.append("property ");
+                append_key(out, key);
+                out.push_back(' ');
+                append_text(out, value);
+                out.push_back('\n');
+            }
+        }
     }
     for (const auto& [protocol, credentials] : device.credentials) {
         out.append("credentials ").append(to_string(protocol)).push_back(' ');
@@ -256,6 +344,23 @@ StoredDevice parse_device(std::string_view text) {
         }
         device.auto_connect = true;
         line = reader.next("end");
+    }
+    if (line.key == "address") {
+        device.address = decode_text(line.value, line.number);
+        if (device.address.empty()) {
+            fail(line.number, "the address is empty");
+        }
+        for (line = reader.next("end"); line.key == "service" || line.key == "property";
+             line = reader.next("end")) {
+            if (line.key == "service") {
+                add_service(device, line);
+            } else {
+                add_property(device, line);
+            }
+        }
+        if (device.services.empty()) {
+            fail(line.number, "a device with an address needs at least one 'service'");
+        }
     }
     for (; line.key == "credentials"; line = reader.next("end")) {
         add_credentials(device, line);

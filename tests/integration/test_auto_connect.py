@@ -156,6 +156,40 @@ def test_atvd_restarted_connects_again_without_a_call(daemon, client, fake, tmp_
         fresh.close()
 
 
+def test_a_device_added_by_hand_comes_back_after_a_restart_and_connects(daemon, client, fake,
+                                                                        tmp_path):
+    """Discovery never sees it: where it is comes back from the state directory."""
+    state_file = str(tmp_path / "device.state")
+    device = fake("Manual Room", "fake-atv-a010", "AA:BB:CC:00:0A:10", "--no-publish",
+                  "--state", state_file)
+    path = client.atvd(MANAGER, "org.atvd.Manager1", "AddDevice", "ssa(sqsa{ss}s)", [
+        "127.0.0.1", "Manual Room", [["mrp", device.port, "fake-atv-a010", {
+            "AllowPairing": "YES", "ModelName": "Apple TV", "Name": "Manual Room",
+            "UniqueIdentifier": "fake-atv-a010"}, ""]]])[0]
+    pair_with_pin(client, device, path)
+    auto_connect(client, path)
+    wait_state(client, path, "connected")
+    stored = stored_text(daemon.state_dir)
+    assert "\naddress 127.0.0.1\n" in stored
+    assert f"\nservice mrp {device.port} fake-atv-a010\n" in stored
+
+    assert daemon.stop() == 0
+    client.close()
+    daemon.start()
+    fresh = Client()
+    try:
+        fresh.wait_for(lambda: path in fresh.devices(), what="the device added by hand")
+        wait_state(fresh, path, "connected")
+        assert fresh.get(path, DEVICE, "Manual") is True
+        assert fresh.get(path, DEVICE, "Address") == "127.0.0.1"
+        assert fresh.get(f"{path}/mrp", "org.atvd.Service1", "Port") == device.port
+        # Removed, it stays removed: nothing is left to restore.
+        fresh.atvd(MANAGER, "org.atvd.Manager1", "RemoveDevice", "o", [path])
+        assert "fake-atv-a010" not in stored_text(daemon.state_dir)
+    finally:
+        fresh.close()
+
+
 def test_rejected_credentials_stop_the_retries_until_paired_again(client, fake, tmp_path):
     state_file = str(tmp_path / "device.state")
     device, path = paired_device(client, fake, "Amnesic Room", "fake-atv-a004",

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -11,10 +12,21 @@
 #include <string_view>
 #include <vector>
 
+#include "atv/device.hpp"
 #include "atv/types.hpp"
 #include "support/bytes.hpp"
 
 namespace atv {
+
+// A service of a device added by hand, as its record keeps it.
+struct StoredService {
+    Protocol protocol = Protocol::mrp;
+    std::uint16_t port = 0;
+    std::string identifier;
+    Properties properties;
+
+    friend bool operator==(const StoredService&, const StoredService&) = default;
+};
 
 struct StoredDevice {
     std::string device_id;                        // the device's main identifier at pairing time
@@ -22,6 +34,10 @@ struct StoredDevice {
     std::string name;                             // for people reading the folder; not secret
     std::map<Protocol, std::string> credentials;  // protocol -> credentials string (secret)
     bool auto_connect = false;                    // keep it connected (Device1.AutoConnect)
+    // A device added by hand (Manager1.AddDevice), which discovery may never see: where it is
+    // and its services (protocol, port, identifier and properties of each). Empty otherwise.
+    std::string address;
+    std::vector<StoredService> services;
 
     friend bool operator==(const StoredDevice&, const StoredDevice&) = default;
 };

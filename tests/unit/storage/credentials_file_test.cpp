@@ -85,6 +85,53 @@ TEST(CredentialsFile, AutoConnectIsKeptOnlyWhenOn) {
                 HasSubstr("expected 'credentials' or 'end'"));
 }
 
+TEST(CredentialsFile, DeviceAddedByHandKeepsItsAddressAndServices) {
+    StoredDevice device = full_device();
+    device.auto_connect = true;
+    device.address = "10.0.0.2";
+    StoredService mrp;
+    mrp.protocol = Protocol::mrp;
+    mrp.port = 49152;
+    mrp.identifier = "6D7F6B8E-2D7B-4C0E-9C3E-5B0C2D8A9F11";
+    mrp.properties = {{"Name", "Living Room"}, {"odd key", "100%\n"}};
+    StoredService companion;
+    companion.protocol = Protocol::companion;
+    companion.port = 49153;
+    device.services = {mrp, companion};
+    const std::string text = serialize_device(device);
+    EXPECT_THAT(text, HasSubstr("\nauto-connect yes\naddress 10.0.0.2\n"
+                                "service mrp 49152 6D7F6B8E-2D7B-4C0E-9C3E-5B0C2D8A9F11\n"
+                                "property Name Living Room\nproperty odd%20key 100%25%0A\n"
+                                "service companion 49153 \ncredentials "));
+    EXPECT_EQ(parse_device(text), device);
+    EXPECT_THAT(serialize_device(full_device()), Not(HasSubstr("address")));
+}
+
+TEST(CredentialsFile, RejectsMalformedServicesOfADeviceAddedByHand) {
+    const std::string head = "atvd-credentials 1\ndevice-id x\nname n\n";
+    EXPECT_THAT(error_of(head + "address 10.0.0.2\nend\n"), HasSubstr("at least one 'service'"));
+    EXPECT_THAT(error_of(head + "address \nservice mrp 1 x\nend\n"), HasSubstr("address is empty"));
+    EXPECT_THAT(error_of(head + "address a\nservice warp 1 x\nend\n"),
+                HasSubstr("unknown protocol"));
+    for (const char* port : {"0", "65536", "-1", "", "1x", "999999"}) {
+        EXPECT_THAT(error_of(head + "address a\nservice mrp " + port + " x\nend\n"),
+                    HasSubstr("port must be a number"))
+            << port;
+    }
+    EXPECT_THAT(error_of(head + "address a\nservice mrp 1\nend\n"),
+                HasSubstr("expected 'service PROTOCOL PORT IDENTIFIER'"));
+    EXPECT_THAT(error_of(head + "address a\nservice mrp 1 x\nservice mrp 2 y\nend\n"),
+                HasSubstr("second 'service' line"));
+    EXPECT_THAT(error_of(head + "address a\nproperty k v\nend\n"),
+                HasSubstr("'property' before any 'service'"));
+    EXPECT_THAT(error_of(head + "address a\nservice mrp 1 x\nproperty k\nend\n"),
+                HasSubstr("expected 'property KEY VALUE'"));
+    EXPECT_THAT(error_of(head + "address a\nservice mrp 1 x\nproperty k v\nproperty k w\nend\n"),
+                HasSubstr("the same property twice"));
+    EXPECT_THAT(error_of(head + "service mrp 1 x\nend\n"),
+                HasSubstr("expected 'credentials' or 'end'"));
+}
+
 TEST(CredentialsFile, SerializeRefusesEmptyIdAndOversizedContent) {
     StoredDevice device;
     try {
