@@ -3,7 +3,6 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 
-#include <asio/post.hpp>
 #include <cstdint>
 #include <type_traits>
 #include <utility>
@@ -397,25 +396,9 @@ void ControlObjects::show_now_playing(const atv::NowPlaying& reported) {
     if (player_ == nullptr || changed.empty()) {
         return;
     }
-    pending_player_changes_ |= changed;
-    if (std::exchange(player_flush_posted_, true)) {
-        return;
-    }
-    // Updates the device sent together (queued on the loop already) leave as one signal: a
-    // flood of them costs a client one PropertiesChanged per burst, not one per message.
-    asio::post(context_.io, [this, weak = std::weak_ptr<ControlState>(state_)] {
-        if (auto state = weak.lock(); state && state->control != nullptr) {
-            flush_player_changes();
-        }
-    });
-}
-
-void ControlObjects::flush_player_changes() {
-    player_flush_posted_ = false;
-    const PlayerChanges changed = std::exchange(pending_player_changes_, {});
-    if (player_ == nullptr || changed.empty()) {
-        return;
-    }
+    // libatv reports a device's burst of messages as one update already (see Control's
+    // events), so the signal leaves at once: a post of our own would only cost the loop
+    // another turn, and an epoll_wait, per update.
     emit_signal(context_.loop, [&] { player_->emit_changes(changed); });
     // The signal is written at once unless the socket is full; only then has the loop
     // something new to wait for. Re-arming after every update would cost a read of the bus.

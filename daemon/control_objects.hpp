@@ -56,7 +56,6 @@ class ControlObjects {
   private:
     void show_features(const atv::FeatureMap& features);
     void show_now_playing(const atv::NowPlaying& reported);
-    void flush_player_changes();
     void show_volume(std::optional<double> volume);
     // Adds and removes interfaces so that they match `wanted`, in one signal each way.
     void sync_interfaces(const ControlInterfaces& wanted);
@@ -70,8 +69,6 @@ class ControlObjects {
     bool withdrawn_ = false;
     // Player1 properties changed since the last PropertiesChanged, sent once the loop has
     // handled what the device sent together.
-    PlayerChanges pending_player_changes_;
-    bool player_flush_posted_ = false;
     std::shared_ptr<RemoteControlObject> remote_control_;
     std::shared_ptr<PlayerObject> player_;
     std::shared_ptr<AudioObject> audio_;
