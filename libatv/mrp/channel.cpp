@@ -102,7 +102,12 @@ void MrpChannel::stopping() {
 asio::awaitable<void> MrpChannel::heartbeat_loop(std::chrono::milliseconds interval,
                                                  std::chrono::milliseconds timeout) {
     while (is_open()) {
-        heartbeat_timer_.expires_after(interval);
+        // Every connection beats on one grid of the steady clock, so that a host with many
+        // devices wakes once per interval for all of them rather than once per device.
+        const auto now = std::chrono::steady_clock::now().time_since_epoch();
+        const auto next = (now + interval / 2) / interval * interval + interval;
+        heartbeat_timer_.expires_at(std::chrono::steady_clock::time_point(
+            std::chrono::duration_cast<std::chrono::steady_clock::duration>(next)));
         std::error_code ec;
         co_await heartbeat_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
         if (ec || !is_open()) {
