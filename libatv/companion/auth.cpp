@@ -66,6 +66,10 @@ asio::awaitable<void> verify_and_encrypt(CompanionChannel& channel,
         const Bytes m4 = co_await exchange(std::move(m3));
         verify.finish(m4);
     } catch (const hap::HapError& error) {
+        // A device that asks to be left alone for a while has not rejected the credentials.
+        if (error.kind() == ErrorKind::back_off) {
+            throw;
+        }
         throw Error(ErrorKind::authentication_failed,
                     std::string("the device rejected the Companion credentials (") + error.what() +
                         "); pair the Companion protocol again");

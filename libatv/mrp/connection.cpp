@@ -26,7 +26,9 @@ asio::awaitable<void> verify_credentials(MrpChannel& channel,
         verify.finish(m4);
         channel.enable_encryption(client_session_cipher(verify.shared_secret().view()));
     } catch (const Error& error) {
-        if (error.kind() == ErrorKind::timeout || error.kind() == ErrorKind::connection_failed) {
+        // A device that asks to be left alone for a while has not rejected the credentials.
+        if (error.kind() == ErrorKind::timeout || error.kind() == ErrorKind::connection_failed ||
+            error.kind() == ErrorKind::back_off) {
             throw;
         }
         const std::string reason = error.what();

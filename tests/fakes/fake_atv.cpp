@@ -128,6 +128,7 @@ constexpr std::pair<Misbehaviour, std::string_view> misbehaviour_names[] = {
     {Misbehaviour::reject_credentials, "reject-credentials"},
     {Misbehaviour::stall_verify, "stall-verify"},
     {Misbehaviour::stall_verify_m4, "stall-verify-m4"},
+    {Misbehaviour::verify_back_off, "verify-back-off"},
     {Misbehaviour::reset_verify, "reset-verify"},
     {Misbehaviour::bad_verify_m2, "bad-verify-m2"},
     {Misbehaviour::wrong_session_key, "wrong-session-key"},
@@ -163,6 +164,18 @@ std::vector<std::string_view> misbehaviour_catalogue() {
         }
     }
     return names;
+}
+
+Bytes hap_back_off_refusal(std::chrono::seconds delay, std::uint8_t seq_no) {
+    hap::Tlv8 refusal;
+    refusal.add(hap::TlvType::seq_no, seq_no);
+    refusal.add(hap::TlvType::error, hap_error_back_off);
+    Bytes seconds;  // little-endian, as HAP's integers are
+    for (auto value = static_cast<std::uint64_t>(delay.count()); value != 0; value >>= 8) {
+        seconds.push_back(static_cast<std::uint8_t>(value));
+    }
+    refusal.add(hap::TlvType::back_off, seconds.empty() ? Bytes{0} : seconds);
+    return refusal.encode();
 }
 
 std::string uuid_from_seed(std::string_view seed) {
@@ -440,16 +453,7 @@ void FakeDeviceSession::handle_pair_setup(const hap::Tlv8& request, ByteView raw
     const auto seq_no = seq_no_of(request);
     if (seq_no == 1) {
         if (config.misbehaviour == Misbehaviour::back_off) {
-            hap::Tlv8 refusal;
-            refusal.add(hap::TlvType::seq_no, std::uint8_t{2});
-            refusal.add(hap::TlvType::error, hap_error_back_off);
-            Bytes seconds;
-            for (auto value = static_cast<std::uint64_t>(config.back_off.count()); value != 0;
-                 value >>= 8) {
-                seconds.push_back(static_cast<std::uint8_t>(value));
-            }
-            refusal.add(hap::TlvType::back_off, seconds.empty() ? Bytes{0} : seconds);
-            send_pairing(refusal.encode(), out);
+            send_pairing(hap_back_off_refusal(config.back_off, 2), out);
             return;
         }
         if (const auto error = refusal_error(config.misbehaviour)) {
@@ -528,6 +532,10 @@ void FakeDeviceSession::handle_pair_verify(ByteView raw, Output& out) {
     }
     if (seq_no == 3 && misbehaving(Misbehaviour::reset_verify)) {
         out.close = true;
+        return;
+    }
+    if (seq_no == 1 && misbehaving(Misbehaviour::verify_back_off)) {
+        send_pairing(hap_back_off_refusal(state_.config().back_off, 2), out);
         return;
     }
     if (seq_no == 1) {

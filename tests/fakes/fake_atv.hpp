@@ -57,6 +57,7 @@ enum class Misbehaviour : std::uint8_t {
     reject_credentials,  // pair-verify always fails with Authentication
     stall_verify,        // verify M1 is never answered
     stall_verify_m4,     // verify M3 is never answered
+    verify_back_off,     // verify M1 is answered with BackOff, --back-off seconds
     reset_verify,        // the connection is closed on verify M3
     bad_verify_m2,       // verify M2's encrypted data fails authentication
     wrong_session_key,   // the session is sealed with keys the client cannot have
@@ -68,6 +69,9 @@ std::optional<Misbehaviour> misbehaviour_from_string(std::string_view name);
 std::string_view to_string(Misbehaviour misbehaviour);
 // Every misbehaviour by name, for usage texts and catalogue tests.
 std::vector<std::string_view> misbehaviour_catalogue();
+
+// A HAP refusal (in the reply `seq_no`) that asks the controller to come back after `delay`.
+Bytes hap_back_off_refusal(std::chrono::seconds delay, std::uint8_t seq_no);
 
 // A stable upper-case UUID derived from a name, so a fake keeps its identity across runs.
 std::string uuid_from_seed(std::string_view seed);

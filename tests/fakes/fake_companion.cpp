@@ -24,7 +24,6 @@ using companion::FrameType;
 using companion::OpackDict;
 using companion::OpackValue;
 
-constexpr std::uint8_t hap_error_back_off = 3;
 constexpr std::int64_t event_kind = 1;
 constexpr std::int64_t request_kind = 2;
 constexpr std::int64_t response_kind = 3;
@@ -57,18 +56,6 @@ bool is_event_list(const OpackValue* value) {
     return items != nullptr && !items->empty() &&
            std::all_of(items->begin(), items->end(),
                        [](const OpackValue& item) { return item.is<std::string>(); });
-}
-
-Bytes back_off_refusal(std::chrono::seconds delay) {
-    hap::Tlv8 refusal;
-    refusal.add(hap::TlvType::seq_no, std::uint8_t{2});
-    refusal.add(hap::TlvType::error, hap_error_back_off);
-    Bytes seconds;
-    for (auto value = static_cast<std::uint64_t>(delay.count()); value != 0; value >>= 8) {
-        seconds.push_back(static_cast<std::uint8_t>(value));
-    }
-    refusal.add(hap::TlvType::back_off, seconds.empty() ? Bytes{0} : seconds);
-    return refusal.encode();
 }
 
 OpackValue system_info_reply(const FakeAtvState& state) {
@@ -566,7 +553,7 @@ void FakeCompanionSession::handle_setup(ByteView tlv8, Output& out) {
     const auto seq_no = hap::Tlv8::decode(tlv8).get_byte(hap::TlvType::seq_no);
     if (seq_no == 1) {
         if (config.misbehaviour == Misbehaviour::back_off) {
-            send_auth(FrameType::ps_next, back_off_refusal(config.back_off), out);
+            send_auth(FrameType::ps_next, hap_back_off_refusal(config.back_off, 2), out);
             return;
         }
         setup_.emplace(state_.identity(), state_.show_pin());

@@ -216,6 +216,29 @@ def test_rejected_credentials_stop_the_retries_until_paired_again(client, fake, 
     wait_state(client, path, "connected")
 
 
+def test_a_device_that_asks_to_back_off_is_left_alone_that_long(client, fake, tmp_path):
+    state_file = str(tmp_path / "device.state")
+    device, path = paired_device(client, fake, "Busy Room", "fake-atv-a011",
+                                 "AA:BB:CC:00:0A:11", "--state", state_file)
+    port = device.port
+    device.stop()
+    fake("Busy Room", "fake-atv-a011", "AA:BB:CC:00:0A:11", "--state", state_file,
+         "--mrp-port", str(port), "--misbehave", "verify-back-off", "--back-off", "3")
+    client.wait_for(lambda: client.get(path, DEVICE, "Present") is True, what="the device back")
+    mark = signal_mark(client, path)
+    auto_connect(client, path)
+    client.wait_for(lambda: client.get(path, DEVICE, "ConnectionError").startswith("BackOff: "),
+                    what="the device's BackOff")
+    refused = time.monotonic()
+    wait_state(client, path, "reconnecting")
+    attempts = states(client, path, mark).count("connecting")
+    client.pump(2.0)  # this daemon's own back-off (100 ms doubling) would have tried again
+    assert states(client, path, mark).count("connecting") == attempts
+    client.wait_for(lambda: states(client, path, mark).count("connecting") > attempts,
+                    timeout=5, what="the attempt after the device's 3 s")
+    assert time.monotonic() - refused >= 2.5
+
+
 def test_close_suspends_until_connect(daemon, client, fake, tmp_path):
     state_file = str(tmp_path / "device.state")
     device, path = paired_device(client, fake, "Quiet Room", "fake-atv-a005",

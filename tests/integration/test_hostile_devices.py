@@ -48,6 +48,7 @@ CONNECTING = {
     "reject-credentials": {"AuthenticationFailed"},
     "stall-verify": {"Timeout"},
     "stall-verify-m4": {"Timeout"},
+    "verify-back-off": {"BackOff"},
     "reset-verify": {"ConnectionFailed"},
     "bad-verify-m2": {"AuthenticationFailed"},
     "wrong-session-key": {"ConnectionFailed"},
