@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <sstream>
 
@@ -580,13 +581,16 @@ void FakeAppleTv::start() {
 asio::awaitable<void> FakeAppleTv::serve(asio::ip::tcp::socket& socket) {
     PushWriter writer(socket);
     asio::steady_timer drop(socket.get_executor());
+    // The timer may have fired, its handler queued, just as the connection ended by itself:
+    // the handler must then leave the socket (gone with this call) alone.
+    const auto serving = std::make_shared<bool>(true);
     if (const auto within = state_->config().drop_within; within.count() > 0) {
         // A flaky device: the connection ends at a random moment, mid-handshake or after it.
         static std::minstd_rand random(std::random_device{}());
         drop.expires_after(std::chrono::milliseconds(
             std::uniform_int_distribution<std::int64_t>(0, within.count())(random)));
-        drop.async_wait([&socket](std::error_code ec) {
-            if (!ec) {
+        drop.async_wait([&socket, alive = std::weak_ptr<bool>(serving)](std::error_code ec) {
+            if (!ec && !alive.expired()) {
                 std::error_code ignored;
                 socket.close(ignored);
             }

@@ -403,6 +403,16 @@ def pair_with_pin(client, device, path, protocol="mrp", name=None):
     client.wait_for(lambda: handler not in client.managed_objects(), what="the handler gone")
 
 
+def add_by_hand(client, address, name, port, identifier, mac=None):
+    """Manager1.AddDevice of an MRP service as an Apple TV announces it; returns its path."""
+    properties = {"AllowPairing": "YES", "ModelName": "Apple TV", "Name": name,
+                  "UniqueIdentifier": identifier}
+    if mac:
+        properties["macAddress"] = mac.lower()
+    return client.atvd(MANAGER, "org.atvd.Manager1", "AddDevice", "ssa(sqsa{ss}s)",
+                       [address, name, [["mrp", port, identifier, properties, ""]]])[0]
+
+
 def run_as(user, *args):
     """busctl (or anything) as another local user."""
     return subprocess.run(["runuser", "-u", user, "--", *args], capture_output=True, text=True)

@@ -3,6 +3,7 @@ loss with back-off and at once when discovery sees the device again, survives at
 stops on rejected credentials, is suspended by Close, notices a silent peer, and wakes a device
 in deep sleep on Connect."""
 
+import contextlib
 import os
 import subprocess
 import tempfile
@@ -11,7 +12,7 @@ import time
 import pytest
 
 from atvd_harness import (DEVICE, MANAGER, BusError, Client, Daemon, FakeAppleTV,
-                          LinkedNamespace, credential_files, pair_with_pin, run_as)
+                          LinkedNamespace, add_by_hand, credential_files, pair_with_pin, run_as)
 
 ERROR = "org.atvd.Error."
 
@@ -81,6 +82,32 @@ def paired_device(client, fake, name, identifier, mac, *extra):
     return device, path
 
 
+def paired_then_restarted(client, fake, tmp_path, name, identifier, mac, *extra):
+    """A device paired as it is, then started again on its port with its pairings and `extra`
+    arguments: how a device turns difficult after the fact. Returns the new fake, the device's
+    path, the fake's state file and its port."""
+    state_file = str(tmp_path / "device.state")
+    device, path = paired_device(client, fake, name, identifier, mac, "--state", state_file)
+    port = device.port
+    device.stop()
+    again = fake(name, identifier, mac, "--state", state_file, "--mrp-port", str(port), *extra)
+    return again, path, state_file, port
+
+
+@contextlib.contextmanager
+def after_restart(daemon, client, path, what):
+    """atvd stopped and started again: a new client, once the device at `path` is back."""
+    assert daemon.stop() == 0
+    client.close()
+    daemon.start()
+    fresh = Client()
+    try:
+        fresh.wait_for(lambda: path in fresh.devices(), what=what)
+        yield fresh
+    finally:
+        fresh.close()
+
+
 def auto_connect(client, path, enable=True):
     client.atvd(path, DEVICE, "SetAutoConnect", "b", [enable])
 
@@ -144,16 +171,9 @@ def test_atvd_restarted_connects_again_without_a_call(daemon, client, fake, tmp_
     wait_state(client, path, "connected")
     assert "\nauto-connect yes\n" in stored_text(daemon.state_dir)
 
-    assert daemon.stop() == 0
-    client.close()
-    daemon.start()
-    fresh = Client()
-    try:
-        fresh.wait_for(lambda: path in fresh.devices(), what="the stored device")
+    with after_restart(daemon, client, path, "the stored device") as fresh:
         wait_state(fresh, path, "connected")
         assert fresh.get(path, DEVICE, "AutoConnect") is True
-    finally:
-        fresh.close()
 
 
 def test_a_device_added_by_hand_comes_back_after_a_restart_and_connects(daemon, client, fake,
@@ -162,10 +182,7 @@ def test_a_device_added_by_hand_comes_back_after_a_restart_and_connects(daemon, 
     state_file = str(tmp_path / "device.state")
     device = fake("Manual Room", "fake-atv-a010", "AA:BB:CC:00:0A:10", "--no-publish",
                   "--state", state_file)
-    path = client.atvd(MANAGER, "org.atvd.Manager1", "AddDevice", "ssa(sqsa{ss}s)", [
-        "127.0.0.1", "Manual Room", [["mrp", device.port, "fake-atv-a010", {
-            "AllowPairing": "YES", "ModelName": "Apple TV", "Name": "Manual Room",
-            "UniqueIdentifier": "fake-atv-a010"}, ""]]])[0]
+    path = add_by_hand(client, "127.0.0.1", "Manual Room", device.port, "fake-atv-a010")
     pair_with_pin(client, device, path)
     auto_connect(client, path)
     wait_state(client, path, "connected")
@@ -173,12 +190,7 @@ def test_a_device_added_by_hand_comes_back_after_a_restart_and_connects(daemon, 
     assert "\naddress 127.0.0.1\n" in stored
     assert f"\nservice mrp {device.port} fake-atv-a010\n" in stored
 
-    assert daemon.stop() == 0
-    client.close()
-    daemon.start()
-    fresh = Client()
-    try:
-        fresh.wait_for(lambda: path in fresh.devices(), what="the device added by hand")
+    with after_restart(daemon, client, path, "the device added by hand") as fresh:
         wait_state(fresh, path, "connected")
         assert fresh.get(path, DEVICE, "Manual") is True
         assert fresh.get(path, DEVICE, "Address") == "127.0.0.1"
@@ -186,8 +198,6 @@ def test_a_device_added_by_hand_comes_back_after_a_restart_and_connects(daemon, 
         # Removed, it stays removed: nothing is left to restore.
         fresh.atvd(MANAGER, "org.atvd.Manager1", "RemoveDevice", "o", [path])
         assert "fake-atv-a010" not in stored_text(daemon.state_dir)
-    finally:
-        fresh.close()
 
 
 def test_rejected_credentials_stop_the_retries_until_paired_again(client, fake, tmp_path):
@@ -217,13 +227,9 @@ def test_rejected_credentials_stop_the_retries_until_paired_again(client, fake, 
 
 
 def test_a_device_that_asks_to_back_off_is_left_alone_that_long(client, fake, tmp_path):
-    state_file = str(tmp_path / "device.state")
-    device, path = paired_device(client, fake, "Busy Room", "fake-atv-a011",
-                                 "AA:BB:CC:00:0A:11", "--state", state_file)
-    port = device.port
-    device.stop()
-    fake("Busy Room", "fake-atv-a011", "AA:BB:CC:00:0A:11", "--state", state_file,
-         "--mrp-port", str(port), "--misbehave", "verify-back-off", "--back-off", "3")
+    _, path, _, _ = paired_then_restarted(client, fake, tmp_path, "Busy Room", "fake-atv-a011",
+                                          "AA:BB:CC:00:0A:11", "--misbehave", "verify-back-off",
+                                          "--back-off", "3")
     client.wait_for(lambda: client.get(path, DEVICE, "Present") is True, what="the device back")
     mark = signal_mark(client, path)
     auto_connect(client, path)
@@ -304,10 +310,8 @@ def test_a_silent_peer_is_noticed_and_reconnected_when_the_link_returns(client):
         device = FakeAppleTV("Cut Room", "fake-atv-a008", "AA:BB:CC:00:0A:08", "--no-publish",
                              "--bind", link.address,
                              prefix=link.inside)
-        path = client.atvd(MANAGER, "org.atvd.Manager1", "AddDevice", "ssa(sqsa{ss}s)", [
-            link.address, "Cut Room", [["mrp", device.port, "fake-atv-a008", {
-                "AllowPairing": "YES", "ModelName": "Apple TV", "Name": "Cut Room",
-                "UniqueIdentifier": "fake-atv-a008", "macAddress": "aa:bb:cc:00:0a:08"}, ""]]])[0]
+        path = add_by_hand(client, link.address, "Cut Room", device.port, "fake-atv-a008",
+                           "AA:BB:CC:00:0A:08")
         pair_with_pin(client, device, path)
         auto_connect(client, path)
         wait_state(client, path, "connected")
@@ -345,13 +349,9 @@ CYCLES = int(os.environ.get("ATVD_RECONNECT_CYCLES", "1000"))
 @pytest.mark.parametrize("daemon", [{"first_ms": 1, "max_ms": 4}], indirect=True)
 def test_a_thousand_losses_leak_nothing_and_leave_no_stuck_state(daemon, client, fake, tmp_path):
     """A device that drops every connection at a random point, mid-handshake or after it."""
-    state_file = str(tmp_path / "device.state")
-    device, path = paired_device(client, fake, "Flaky Room", "fake-atv-a009",
-                                 "AA:BB:CC:00:0A:09", "--state", state_file)
-    port = device.port
-    device.stop()
-    fake("Flaky Room", "fake-atv-a009", "AA:BB:CC:00:0A:09", "--state", state_file,
-         "--mrp-port", str(port), "--drop-within", "60")
+    flaky, path, state_file, port = paired_then_restarted(
+        client, fake, tmp_path, "Flaky Room", "fake-atv-a009", "AA:BB:CC:00:0A:09",
+        "--drop-within", "60")
 
     def attempts():
         return states(client, path).count("connecting")
@@ -370,9 +370,7 @@ def test_a_thousand_losses_leak_nothing_and_leave_no_stuck_state(daemon, client,
     assert after[1] - before[1] <= 2048, (before, after)
 
     # Nothing stuck: the same device, steady again, is connected at once.
-    for flaky in list(FakeAppleTV.started):
-        if flaky.identifier == "fake-atv-a009":
-            flaky.stop()
+    flaky.stop()
     fake("Flaky Room", "fake-atv-a009", "AA:BB:CC:00:0A:09", "--state", state_file,
          "--mrp-port", str(port))
     wait_state(client, path, "connected", timeout=20)

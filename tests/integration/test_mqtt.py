@@ -19,7 +19,7 @@ import time
 import pytest
 
 from atvd_harness import (DEVICE, ERROR_PREFIX, Client, Daemon, FakeAppleTV, LinkedNamespace,
-                          pair_with_pin)
+                          add_by_hand, pair_with_pin)
 
 BRIDGE_ERROR = "org.atvd.mqtt.Error."
 NODE = "segment1"
@@ -763,11 +763,7 @@ class Segment(LinkedNamespace):
             self.client = Client()
         finally:
             os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = system
-        path = self.client.atvd("/org/atvd", "org.atvd.Manager1", "AddDevice", "ssa(sqsa{ss}s)",
-                                ["127.0.0.1", fake_name, [["mrp", self.fake.port, fake_id, {
-                                    "AllowPairing": "YES", "ModelName": "Apple TV",
-                                    "UniqueIdentifier": fake_id, "Name": fake_name,
-                                    "macAddress": mac.lower()}, ""]]])[0]
+        path = add_by_hand(self.client, "127.0.0.1", fake_name, self.fake.port, fake_id, mac)
         pair_with_pin(self.client, self.fake, path, "mrp")
         self.client.atvd(path, DEVICE, "Connect")
         self.fake.path = path

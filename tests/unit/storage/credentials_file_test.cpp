@@ -118,18 +118,17 @@ TEST(CredentialsFile, RejectsMalformedServicesOfADeviceAddedByHand) {
                     HasSubstr("port must be a number"))
             << port;
     }
-    EXPECT_THAT(error_of(head + "address a\nservice mrp 1\nend\n"),
-                HasSubstr("expected 'service PROTOCOL PORT IDENTIFIER'"));
-    EXPECT_THAT(error_of(head + "address a\nservice mrp 1 x\nservice mrp 2 y\nend\n"),
-                HasSubstr("second 'service' line"));
-    EXPECT_THAT(error_of(head + "address a\nproperty k v\nend\n"),
-                HasSubstr("'property' before any 'service'"));
-    EXPECT_THAT(error_of(head + "address a\nservice mrp 1 x\nproperty k\nend\n"),
-                HasSubstr("expected 'property KEY VALUE'"));
-    EXPECT_THAT(error_of(head + "address a\nservice mrp 1 x\nproperty k v\nproperty k w\nend\n"),
-                HasSubstr("the same property twice"));
-    EXPECT_THAT(error_of(head + "service mrp 1 x\nend\n"),
-                HasSubstr("expected 'credentials' or 'end'"));
+    const std::pair<const char*, const char*> refusals[] = {
+        {"address a\nservice mrp 1\n", "expected 'service PROTOCOL PORT IDENTIFIER'"},
+        {"address a\nservice mrp 1 x\nservice mrp 2 y\n", "second 'service' line"},
+        {"address a\nproperty k v\n", "'property' before any 'service'"},
+        {"address a\nservice mrp 1 x\nproperty k\n", "expected 'property KEY VALUE'"},
+        {"address a\nservice mrp 1 x\nproperty k v\nproperty k w\n", "the same property twice"},
+        {"service mrp 1 x\n", "expected 'credentials' or 'end'"},
+    };
+    for (const auto& [lines, problem] : refusals) {
+        EXPECT_THAT(error_of(head + lines + "end\n"), HasSubstr(problem)) << lines;
+    }
 }
 
 TEST(CredentialsFile, SerializeRefusesEmptyIdAndOversizedContent) {
