@@ -725,7 +725,8 @@ bool DeviceObject::can_connect() const {
 
 void DeviceObject::connect_if_wanted() {
     if (!keeps_connected() || connecting_ || !can_connect() ||
-        (!present_ && origin_ != Origin::manual)) {
+        (!present_ && origin_ != Origin::manual) ||
+        std::chrono::steady_clock::now() < backed_off_until_) {
         return;
     }
     if (connection_ != nullptr && connection_->failures().empty()) {
@@ -742,6 +743,9 @@ void DeviceObject::schedule_reconnect(std::optional<std::chrono::seconds> at_lea
     if (at_least && *at_least > delay) {
         delay = *at_least;
     }
+    // What the device asked for holds even if discovery sees it again meanwhile.
+    backed_off_until_ = at_least ? std::chrono::steady_clock::now() + *at_least
+                                 : std::chrono::steady_clock::time_point{};
     if (connection_ == nullptr) {
         set_link_state(LinkState::reconnecting);
     }

@@ -179,6 +179,8 @@ class DeviceObject final
     std::string connection_error_;
     ReconnectDelay reconnect_delay_;
     asio::steady_timer reconnect_timer_;
+    // Until then the device asked (BackOff) not to be tried again; its timer is set for it.
+    std::chrono::steady_clock::time_point backed_off_until_{};
     asio::steady_timer wake_timer_;
     // Set while a close tears the connection down, so that another close (shutting down) can
     // wait for it rather than leave it behind.
