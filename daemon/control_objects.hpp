@@ -67,8 +67,6 @@ class ControlObjects {
     std::shared_ptr<ControlState> state_;
     std::map<std::string, std::string> features_;
     bool withdrawn_ = false;
-    // Player1 properties changed since the last PropertiesChanged, sent once the loop has
-    // handled what the device sent together.
     std::shared_ptr<RemoteControlObject> remote_control_;
     std::shared_ptr<PlayerObject> player_;
     std::shared_ptr<AudioObject> audio_;

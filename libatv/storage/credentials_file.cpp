@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <optional>
 
 #include "atv/error.hpp"
@@ -187,16 +188,10 @@ void add_service(StoredDevice& device, const Line& line) {
         fail(line.number, "unknown protocol (expected mrp, airplay, companion, dmap or raop)");
     }
     const std::string_view port_text = value.substr(first + 1, second - first - 1);
-    unsigned port = 0;
-    if (port_text.empty() || port_text.size() > 5 ||
-        !std::all_of(port_text.begin(), port_text.end(),
-                     [](char c) { return c >= '0' && c <= '9'; })) {
-        fail(line.number, "the port must be a number from 1 to 65535");
-    }
-    for (const char c : port_text) {
-        port = port * 10 + static_cast<unsigned>(c - '0');
-    }
-    if (port == 0 || port > 65535) {
+    std::uint16_t port = 0;
+    const auto [end, problem] =
+        std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (problem != std::errc{} || end != port_text.data() + port_text.size() || port == 0) {
         fail(line.number, "the port must be a number from 1 to 65535");
     }
     if (std::any_of(device.services.begin(), device.services.end(),
@@ -205,7 +200,7 @@ void add_service(StoredDevice& device, const Line& line) {
     }
     StoredService service;
     service.protocol = *protocol;
-    service.port = static_cast<std::uint16_t>(port);
+    service.port = port;
     service.identifier = decode_text(value.substr(second + 1), line.number);
     device.services.push_back(std::move(service));
 }

@@ -167,9 +167,9 @@ std::vector<std::string_view> misbehaviour_catalogue() {
     return names;
 }
 
-Bytes hap_back_off_refusal(std::chrono::seconds delay, std::uint8_t seq_no) {
+Bytes hap_back_off_refusal(std::chrono::seconds delay) {
     hap::Tlv8 refusal;
-    refusal.add(hap::TlvType::seq_no, seq_no);
+    refusal.add(hap::TlvType::seq_no, std::uint8_t{2});
     refusal.add(hap::TlvType::error, hap_error_back_off);
     Bytes seconds;  // little-endian, as HAP's integers are
     for (auto value = static_cast<std::uint64_t>(delay.count()); value != 0; value >>= 8) {
@@ -454,7 +454,7 @@ void FakeDeviceSession::handle_pair_setup(const hap::Tlv8& request, ByteView raw
     const auto seq_no = seq_no_of(request);
     if (seq_no == 1) {
         if (config.misbehaviour == Misbehaviour::back_off) {
-            send_pairing(hap_back_off_refusal(config.back_off, 2), out);
+            send_pairing(hap_back_off_refusal(config.back_off), out);
             return;
         }
         if (const auto error = refusal_error(config.misbehaviour)) {
@@ -536,7 +536,7 @@ void FakeDeviceSession::handle_pair_verify(ByteView raw, Output& out) {
         return;
     }
     if (seq_no == 1 && misbehaving(Misbehaviour::verify_back_off)) {
-        send_pairing(hap_back_off_refusal(state_.config().back_off, 2), out);
+        send_pairing(hap_back_off_refusal(state_.config().back_off), out);
         return;
     }
     if (seq_no == 1) {

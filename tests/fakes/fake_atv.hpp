@@ -70,8 +70,8 @@ std::string_view to_string(Misbehaviour misbehaviour);
 // Every misbehaviour by name, for usage texts and catalogue tests.
 std::vector<std::string_view> misbehaviour_catalogue();
 
-// A HAP refusal (in the reply `seq_no`) that asks the controller to come back after `delay`.
-Bytes hap_back_off_refusal(std::chrono::seconds delay, std::uint8_t seq_no);
+// A HAP refusal of M1 (so in M2) that asks the controller to come back after `delay`.
+Bytes hap_back_off_refusal(std::chrono::seconds delay);
 
 // A stable upper-case UUID derived from a name, so a fake keeps its identity across runs.
 std::string uuid_from_seed(std::string_view seed);

@@ -553,7 +553,7 @@ void FakeCompanionSession::handle_setup(ByteView tlv8, Output& out) {
     const auto seq_no = hap::Tlv8::decode(tlv8).get_byte(hap::TlvType::seq_no);
     if (seq_no == 1) {
         if (config.misbehaviour == Misbehaviour::back_off) {
-            send_auth(FrameType::ps_next, hap_back_off_refusal(config.back_off, 2), out);
+            send_auth(FrameType::ps_next, hap_back_off_refusal(config.back_off), out);
             return;
         }
         setup_.emplace(state_.identity(), state_.show_pin());
