@@ -5,7 +5,6 @@
 
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
-#include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
 #include <cstdlib>
 #include <utility>
@@ -16,6 +15,7 @@
 #include "bus_loop.hpp"
 #include "caller.hpp"
 #include "context.hpp"
+#include "event_loop.hpp"
 #include "logging.hpp"
 #include "manager.hpp"
 #include "options.hpp"
@@ -100,7 +100,7 @@ atv::Identity load_identity(atv::SecretsStore& store) {
 }
 
 int run(const atvd::Options& options, CommandLine command_line) {
-    asio::io_context io(1);
+    atvd::EventLoop io(1);
     auto bus = open_bus(options);
     atvd::BusLoop loop(io, *bus);
     // With LoadCredentialEncrypted=atvd.key in the unit, credentials are also encrypted at rest.
@@ -166,6 +166,7 @@ int run(const atvd::Options& options, CommandLine command_line) {
             spdlog::error("unexpected error, continuing: {}", error.what());
         }
     }
+    io.discard_pending();
     return exit_code;
 }
 

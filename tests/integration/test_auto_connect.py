@@ -377,3 +377,28 @@ def test_a_thousand_losses_leak_nothing_and_leave_no_stuck_state(daemon, client,
     client.pump(0.5)
     assert state(client, path) == "connected"
     assert client.get(path, DEVICE, "Connected") is True
+
+
+@pytest.mark.parametrize("daemon", [{"first_ms": 1, "max_ms": 4}], indirect=True)
+def test_atvd_stopped_amid_attempts_and_losses_ends_cleanly(daemon, client, fake, tmp_path):
+    """Whatever is under way when atvd stops (an attempt mid-handshake, a loss being handled, a
+    wait between attempts) ends with it: exit status 0 and no report from the sanitizer."""
+    _, path, _, _ = paired_then_restarted(
+        client, fake, tmp_path, "Restless Room", "fake-atv-a012", "AA:BB:CC:00:0A:12",
+        "--drop-within", "60")
+    auto_connect(client, path)
+    watcher = client
+    try:
+        for round_number in range(6):
+            watcher.wait_for(lambda: "connecting" in states(watcher, path), timeout=20,
+                             what="attempts under way")
+            watcher.pump(0.2 + 0.15 * round_number)
+            assert daemon.stop() == 0, daemon.output()[-6000:]
+            if watcher is not client:
+                watcher.close()
+            daemon.start()
+            watcher = Client()
+            watcher.wait_for(lambda: path in watcher.devices(), what="the stored device")
+    finally:
+        if watcher is not client:
+            watcher.close()
