@@ -70,6 +70,14 @@ void MrpChannel::start_heartbeat(std::chrono::milliseconds interval,
 }
 
 void MrpChannel::consume(ByteView bytes) {
+    consume_messages(bytes);
+    // A copy: the handler may end whoever set it.
+    if (const MessagesReadHandler done = messages_read_handler_; done && is_open()) {
+        done();
+    }
+}
+
+void MrpChannel::consume_messages(ByteView bytes) {
     if (framing_) {
         std::vector<Bytes> messages;
         Bytes reply;

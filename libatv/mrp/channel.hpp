@@ -51,6 +51,7 @@ inline constexpr std::chrono::seconds default_heartbeat_interval{30};
 class MrpChannel : public StreamChannel {
   public:
     using MessageHandler = std::function<void(const ProtocolMessage&)>;
+    using MessagesReadHandler = std::function<void()>;
 
     // Takes a connected socket; call start() to begin reading. Without `framing`, messages
     // travel in MRP's varint frames.
@@ -76,6 +77,11 @@ class MrpChannel : public StreamChannel {
 
     // Messages nobody waits for.
     void on_message(MessageHandler handler) { message_handler_ = std::move(handler); }
+    // Called once every message of one read from the socket has gone to on_message: where a
+    // burst the device sent together can be taken as one update.
+    void on_messages_read(MessagesReadHandler handler) {
+        messages_read_handler_ = std::move(handler);
+    }
 
   private:
     struct MessageWaiter;
@@ -83,6 +89,7 @@ class MrpChannel : public StreamChannel {
     MrpChannel(asio::ip::tcp::socket socket, std::unique_ptr<MessageFraming> framing);
 
     void consume(ByteView bytes) override;
+    void consume_messages(ByteView bytes);
     void stopping() override;
     asio::awaitable<void> heartbeat_loop(std::chrono::milliseconds interval,
                                          std::chrono::milliseconds timeout);
@@ -95,6 +102,7 @@ class MrpChannel : public StreamChannel {
     std::unique_ptr<MessageCipher> cipher_;
     asio::steady_timer heartbeat_timer_;
     MessageHandler message_handler_;
+    MessagesReadHandler messages_read_handler_;
 };
 
 }  // namespace atv::mrp

@@ -2,7 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <cmath>
@@ -77,11 +76,13 @@ std::optional<Command> plain_command(Key key) {
 MrpControl::MrpControl(std::shared_ptr<MrpChannel> channel, MrpControlOptions options)
     : channel_(std::move(channel)), options_(options), state_(options.limits) {
     channel_->on_message([this](const ProtocolMessage& message) { handle(message); });
+    channel_->on_messages_read([this] { deliver_report(); });
 }
 
 MrpControl::~MrpControl() {
     *alive_ = false;
     channel_->on_message(nullptr);
+    channel_->on_messages_read(nullptr);
     for (asio::steady_timer* waiter : volume_waiters_) {
         waiter->cancel();
     }
@@ -94,30 +95,15 @@ void MrpControl::handle(const ProtocolMessage& message) {
             waiter->cancel();
         }
     }
-    if (changes.any()) {
-        report(changes);
-    }
-}
-
-// Posted, so listeners never run inside the channel's read loop or a caller's call. Messages
-// that arrive before the posted report runs join it: listeners are told once, of the state the
-// last of them left (a device's burst, or a flood, costs one event).
-void MrpControl::report(PlayerState::Changes changes) {
     unreported_.now_playing |= changes.now_playing;
     unreported_.features |= changes.features;
     unreported_.volume |= changes.volume;
-    if (std::exchange(report_posted_, true)) {
-        return;
-    }
-    asio::post(channel_->executor(), [this, alive = std::weak_ptr<bool>(alive_)] {
-        if (!alive.expired()) {
-            deliver_report();
-        }
-    });
 }
 
+// Listeners are told once the channel has handled all it read, never inside a caller's call:
+// the messages of one read (a device's burst, or a flood) cost one event, of the state the last
+// of them left, and each event leaves at once, without another turn of the loop.
 void MrpControl::deliver_report() {
-    report_posted_ = false;
     const PlayerState::Changes changes = std::exchange(unreported_, {});
     // A listener may replace the events or end this control: each call checks again.
     const std::weak_ptr<bool> alive = alive_;

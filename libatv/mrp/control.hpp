@@ -59,8 +59,6 @@ class MrpControl final : public atv::Control {
     asio::awaitable<void> volume_up() override;
     asio::awaitable<void> volume_down() override;
 
-    // One message from the device, as the channel hands it over.
-    void handle(const ProtocolMessage& message);
     [[nodiscard]] const PlayerState& state() const { return state_; }
     [[nodiscard]] std::size_t cached_artwork_bytes() const { return artwork_cache_bytes_; }
 
@@ -88,7 +86,8 @@ class MrpControl final : public atv::Control {
                                   std::uint32_t height);
     void cache(std::string identifier, std::uint32_t width, std::uint32_t height,
                const Artwork& artwork);
-    void report(PlayerState::Changes changes);
+    // One message from the device, as the channel hands it over.
+    void handle(const ProtocolMessage& message);
     void deliver_report();
 
     std::shared_ptr<MrpChannel> channel_;
@@ -98,10 +97,9 @@ class MrpControl final : public atv::Control {
     std::list<CachedArtwork> artwork_cache_;  // most recently used first
     std::size_t artwork_cache_bytes_ = 0;
     std::vector<asio::steady_timer*> volume_waiters_;
-    // What changed since the report last went out; one report is posted at a time.
+    // What the messages of the read under way changed; reported once they are all handled.
     PlayerState::Changes unreported_;
-    bool report_posted_ = false;
-    // Expires with this object: posted events and resumed waits check it first.
+    // Expires with this object: listeners and resumed waits check it first.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

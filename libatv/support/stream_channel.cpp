@@ -141,26 +141,16 @@ void StreamChannel::reply_arrived(Waiter& waiter) {
 asio::awaitable<void> StreamChannel::read_loop() {
     std::array<std::uint8_t, read_chunk_size> chunk{};
     std::error_code ec;
-    socket_.non_blocking(true, ec);
-    while (is_open() && !ec) {
-        // Reads until the socket is empty: a read that comes back short has emptied it, so
-        // the loop waits for readiness rather than asking once more to be told "nothing"
-        // (one system call less for each message a device pushes).
-        const std::size_t count = socket_.read_some(asio::buffer(chunk), ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) {
-            ec = {};
-        } else if (ec) {
+    while (is_open()) {
+        // A read, not a wait for readiness and then a read: waiting re-arms the socket in epoll
+        // for writing too (connect registered that), and a connected socket is always
+        // writable, so every message would cost an epoll_ctl and a wake-up for nothing.
+        const std::size_t count = co_await socket_.async_read_some(
+            asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
+        if (ec) {
             break;
-        } else {
-            feed(ByteView(chunk.data(), count));
-            if (count == chunk.size()) {
-                continue;
-            }
         }
-        if (is_open()) {
-            co_await socket_.async_wait(asio::socket_base::wait_read,
-                                        asio::redirect_error(asio::use_awaitable, ec));
-        }
+        feed(ByteView(chunk.data(), count));
     }
     if (ec) {
         fail(ec == asio::error::eof ? "the device closed the " + protocol_ + " connection"
