@@ -77,6 +77,28 @@ def cpu_split(pid):
     return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
+async def count_syscalls(pid, seconds):
+    """System calls of a process over `seconds`, in all and of the kinds an update costs, from
+    perf's tracepoints (perf and tracefs needed; {} without them)."""
+    kinds = ["raw_syscalls:sys_enter"] + [f"syscalls:sys_enter_{name}" for name in
+                                          ("epoll_wait", "epoll_ctl", "recvfrom", "sendmsg")]
+    try:
+        perf = await asyncio.create_subprocess_exec(
+            "perf", "stat", "-x,", "-e", ",".join(kinds), "-p", str(pid), "--", "sleep",
+            str(seconds), stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    except FileNotFoundError:
+        return {}
+    _, report = await perf.communicate()
+    counts = {}
+    for line in report.decode(errors="replace").splitlines():
+        fields = line.split(",")
+        if len(fields) > 2 and fields[0].isdigit():
+            event = fields[2]
+            name = "all" if event.startswith("raw_") else event.removeprefix("syscalls:sys_enter_")
+            counts[name] = int(fields[0])
+    return counts
+
+
 def cpu_seconds(pid):
     return sum(cpu_split(pid))
 
@@ -155,8 +177,9 @@ class Fake:
 
 class Bench:
     def __init__(self, atvd, soak_minutes=1.0, control_only=False, system_control=False,
-                 auto_connect=False):
+                 auto_connect=False, count_syscalls=False):
         self.atvd_binary = atvd
+        self.count_syscalls = count_syscalls
         self.auto_connect_only = auto_connect
         self.soak_seconds = soak_minutes * 60
         self.control_only = control_only
@@ -587,6 +610,9 @@ class Bench:
         async def sample_halfway():
             await asyncio.sleep(self.soak_seconds / 2)
             halfway["rss"] = rss_kib(pid)
+            if self.count_syscalls:
+                halfway["syscalls"] = await count_syscalls(pid, self.soak_seconds / 4)
+                halfway["updates"] = self.soak_seconds / 4 * rate * len(fakes)
         await asyncio.gather(sample_halfway(), *[drive(n, fake) for n, fake in enumerate(fakes)])
         spent = loop.time() - started
         split_end = cpu_split(pid)
@@ -607,6 +633,8 @@ class Bench:
         self.row(f"CPU of atvd ({load})", user + kernel, "%", "≤ 5")
         self.row("  of which in atvd's own code (user time)", user, "%", "-")
         self.row("  of which in the kernel (sockets, epoll, wake-ups)", kernel, "%", "-")
+        for name, count in halfway.get("syscalls", {}).items():
+            self.row(f"  system calls per update: {name}", count / halfway["updates"], "", "-")
         self.row(f"resident memory, start of the load ({load})", rss_start / 1024, "MiB", "-")
         self.row(f"resident memory, end of the load ({load})", rss_end / 1024, "MiB", "no growth")
         self.row(f"resident memory growth over the second half ({load})",
@@ -828,9 +856,12 @@ def main():
                         help="only TurnOn, Launch and ListApps (1,000 apps) over Companion")
     parser.add_argument("--auto-connect", action="store_true",
                         help="only the AutoConnect figures: reconnection, silent peer, idle")
+    parser.add_argument("--count-syscalls", action="store_true",
+                        help="count atvd's system calls per update with perf over a quarter "
+                             "of the soak (perf's tracing adds to the CPU figure)")
     args = parser.parse_args()
     bench = Bench(args.atvd, args.soak_minutes, args.control_only, args.system_control,
-                  args.auto_connect)
+                  args.auto_connect, args.count_syscalls)
     asyncio.run(bench.run())
     for report in args.micro:
         bench.add_micro(report)
