@@ -264,6 +264,10 @@ def test_a_command_the_app_does_not_support_is_not_supported(client, fake):
     device = fake()
     path = connected(client, device)
     device.send('play title="Song" duration=300 position=10 rate=1 app=com.apple.TVMusic')
+    # Before anything plays SkipForward is not available either: the app's full set of commands
+    # must have arrived first, or the wait below could end before "commands" has.
+    client.wait_for(lambda: client.get(path, DEVICE, "Features")["SkipForward"] == "available",
+                    what="the app's commands")
     device.send("commands play,pause")
     client.wait_for(lambda: client.get(path, DEVICE, "Features")["SkipForward"] != "available",
                     what="SkipForward no longer available")
