@@ -238,7 +238,8 @@ asio::awaitable<void> Tunnel::event_loop() {
         const std::size_t count = co_await events_.async_read_some(
             asio::buffer(chunk), asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
-            fail("the AirPlay receiver closed the event channel");
+            fail(ec == asio::error::eof ? "the AirPlay receiver closed the event channel"
+                                        : "the AirPlay event channel broke: " + ec.message());
             co_return;
         }
         if (auto opened = event_cipher_->decrypt(ByteView(chunk.data(), count)))
