@@ -46,7 +46,14 @@ class MessageFraming {
 };
 
 inline constexpr std::chrono::milliseconds default_request_timeout{5000};
-inline constexpr std::chrono::seconds default_heartbeat_interval{30};
+// Beats come more often than pyatv's 30 s so that a silent peer is noticed within 25 s even
+// where TCP keepalive cannot help (a heartbeat in flight suspends keepalive, and probes that
+// fail locally, as on a host whose own link is down, never count): the first beat comes at
+// most 1.5 intervals after connecting, later ones one interval apart, and two unanswered
+// beats of default_request_timeout each end the connection.
+inline constexpr std::chrono::seconds default_heartbeat_interval{10};
+static_assert(default_heartbeat_interval * 3 / 2 + 2 * default_request_timeout <=
+              std::chrono::seconds(25));
 
 class MrpChannel : public StreamChannel {
   public:
