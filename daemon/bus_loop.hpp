@@ -7,6 +7,9 @@
 #include <asio/posix/stream_descriptor.hpp>
 #include <asio/steady_timer.hpp>
 #include <functional>
+#include <string_view>
+
+#include "loop_pacing.hpp"
 
 namespace atvd {
 
@@ -23,6 +26,9 @@ class BusLoop {
     void kick();
     // False once the bus connection failed (or the loop ended): nothing can be sent any more.
     [[nodiscard]] bool connected() const { return !stopped_; }
+    // Every signal is counted here: the loop pauses between turns while they stream.
+    void note_signal(std::string_view path) { pacing_.note_signal(path, LoopPacing::Clock::now()); }
+    [[nodiscard]] LoopPacing& pacing() { return pacing_; }
     // Called once when the bus connection fails for good.
     void on_disconnect(std::function<void()> callback) { on_disconnect_ = std::move(callback); }
 
@@ -39,6 +45,7 @@ class BusLoop {
     bool kick_posted_ = false;
     bool stopped_ = false;
     std::function<void()> on_disconnect_;
+    LoopPacing pacing_;
 };
 
 }  // namespace atvd

@@ -399,7 +399,7 @@ void ControlObjects::show_now_playing(const atv::NowPlaying& reported) {
     // libatv reports a device's burst of messages as one update already (see Control's
     // events), so the signal leaves at once: a post of our own would only cost the loop
     // another turn, and an epoll_wait, per update.
-    emit_signal(context_.loop, [&] { player_->emit_changes(changed); });
+    emit_signal(context_.loop, path_, [&] { player_->emit_changes(changed); });
     // The signal is written at once unless the socket is full; only then has the loop
     // something new to wait for. Re-arming after every update would cost a read of the bus.
     if ((context_.bus.getEventLoopPollData().events & POLLOUT) != 0) {
@@ -434,10 +434,10 @@ void ControlObjects::sync_interfaces(const ControlInterfaces& wanted) {
              org::atvd::Audio1_adaptor::INTERFACE_NAME, added, removed);
     system_.sync(wanted, added, removed);
     if (!removed.empty()) {
-        emit_signal(context_.loop, [&] { device_.emitInterfacesRemovedSignal(removed); });
+        emit_signal(context_.loop, path_, [&] { device_.emitInterfacesRemovedSignal(removed); });
     }
     if (!added.empty()) {
-        emit_signal(context_.loop, [&] { device_.emitInterfacesAddedSignal(added); });
+        emit_signal(context_.loop, path_, [&] { device_.emitInterfacesAddedSignal(added); });
     }
     if (!added.empty() || !removed.empty()) {
         context_.loop.kick();

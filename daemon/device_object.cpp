@@ -44,7 +44,7 @@ DeviceObject::DeviceObject(Context& context, DeviceOwner& owner, std::string pat
       expiry_timer_(context.io),
       presence_([this] { unregisterAdaptor(); }) {
     registerAdaptor();
-    emit_signal(context_.loop, [this] {
+    emit_signal(context_.loop, path_, [this] {
         emitInterfacesAddedSignal({org::atvd::Device1_adaptor::INTERFACE_NAME});
     });
 }
@@ -66,7 +66,7 @@ void DeviceObject::retire() {
     }
     pairings_.clear();
     services_.clear();
-    emit_signal(context_.loop, [this] {
+    emit_signal(context_.loop, path_, [this] {
         emitInterfacesRemovedSignal({org::atvd::Device1_adaptor::INTERFACE_NAME});
     });
     presence_.leave();
@@ -554,7 +554,7 @@ void DeviceObject::connection_lost(const std::string& reason) {
     log_about(spdlog::level::warn, {device_id_, {protocols.begin(), protocols.end()}},
               "connection to {} ({}) lost: {}", config_.name, device_id_, reason);
     control_.reset();
-    emit_signal(context_.loop, [&] { emitConnectionLost(reason); });
+    emit_signal(context_.loop, path_, [&] { emitConnectionLost(reason); });
     set_connection_error("ConnectionLost: " + reason);
     if (keeps_connected()) {
         if (std::chrono::steady_clock::now() - connected_at_ >=

@@ -160,7 +160,7 @@ int run(const atvd::Options& options, CommandLine command_line) {
     // A handler that throws must not take every device and client down with it.
     while (true) {
         try {
-            io.run();
+            io.run_paced(loop.pacing());
             break;
         } catch (const std::exception& error) {
             spdlog::error("unexpected error, continuing: {}", error.what());

@@ -27,7 +27,7 @@ PairingObject::PairingObject(Context& context, std::string path,
       presence_([this] { unregisterAdaptor(); }) {
     registerAdaptor();
     registered_ = true;
-    emit_signal(context_.loop, [this] {
+    emit_signal(context_.loop, getObject().getObjectPath(), [this] {
         emitInterfacesAddedSignal({org::atvd::PairingHandler1_adaptor::INTERFACE_NAME});
     });
 }
@@ -45,7 +45,7 @@ void PairingObject::withdraw() {
         return;
     }
     registered_ = false;
-    emit_signal(context_.loop, [this] {
+    emit_signal(context_.loop, getObject().getObjectPath(), [this] {
         emitInterfacesRemovedSignal({org::atvd::PairingHandler1_adaptor::INTERFACE_NAME});
     });
     presence_.leave();

@@ -7,6 +7,7 @@
 
 #include <exception>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bus_loop.hpp"
@@ -14,13 +15,15 @@
 namespace atvd {
 
 // Emits a signal while the bus connection works; a failure to emit is logged, never thrown.
+// `path` is the emitting object's: the loop's pacing counts the objects that signal.
 template <typename Emit>
-void emit_signal(const BusLoop& loop, Emit&& emit) noexcept {
+void emit_signal(BusLoop& loop, std::string_view path, Emit&& emit) noexcept {
     if (!loop.connected()) {
         return;
     }
     try {
         emit();
+        loop.note_signal(path);
     } catch (const std::exception& error) {
         spdlog::debug("a signal could not be sent: {}", error.what());
     }
@@ -38,9 +41,10 @@ class ChangedProperties {
     void add(const char* name) { names_.emplace_back(name); }
     [[nodiscard]] bool empty() const { return names_.empty(); }
 
-    void emit(const BusLoop& loop, sdbus::IObject& object, const char* interface) const {
+    void emit(BusLoop& loop, sdbus::IObject& object, const char* interface) const {
         if (!names_.empty()) {
-            emit_signal(loop, [&] { object.emitPropertiesChangedSignal(interface, names_); });
+            emit_signal(loop, object.getObjectPath(),
+                        [&] { object.emitPropertiesChangedSignal(interface, names_); });
         }
     }
 

@@ -4,20 +4,20 @@
 
 namespace atvd {
 
-ServiceObject::ServiceObject(const BusLoop& loop, sdbus::IConnection& bus, std::string path,
+ServiceObject::ServiceObject(BusLoop& loop, sdbus::IConnection& bus, std::string path,
                              atv::ServiceConfig config, bool paired)
     : AdaptorInterfaces(bus, std::move(path)),
       loop_(loop),
       config_(std::move(config)),
       paired_(paired) {
     registerAdaptor();
-    emit_signal(loop_, [this] {
+    emit_signal(loop_, getObject().getObjectPath(), [this] {
         emitInterfacesAddedSignal({org::atvd::Service1_adaptor::INTERFACE_NAME});
     });
 }
 
 ServiceObject::~ServiceObject() {
-    emit_signal(loop_, [this] {
+    emit_signal(loop_, getObject().getObjectPath(), [this] {
         emitInterfacesRemovedSignal({org::atvd::Service1_adaptor::INTERFACE_NAME});
     });
     unregisterAdaptor();

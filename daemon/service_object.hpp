@@ -13,7 +13,7 @@ class ServiceObject final
     : public sdbus::AdaptorInterfaces<org::atvd::Service1_adaptor, sdbus::ManagedObject_adaptor,
                                       sdbus::Properties_adaptor> {
   public:
-    ServiceObject(const BusLoop& loop, sdbus::IConnection& bus, std::string path,
+    ServiceObject(BusLoop& loop, sdbus::IConnection& bus, std::string path,
                   atv::ServiceConfig config, bool paired);
     ~ServiceObject();
     ServiceObject(const ServiceObject&) = delete;
@@ -32,7 +32,7 @@ class ServiceObject final
     bool Enabled() override { return config_.enabled; }
     std::map<std::string, std::string> Properties() override { return config_.properties; }
 
-    const BusLoop& loop_;
+    BusLoop& loop_;
     atv::ServiceConfig config_;
     bool paired_;
 };

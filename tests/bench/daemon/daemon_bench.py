@@ -12,7 +12,8 @@ Run inside tests/env/isolated (tools/bench does). Prints one table; never pass/f
 - control of a connected fake Apple TV: a change the fake is told of until a client has the
   Player1 PropertiesChanged (and the fake's own part of that), Press(select) until the fake
   has the key and until the call returns; 50 connected fakes each pushing 20 title changes a
-  second: atvd's CPU and its memory at the start and the end (--soak-minutes, 1 by default)
+  second: atvd's CPU, its memory at the start and the end (--soak-minutes, 1 by default) and
+  the latency of one device's updates meanwhile (atvd paces its loop under such load)
 - with --system-control (alone): TurnOn and Launch round trips through D-Bus against a fake
   Apple TV connected over MRP and Companion, and ListApps with 1,000 apps
 - with --auto-connect (alone): a paired device with AutoConnect announced again through Avahi
@@ -598,13 +599,27 @@ class Bench:
         ends = started + self.soak_seconds
         sent = [0] * len(fakes)
         halfway = {}
+        # The latency of one device's updates while all of them stream (what pacing costs).
+        probe_path, probe_sent, probe_latencies = paths[0], {}, []
+
+        def on_probe_title(message):
+            if (message.member == "PropertiesChanged" and message.path == probe_path
+                    and message.body[0] == "org.atvd.Player1" and "Title" in message.body[1]):
+                sent_at = probe_sent.pop(message.body[1]["Title"].value, None)
+                if sent_at is not None:
+                    probe_latencies.append((time.perf_counter() - sent_at) * 1000)
+        bus.add_message_handler(on_probe_title)
+        await self.watch_titles(bus, probe_path)
 
         async def drive(n, fake):
             due = started + n / (rate * len(fakes))
             while due < ends:
                 await asyncio.sleep(max(0.0, due - loop.time()))
                 sent[n] += 1
-                fake.send(f'set title="Load {n} {sent[n]}"')
+                title = f"Load {n} {sent[n]}"
+                sent_at = fake.send(f'set title="{title}"')
+                if n == 0:
+                    probe_sent[title] = sent_at
                 due += 1 / rate
 
         async def sample_halfway():
@@ -620,6 +635,8 @@ class Bench:
         kernel = (split_end[1] - split_start[1]) / spent * 100
         rss_end, anonymous_end = rss_kib(pid), anonymous_kib(pid)
         await asyncio.sleep(1)  # the last updates on their way
+        bus.remove_message_handler(on_probe_title)
+        await self.watch_titles(bus, probe_path, "RemoveMatch")
         current = 0
         for n, path in enumerate(paths):
             title = (await self.call(bus, "org.atvd", path, "org.freedesktop.DBus.Properties",
@@ -633,6 +650,11 @@ class Bench:
         self.row(f"CPU of atvd ({load})", user + kernel, "%", "≤ 5")
         self.row("  of which in atvd's own code (user time)", user, "%", "-")
         self.row("  of which in the kernel (sockets, epoll, wake-ups)", kernel, "%", "-")
+        if probe_latencies:
+            what = "fake told a new title → PropertiesChanged, one device during the load"
+            self.row(f"{what} (median of {len(probe_latencies)})",
+                     statistics.median(probe_latencies), "ms", "-")
+            self.row(f"{what} (p95)", p95(probe_latencies), "ms", "-")
         for name, count in halfway.get("syscalls", {}).items():
             self.row(f"  system calls per update: {name}", count / halfway["updates"], "", "-")
         self.row(f"resident memory, start of the load ({load})", rss_start / 1024, "MiB", "-")
