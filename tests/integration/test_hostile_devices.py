@@ -172,19 +172,20 @@ def test_every_misbehaviour_gives_a_clear_error_while_others_are_served(daemon, 
     modes = list(PAIRING) + list(CONNECTING)
     numbers = {mode: n for n, mode in enumerate(modes, start=1)}
 
-    # The devices that misbehave on Connect are paired while they still behave.
-    ports = {}
+    # The devices that misbehave on Connect are paired while they still behave, then come back
+    # on the same MRP ports, so that no stale announcement can send Connect elsewhere. The ports
+    # lie below the ephemeral range (this test has a network namespace of its own): a port freed
+    # by the first fake could otherwise be taken meanwhile by any socket's ephemeral port, a
+    # sibling fake's listener or atvd's own connection.
+    ports = {mode: 20000 + numbers[mode] for mode in CONNECTING}
     started = fleet.start_many(
         [(f"Hostile {numbers[mode]}", identifier(numbers[mode]), mac(numbers[mode]), "--state",
-          os.path.join(state_dir, mode)) for mode in CONNECTING])
+          os.path.join(state_dir, mode), "--mrp-port", str(ports[mode])) for mode in CONNECTING])
     for mode, fake in zip(CONNECTING, started):
         path = client.find(identifier(numbers[mode]), timeout=15)
         pair_with_pin(client, fake, path)
-        ports[mode] = fake.port
         fleet.stop(fake)
 
-    # Back on the same ports, so that no stale announcement can send Connect elsewhere; started
-    # before the others take ephemeral ports, one of which could be a port just freed.
     fakes = dict(zip(CONNECTING, fleet.start_many(
         [(f"Hostile {numbers[mode]}", identifier(numbers[mode]), mac(numbers[mode]),
           "--misbehave", mode, "--state", os.path.join(state_dir, mode),
